@@ -1,0 +1,29 @@
+/** Core records that flow through groundstream. Immutable by convention: stages build new ones. */
+
+/** A decoded video frame, packed RGB (3 bytes a pixel, row-major, no padding). */
+export interface Frame {
+  /** Which stream this frame belongs to. */
+  readonly streamId: string;
+  /** Frame number within the stream, from 0, counting decoded frames (dropped ones included). */
+  readonly seq: number;
+  /** Presentation time in seconds, from the source (0 at the first frame of a file). */
+  readonly pts: number;
+  /** Wall-clock capture time in milliseconds since the epoch (Date.now() when it was decoded). */
+  readonly capturedAt: number;
+  readonly width: number;
+  readonly height: number;
+  /** Packed RGB bytes, width * height * 3 long. */
+  readonly data: Uint8Array;
+}
+
+/** Axis-aligned box in source pixels: [x1, y1, x2, y2], x right, y down. */
+export type Box = [number, number, number, number];
+
+/** One detection of one query. */
+export interface Detection {
+  /** The query text as normalised (lower case, single spaces, trimmed). */
+  readonly query: string;
+  /** Probability in [0, 1] (sigmoid of the model's logit). */
+  readonly score: number;
+  readonly box: Box;
+}
