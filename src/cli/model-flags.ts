@@ -1,0 +1,35 @@
+/** Flags every command that loads a model shares. */
+import type { Command } from 'commander';
+import type { LoadOptions } from '../model/index.js';
+
+export interface ModelFlags {
+  model?: string;
+  threads?: number;
+  provider?: string[];
+  graphOpt?: 'disabled' | 'basic' | 'extended' | 'all';
+  combined?: boolean;
+  maxPixels?: number;
+}
+
+export function addModelFlags(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <dir>', 'model folder in the Hugging Face layout (default: the bundled shapes-owl)')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', (v) => parseInt(v, 10))
+    .option('--provider <name...>', 'execution providers in order of preference (default cpu)')
+    .option('--graph-opt <level>', 'graph optimisation: disabled | basic | extended | all (default all)')
+    .option('--combined', 'run the combined graph even when split graphs exist')
+    .option('--max-pixels <n>', 'largest accepted image in pixels (default 40000000)', (v) => parseInt(v, 10));
+}
+
+export function modelOptionsFrom(flags: ModelFlags, log?: (m: string) => void): LoadOptions {
+  return {
+    forceCombined: flags.combined,
+    maxPixels: flags.maxPixels,
+    session: {
+      intraOpThreads: flags.threads,
+      executionProviders: flags.provider,
+      graphOptimization: flags.graphOpt,
+    },
+    log,
+  };
+}

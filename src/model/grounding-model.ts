@@ -1,0 +1,50 @@
+/** The interface every grounding model family implements; the pipeline and CLI use only this. */
+import type { Detection } from '../domain/types.js';
+import type { ImageInput } from './image-input.js';
+
+export interface ModelInfo {
+  name: string;
+  family: string;
+  /** Side of the square the graph takes. */
+  imageSize: number;
+  /** Default score threshold. */
+  threshold: number;
+  /** Default per-query NMS IoU, or null. */
+  nmsIou: number | null;
+  /** 'split': cached text embeddings + detector graph per frame; 'combined': one graph per frame. */
+  mode: 'split' | 'combined';
+  executionProviders: string[];
+}
+
+/** A prepared, deduplicated, normalised set of queries, reusable across frames. */
+export interface QuerySet {
+  readonly texts: readonly string[];
+}
+
+export interface DetectOptions {
+  /** Score threshold for every query (default: the model's). */
+  threshold?: number;
+  /** Per-query thresholds by normalised query text; they win over `threshold`. */
+  thresholds?: Readonly<Record<string, number>>;
+  /** NMS IoU per query; null turns NMS off (default: the model's). */
+  nmsIou?: number | null;
+}
+
+export interface DetectResult {
+  detections: Detection[];
+  /** Size of the source image: boxes are in these pixels. */
+  width: number;
+  height: number;
+  /** Milliseconds spent in each step. */
+  timings: { preprocess: number; infer: number; postprocess: number };
+}
+
+export interface GroundingModel {
+  readonly info: ModelInfo;
+  /** Normalises, deduplicates and encodes queries (text embeddings are cached per query). */
+  prepareQueries(texts: readonly string[]): Promise<QuerySet>;
+  detect(image: ImageInput, queries: QuerySet | readonly string[], options?: DetectOptions): Promise<DetectResult>;
+  /** The size a video source should decode to for this model, for a source of w x h. */
+  workingSize(width: number, height: number): { width: number; height: number };
+  close(): Promise<void>;
+}

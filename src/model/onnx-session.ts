@@ -1,0 +1,124 @@
+/**
+ * The one door to onnxruntime-node: sessions, tensors and execution providers. Nothing else in
+ * groundstream imports onnxruntime, so swapping the runtime touches this file alone.
+ */
+import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { GroundstreamError } from '../errors.js';
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Options for every session a model opens. */
+export interface SessionOptions {
+  /** Threads for one operator (intra-op). Default: 2 (this project's reference machine has 2 cores). */
+  intraOpThreads?: number;
+  /** Threads across operators. Default: 1. */
+  interOpThreads?: number;
+  /** Graph optimisation level. Default: 'all'. */
+  graphOptimization?: GraphOptimization;
+  /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. Default: ['cpu']. */
+  executionProviders?: string[];
+}
+
+export type TensorType = 'float32' | 'int64' | 'int32' | 'bool' | 'float16' | 'uint8' | string;
+
+/** What a graph declares about one of its inputs or outputs. Symbolic dims are strings. */
+export interface TensorInfo {
+  name: string;
+  type: TensorType;
+  shape: (number | string)[];
+}
+
+/** A tensor as groundstream passes it around: flat data plus dims. */
+export interface TensorData {
+  type: 'float32' | 'int64';
+  data: Float32Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+export interface OutputTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+/** An open ONNX graph. */
+export interface GraphSession {
+  readonly path: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** Runs the graph; returns only the outputs named in `fetch` (all float32 here). */
+  run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, OutputTensor>>;
+  release(): Promise<void>;
+}
+
+const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'openvino']);
+
+/** Which execution providers this build of onnxruntime-node can use. */
+export function availableProviders(): string[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.();
+  return list ? list.map((b) => b.name) : ['cpu'];
+}
+
+function describe(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
+  return names.map((name, i) => {
+    const m = (meta?.[i] ?? {}) as { name?: string; type?: string; shape?: (number | string)[] };
+    return { name, type: m.type ?? 'unknown', shape: m.shape ?? [] };
+  });
+}
+
+/** Opens an ONNX file; a missing file, a corrupt graph or an unavailable provider each fail with a code. */
+export async function openSession(path: string, options: SessionOptions = {}): Promise<GraphSession> {
+  if (!existsSync(path)) throw new GroundstreamError('MODEL_NOT_FOUND', path);
+  const providers = options.executionProviders ?? ['cpu'];
+  const available = availableProviders();
+  for (const p of providers) {
+    if (!KNOWN_PROVIDERS.has(p)) throw new GroundstreamError('PROVIDER_UNAVAILABLE', `unknown execution provider "${p}"`);
+    if (!available.includes(p)) {
+      throw new GroundstreamError(
+        'PROVIDER_UNAVAILABLE',
+        `"${p}" is not in this onnxruntime-node build (available: ${available.join(', ')})`,
+      );
+    }
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, {
+      intraOpNumThreads: options.intraOpThreads ?? 2,
+      interOpNumThreads: options.interOpThreads ?? 1,
+      graphOptimizationLevel: options.graphOptimization ?? 'all',
+      executionProviders: providers,
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const code = /provider|cuda/i.test(msg) && providers.some((p) => p !== 'cpu') ? 'PROVIDER_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
+    throw new GroundstreamError(code, `${path}: ${msg}`, { cause: e });
+  }
+  const s = session as ort.InferenceSession & { inputMetadata?: unknown[]; outputMetadata?: unknown[] };
+  const inputs = describe(s.inputMetadata, session.inputNames);
+  const outputs = describe(s.outputMetadata, session.outputNames);
+  return {
+    path,
+    inputs,
+    outputs,
+    async run(feeds, fetch) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(t.type, t.data, t.dims);
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await session.run(ortFeeds, fetch as string[]);
+      } catch (e) {
+        throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      const result: Record<string, OutputTensor> = {};
+      for (const name of fetch) {
+        const t = out[name] as ort.Tensor | undefined;
+        if (!t || t.type !== 'float32') {
+          throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: output "${name}" missing or not float32`);
+        }
+        result[name] = { data: t.data as Float32Array, dims: t.dims };
+      }
+      return result;
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * OWL-ViT and OWLv2 behind the GroundingModel interface. With split graphs, each distinct query is
+ * encoded once (LRU cache) and only the detector runs per frame; otherwise the combined graph runs.
+ * The number of queries is padded up to a few fixed sizes so that onnxruntime sees few shapes.
+ */
+import { LRUCache } from 'lru-cache';
+import { normalizeQuery } from '../../domain/query.js';
+import { GroundstreamError } from '../../errors.js';
+import type { DetectOptions, DetectResult, GroundingModel, ModelInfo, QuerySet } from '../grounding-model.js';
+import { prepareImage, type ImageInput, type PixelSpec } from '../image-input.js';
+import type { ModelFolder } from '../model-folder.js';
+import type { GraphSession, TensorData } from '../onnx-session.js';
+import type { TextTokenizer } from '../text-tokenizer.js';
+import { decodeDetections } from './postprocess.js';
+import { boxScale, resizeTarget } from './preprocess.js';
+
+/** Query-count sizes the graphs see. */
+export const QUERY_BUCKETS = [4, 8, 16, 32, 64, 128, 256] as const;
+
+export function bucketFor(n: number): number {
+  const b = QUERY_BUCKETS.find((x) => x >= n);
+  if (b === undefined) throw new GroundstreamError('QUERY_INVALID', `${n} queries; at most ${QUERY_BUCKETS.at(-1)}`);
+  return b;
+}
+
+export interface OwlLimits {
+  /** Largest image accepted, in pixels. Default 40 megapixels. */
+  maxPixels: number;
+  /** Longest query, in characters. Default 256. */
+  maxQueryLength: number;
+  /** Text embeddings kept in the cache. Default 4096. */
+  cacheSize: number;
+}
+
+interface OwlQuerySet extends QuerySet {
+  readonly rows: number;
+  /** Split mode: [rows, dim] text embeddings. */
+  readonly embeds?: Float32Array;
+  /** Combined mode: [rows, length] token ids and mask. */
+  readonly ids?: BigInt64Array;
+  readonly mask?: BigInt64Array;
+  readonly length?: number;
+}
+
+export interface OwlGraphs {
+  combined: GraphSession | null;
+  textEncoder: GraphSession | null;
+  detector: GraphSession | null;
+}
+
+export class OwlModel implements GroundingModel {
+  readonly info: ModelInfo;
+  private readonly spec: PixelSpec;
+  private readonly cache: LRUCache<string, Float32Array>;
+  private readonly free: Float32Array[] = [];
+  private embedDim = 0;
+  /** Inferences run so far (for metrics and fan-out tests). */
+  inferences = 0;
+
+  constructor(
+    private readonly folder: ModelFolder,
+    private readonly tokenizer: TextTokenizer,
+    private readonly graphs: OwlGraphs,
+    private readonly limits: OwlLimits,
+    executionProviders: string[],
+  ) {
+    const split = !!graphs.textEncoder && !!graphs.detector;
+    this.info = {
+      name: folder.name,
+      family: folder.family,
+      imageSize: folder.imageSize,
+      threshold: folder.threshold,
+      nmsIou: folder.nmsIou,
+      mode: split ? 'split' : 'combined',
+      executionProviders,
+    };
+    this.spec = {
+      family: folder.family,
+      size: folder.imageSize,
+      kernel: folder.kernel,
+      mean: folder.mean,
+      std: folder.std,
+      maxPixels: limits.maxPixels,
+    };
+    this.cache = new LRUCache({ max: limits.cacheSize });
+  }
+
+  workingSize(width: number, height: number) {
+    return resizeTarget(this.folder.family, this.folder.imageSize, width, height);
+  }
+
+  /** Normalised, deduplicated, validated query texts (in first-seen order). */
+  normalize(texts: readonly string[]): string[] {
+    if (!Array.isArray(texts) || texts.length === 0) throw new GroundstreamError('QUERY_EMPTY', 'at least one query is needed');
+    const seen = new Set<string>();
+    for (const t of texts) {
+      if (typeof t !== 'string') throw new GroundstreamError('QUERY_INVALID', 'a query must be a string');
+      if (t.length > this.limits.maxQueryLength) {
+        throw new GroundstreamError('QUERY_TOO_LONG', `${t.length} characters; at most ${this.limits.maxQueryLength}`);
+      }
+      const n = normalizeQuery(t);
+      if (!n) throw new GroundstreamError('QUERY_INVALID', 'a query is empty');
+      seen.add(n);
+    }
+    return [...seen];
+  }
+
+  async prepareQueries(texts: readonly string[]): Promise<OwlQuerySet> {
+    const norm = this.normalize(texts);
+    const rows = bucketFor(norm.length);
+    if (this.info.mode === 'combined') {
+      const b = this.tokenizer.encodeBatch(norm, rows);
+      return { texts: norm, rows, ids: b.ids, mask: b.mask, length: b.length } satisfies OwlQuerySet;
+    }
+    await this.encodeMissing(norm);
+    const dim = this.embedDim;
+    const embeds = new Float32Array(rows * dim);
+    norm.forEach((t, i) => embeds.set(this.cache.get(t)!, i * dim));
+    return { texts: norm, rows, embeds } satisfies OwlQuerySet;
+  }
+
+  private async encodeMissing(texts: readonly string[]): Promise<void> {
+    const missing = texts.filter((t) => !this.cache.has(t));
+    if (!missing.length) return;
+    const rows = bucketFor(missing.length);
+    const b = this.tokenizer.encodeBatch(missing, rows);
+    const out = await this.graphs.textEncoder!.run(
+      {
+        input_ids: { type: 'int64', data: b.ids, dims: [rows, b.length] },
+        attention_mask: { type: 'int64', data: b.mask, dims: [rows, b.length] },
+      },
+      ['text_embeds'],
+    );
+    const e = out.text_embeds!;
+    const dim = e.dims[e.dims.length - 1]!;
+    this.embedDim = dim;
+    missing.forEach((t, i) => this.cache.set(t, e.data.slice(i * dim, (i + 1) * dim)));
+  }
+
+  async detect(image: ImageInput, queries: QuerySet | readonly string[], options: DetectOptions = {}): Promise<DetectResult> {
+    const qs = (isQuerySet(queries) ? queries : await this.prepareQueries(queries)) as OwlQuerySet;
+    const size = this.folder.imageSize;
+    const pixels = this.free.pop() ?? new Float32Array(3 * size * size);
+    try {
+      const t0 = performance.now();
+      const { width, height } = await prepareImage(image, this.spec, pixels);
+      const t1 = performance.now();
+      const px: TensorData = { type: 'float32', data: pixels, dims: [1, 3, size, size] };
+      let out;
+      if (qs.embeds) {
+        out = await this.graphs.detector!.run(
+          { pixel_values: px, text_embeds: { type: 'float32', data: qs.embeds, dims: [qs.rows, qs.embeds.length / qs.rows] } },
+          ['logits', 'pred_boxes'],
+        );
+      } else {
+        const dims = [qs.rows, qs.length!];
+        out = await this.graphs.combined!.run(
+          {
+            input_ids: { type: 'int64', data: qs.ids!, dims },
+            attention_mask: { type: 'int64', data: qs.mask!, dims },
+            pixel_values: px,
+          },
+          ['logits', 'pred_boxes'],
+        );
+      }
+      this.inferences++;
+      const t2 = performance.now();
+      const logits = out.logits!;
+      const boxes = out.pred_boxes!;
+      const patches = logits.dims[1]!;
+      if (logits.dims[2] !== qs.rows || boxes.dims[1] !== patches || boxes.dims[2] !== 4) {
+        throw new GroundstreamError('MODEL_RUN_FAILED', `unexpected output shapes logits [${logits.dims}] pred_boxes [${boxes.dims}]`);
+      }
+      const base = options.threshold ?? this.folder.threshold;
+      const { sx, sy } = boxScale(this.folder.family, width, height);
+      const detections = decodeDetections({
+        logits: logits.data,
+        boxes: boxes.data,
+        patches,
+        stride: qs.rows,
+        queries: qs.texts,
+        thresholds: qs.texts.map((t) => options.thresholds?.[t] ?? base),
+        sx,
+        sy,
+        width,
+        height,
+        nmsIou: options.nmsIou === undefined ? this.folder.nmsIou : options.nmsIou,
+      });
+      const t3 = performance.now();
+      return { detections, width, height, timings: { preprocess: t1 - t0, infer: t2 - t1, postprocess: t3 - t2 } };
+    } finally {
+      this.free.push(pixels);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.graphs).map((g: GraphSession | null) => g?.release()));
+  }
+}
+
+function isQuerySet(q: QuerySet | readonly string[]): q is QuerySet {
+  return !Array.isArray(q) && typeof q === 'object' && q !== null && 'texts' in q;
+}

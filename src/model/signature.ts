@@ -1,0 +1,57 @@
+/**
+ * Checks a graph's declared inputs and outputs against what a model family needs, so that a wrong
+ * file fails at load time with an error naming the difference, never with garbage boxes later.
+ */
+import { GroundstreamError } from '../errors.js';
+import type { TensorInfo } from './onnx-session.js';
+
+/** One expected tensor: its type, rank, and the dims that must have a fixed value (null = any). */
+export interface TensorSpec {
+  name: string;
+  type: string;
+  dims: (number | null)[];
+}
+
+function check(kind: 'input' | 'output', have: readonly TensorInfo[], want: TensorSpec, file: string): string | null {
+  const t = have.find((h) => h.name === want.name);
+  if (!t) return `${file}: missing ${kind} "${want.name}" (has ${have.map((h) => h.name).join(', ') || 'none'})`;
+  if (t.type !== 'unknown' && t.type !== want.type) return `${file}: ${kind} "${want.name}" is ${t.type}, expected ${want.type}`;
+  if (t.shape.length && t.shape.length !== want.dims.length) {
+    return `${file}: ${kind} "${want.name}" has rank ${t.shape.length} [${t.shape.join(', ')}], expected rank ${want.dims.length}`;
+  }
+  for (let i = 0; i < want.dims.length && i < t.shape.length; i++) {
+    const w = want.dims[i];
+    const h = t.shape[i];
+    if (w !== null && typeof h === 'number' && h !== w) {
+      return `${file}: ${kind} "${want.name}" dim ${i} is ${h}, expected ${w}`;
+    }
+  }
+  return null;
+}
+
+/** Throws MODEL_SIGNATURE listing every mismatch between the graph and the specs. */
+export function checkSignature(
+  file: string,
+  inputs: readonly TensorInfo[],
+  outputs: readonly TensorInfo[],
+  wantInputs: readonly TensorSpec[],
+  wantOutputs: readonly TensorSpec[],
+): void {
+  const problems = [
+    ...wantInputs.map((w) => check('input', inputs, w, file)),
+    ...wantOutputs.map((w) => check('output', outputs, w, file)),
+  ].filter((p): p is string => p !== null);
+  if (problems.length) throw new GroundstreamError('MODEL_SIGNATURE', problems.join('; '));
+}
+
+/** The image side S a graph fixes for pixel_values [B, 3, S, S], or null when symbolic. */
+export function fixedImageSize(inputs: readonly TensorInfo[]): number | null {
+  const px = inputs.find((i) => i.name === 'pixel_values');
+  const s = px?.shape[2];
+  return typeof s === 'number' ? s : null;
+}
+
+export function formatSignature(inputs: readonly TensorInfo[], outputs: readonly TensorInfo[]): string {
+  const f = (t: TensorInfo) => `${t.name}: ${t.type}[${t.shape.join(', ')}]`;
+  return `inputs (${inputs.map(f).join('; ')}) outputs (${outputs.map(f).join('; ')})`;
+}

@@ -1,0 +1,187 @@
+/**
+ * One stream's graph: source frames -> (only while someone watches) newest frame whenever the model
+ * is free -> one inference on the union of everyone's queries -> each subscriber's own view.
+ *
+ * A failed inference becomes an error result for that frame; the stream goes on. Subscribers are
+ * fed synchronously from one Subject, so what a subscriber does with its results (the server
+ * buffers or conflates per client) never holds up the model or the others.
+ */
+import { Subject, Subscription, filter, from, map, type Observable } from 'rxjs';
+import type { Detection, Frame } from '../domain/types.js';
+import { isGroundstreamError } from '../errors.js';
+import type { GroundingModel, QuerySet } from '../model/index.js';
+import { latestWhileBusy } from './latest-while-busy.js';
+import type { Limiter } from './limiter.js';
+import { maxRate } from './max-rate.js';
+import { QueryRegistry } from './query-registry.js';
+
+export interface FrameMeta {
+  seq: number;
+  pts: number;
+  capturedAt: number;
+  width: number;
+  height: number;
+}
+
+/** Milliseconds: preprocessing, inference (+ postprocessing), and capture-to-result. */
+export interface Timings {
+  decode: number;
+  infer: number;
+  total: number;
+}
+
+export interface InferenceResult {
+  stream: string;
+  frame: FrameMeta;
+  /** Stream query version the inference answered. */
+  streamVersion: number;
+  timings: Timings;
+  /** Union detections, each above the lowest threshold any subscriber set for its query. */
+  detections: Detection[];
+  error?: { code: string; message: string };
+}
+
+export interface SubscriberResult {
+  subscription: string;
+  stream: string;
+  frame: FrameMeta;
+  /** The subscriber's own query version this result answers. */
+  queryVersion: number;
+  timings: Timings;
+  detections: Detection[];
+  error?: { code: string; message: string };
+}
+
+export interface PipelineStats {
+  framesIn: number;
+  /** Frames that got an inference. */
+  framesProcessed: number;
+  /** Frames replaced by a newer one while the model was busy. */
+  framesDropped: number;
+  /** Frames that arrived while nobody watched (no inference). */
+  framesIdle: number;
+  inferenceErrors: number;
+}
+
+/** A frame from ingest; a source that scaled it down says the size boxes should be reported in. */
+type SourceFrame = Frame & { sourceWidth?: number; sourceHeight?: number };
+
+export class StreamPipeline {
+  readonly stats: PipelineStats = { framesIn: 0, framesProcessed: 0, framesDropped: 0, framesIdle: 0, inferenceErrors: 0 };
+  private readonly registry: QueryRegistry;
+  private readonly results = new Subject<InferenceResult>();
+  private readonly sub: Subscription;
+  private prepared: { version: number; set: QuerySet } | null = null;
+
+  constructor(
+    readonly id: string,
+    frames$: Observable<SourceFrame>,
+    private readonly model: GroundingModel,
+    private readonly limiter: Limiter,
+  ) {
+    this.registry = new QueryRegistry(model.info.threshold);
+    this.sub = frames$
+      .pipe(
+        filter(() => {
+          this.stats.framesIn++;
+          if (this.registry.size > 0) return true;
+          this.stats.framesIdle++;
+          return false;
+        }),
+        latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++),
+        filter((r): r is InferenceResult => r !== null),
+      )
+      .subscribe({ next: (r) => this.results.next(r), complete: () => this.results.complete(), error: (e) => this.results.error(e) });
+  }
+
+  /** Every inference result of this stream (union view). */
+  get results$(): Observable<InferenceResult> {
+    return this.results.asObservable();
+  }
+
+  get subscribers(): number {
+    return this.registry.size;
+  }
+
+  /** Adds a subscriber; returns its first query version and its results. */
+  subscribe(id: string, queries: readonly string[], options: { threshold?: number; maxRate?: number } = {}) {
+    const version = this.registry.set(id, { queries, threshold: options.threshold });
+    const results$ = this.results.pipe(
+      map((r) => this.view(id, r)),
+      filter((r): r is SubscriberResult => r !== null),
+      maxRate<SubscriberResult>(options.maxRate),
+    );
+    return { version, results$ };
+  }
+
+  /** Changes a subscriber's queries and/or threshold; takes effect from the next inference. */
+  update(id: string, change: { queries?: readonly string[]; threshold?: number }): number {
+    const cur = this.registry.get(id);
+    if (!cur) throw new Error(`no subscriber ${id}`);
+    return this.registry.set(id, { queries: change.queries ?? cur.queries, threshold: change.threshold ?? cur.threshold });
+  }
+
+  unsubscribe(id: string): void {
+    this.registry.remove(id);
+  }
+
+  queriesOf(id: string): readonly string[] | undefined {
+    return this.registry.get(id)?.queries;
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+    this.results.complete();
+  }
+
+  private view(id: string, r: InferenceResult): SubscriberResult | null {
+    const sel = this.registry.select(id, r.streamVersion, r.detections);
+    if (!sel) return null;
+    return {
+      subscription: id,
+      stream: r.stream,
+      frame: r.frame,
+      queryVersion: sel.version,
+      timings: r.timings,
+      detections: sel.detections,
+      ...(r.error ? { error: r.error } : {}),
+    };
+  }
+
+  private async infer(f: SourceFrame): Promise<InferenceResult | null> {
+    const release = await this.limiter.acquire();
+    const frame: FrameMeta = {
+      seq: f.seq,
+      pts: f.pts,
+      capturedAt: f.capturedAt,
+      width: f.sourceWidth ?? f.width,
+      height: f.sourceHeight ?? f.height,
+    };
+    const u = this.registry.union();
+    try {
+      if (!u.texts.length) return null;
+      if (this.prepared?.version !== u.version) this.prepared = { version: u.version, set: await this.model.prepareQueries(u.texts) };
+      const r = await this.model.detect(
+        { data: f.data, width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight },
+        this.prepared.set,
+        { thresholds: u.thresholds },
+      );
+      this.stats.framesProcessed++;
+      return {
+        stream: this.id,
+        frame,
+        streamVersion: u.version,
+        timings: { decode: r.timings.preprocess, infer: r.timings.infer + r.timings.postprocess, total: Date.now() - f.capturedAt },
+        detections: r.detections,
+      };
+    } catch (e) {
+      this.stats.inferenceErrors++;
+      const error = isGroundstreamError(e)
+        ? { code: e.code, message: e.message }
+        : { code: 'MODEL_RUN_FAILED', message: e instanceof Error ? e.message : String(e) };
+      return { stream: this.id, frame, streamVersion: u.version, timings: { decode: 0, infer: 0, total: Date.now() - f.capturedAt }, detections: [], error };
+    } finally {
+      release();
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { iou } from '../../src/domain/geometry.js';
+import { isGroundstreamError, type ErrorCode } from '../../src/errors.js';
+import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
+import { stills } from '../helpers/fixtures.js';
+
+async function code(p: Promise<unknown>): Promise<ErrorCode> {
+  try {
+    await p;
+  } catch (e) {
+    if (isGroundstreamError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a GroundstreamError');
+}
+
+describe('model runtime on the bundled model (real onnxruntime)', () => {
+  let split: GroundingModel;
+  let combined: GroundingModel;
+  const logged: string[] = [];
+  let tmp: string;
+
+  beforeAll(async () => {
+    split = await loadModel(BUNDLED_MODEL_DIR, { log: (m) => logged.push(m) });
+    combined = await loadModel(BUNDLED_MODEL_DIR, { forceCombined: true });
+    tmp = mkdtempSync(join(tmpdir(), 'gs-model-'));
+  });
+  afterAll(async () => {
+    await split?.close();
+    await combined?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('logs each graph signature and uses the split graphs when present', () => {
+    expect(split.info.mode).toBe('split');
+    expect(combined.info.mode).toBe('combined');
+    expect(logged.join('\n')).toMatch(/pixel_values: float32\[batch_size, 3, 224, 224\]/);
+    expect(logged.join('\n')).toMatch(/text_embeds/);
+  });
+
+  it('finds every object of each fixture still with its own colour-shape query', async () => {
+    for (const { path, truth } of stills()) {
+      const objects = truth.frames[0]!.objects;
+      const queries = objects.map((o) => `${o.color} ${o.shape}`);
+      const r = await split.detect(readFileSync(path), queries);
+      expect([r.width, r.height]).toEqual([truth.width, truth.height]);
+      for (const o of objects) {
+        const hits = r.detections.filter((d) => d.query === `${o.color} ${o.shape}` && iou(d.box, o.box) >= 0.5);
+        expect(hits.length, `${path}: ${o.color} ${o.shape}`).toBeGreaterThanOrEqual(1);
+      }
+      for (const d of r.detections) {
+        expect(d.box[0]).toBeGreaterThanOrEqual(0);
+        expect(d.box[2]).toBeLessThanOrEqual(truth.width);
+        expect(d.box[3]).toBeLessThanOrEqual(truth.height);
+      }
+    }
+  });
+
+  it('gives the same detections through the split graphs and the combined graph', async () => {
+    const { path } = stills()[0]!;
+    const q = ['red circle', 'blue object', 'star', 'purple star', 'dog'];
+    const a = await split.detect(readFileSync(path), q, { threshold: 0.05 });
+    const b = await combined.detect(readFileSync(path), q, { threshold: 0.05 });
+    expect(a.detections.length).toBe(b.detections.length);
+    a.detections.forEach((d, i) => {
+      expect(b.detections[i]!.query).toBe(d.query);
+      expect(b.detections[i]!.score).toBeCloseTo(d.score, 4);
+      b.detections[i]!.box.forEach((v, k) => expect(v).toBeCloseTo(d.box[k]!, 2));
+    });
+  });
+
+  it('gives raw RGB frames the same answer as the encoded image', async () => {
+    const { path } = stills()[0]!;
+    const { data, info } = await sharp(readFileSync(path)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const q = ['red circle', 'circle', 'green object'];
+    const enc = await split.detect(readFileSync(path), q, { threshold: 0.2 });
+    const raw = await split.detect({ data, width: info.width, height: info.height }, q, { threshold: 0.2 });
+    expect(raw.detections.length).toBe(enc.detections.length);
+    raw.detections.forEach((d, i) => expect(iou(d.box, enc.detections[i]!.box)).toBeGreaterThan(0.95));
+  });
+
+  it('normalises and deduplicates queries before caching them', async () => {
+    const qs = await split.prepareQueries(['Red  Circle', ' red circle ', 'RED CIRCLE!']);
+    expect(qs.texts).toEqual(['red circle', 'red circle!']);
+  });
+
+  it('answers a query that names nothing in the world with no boxes, not an error', async () => {
+    const { path } = stills()[0]!;
+    const r = await split.detect(readFileSync(path), ['dog', 'person with a helmet']);
+    expect(r.detections).toEqual([]);
+  });
+
+  it('refuses bad input with a stable code and keeps working', async () => {
+    const img = readFileSync(stills()[0]!.path);
+    expect(await code(split.detect(img, []))).toBe('QUERY_EMPTY');
+    expect(await code(split.detect(img, ['x'.repeat(10_000)]))).toBe('QUERY_TOO_LONG');
+    expect(await code(split.detect(img, ['   ']))).toBe('QUERY_INVALID');
+    expect(await code(split.detect(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5]), ['circle']))).toBe('IMAGE_DECODE_FAILED');
+    expect(await code(split.detect(img.subarray(0, img.length / 3), ['circle']))).toBe('IMAGE_DECODE_FAILED');
+    const huge = await sharp({ create: { width: 10_000, height: 5_000, channels: 3, background: '#808080' } }).png().toBuffer();
+    expect(await code(split.detect(huge, ['circle']))).toBe('IMAGE_TOO_LARGE');
+    expect(await code(split.detect({ data: new Uint8Array(10), width: 4, height: 4 }, ['circle']))).toBe('IMAGE_INVALID');
+    // still fine afterwards
+    expect((await split.detect(img, ['circle'])).width).toBe(640);
+  });
+
+  it('honours a configurable pixel limit', async () => {
+    const small = await loadModel(BUNDLED_MODEL_DIR, { maxPixels: 100_000 });
+    try {
+      expect(await code(small.detect(readFileSync(stills()[0]!.path), ['circle']))).toBe('IMAGE_TOO_LARGE');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('fails to load with a code naming what is wrong', async () => {
+    expect(await code(loadModel(join(tmp, 'nope')))).toBe('MODEL_NOT_FOUND');
+    // a folder whose combined graph is really the text encoder: wrong signature
+    const bad = join(tmp, 'bad');
+    cpSync(BUNDLED_MODEL_DIR, bad, { recursive: true, filter: (s) => !/\/(work|train)$/.test(s) });
+    cpSync(join(bad, 'onnx', 'text_encoder.onnx'), join(bad, 'onnx', 'model.onnx'));
+    await expect(loadModel(bad, { forceCombined: true })).rejects.toThrow(/missing input "pixel_values"/);
+    expect(await code(loadModel(bad, { forceCombined: true }))).toBe('MODEL_SIGNATURE');
+    // a corrupt graph file
+    writeFileSync(join(bad, 'onnx', 'model.onnx'), 'not an onnx file');
+    expect(await code(loadModel(bad, { forceCombined: true }))).toBe('MODEL_LOAD_FAILED');
+    // an unsupported family
+    const cfg = JSON.parse(readFileSync(join(bad, 'config.json'), 'utf8'));
+    writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, model_type: 'grounding-dino' }));
+    expect(await code(loadModel(bad))).toBe('MODEL_UNSUPPORTED');
+    // an execution provider this build lacks
+    expect(await code(loadModel(BUNDLED_MODEL_DIR, { session: { executionProviders: ['cuda'] } }))).toBe('PROVIDER_UNAVAILABLE');
+  });
+});

@@ -1,0 +1,139 @@
+import { Subject, firstValueFrom, take, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { Frame } from '../../src/domain/types.js';
+import { GroundstreamError } from '../../src/errors.js';
+import type { DetectOptions, GroundingModel, QuerySet } from '../../src/model/index.js';
+import { Limiter } from '../../src/pipeline/limiter.js';
+import { StreamPipeline } from '../../src/pipeline/stream-pipeline.js';
+
+/** A fake model: every query gets one box with score 0.5 (or per-query scores); calls are counted
+ * and each detect waits until released, so tests control when the model is busy. */
+class FakeModel implements GroundingModel {
+  info = { name: 'fake', family: 'owlvit', imageSize: 4, threshold: 0.3, nmsIou: null, mode: 'split' as const, executionProviders: ['cpu'] };
+  calls: { seq: number; queries: readonly string[]; options?: DetectOptions }[] = [];
+  gates: (() => void)[] = [];
+  manual = false;
+  failOn = new Set<number>();
+  scores: Record<string, number> = {};
+  async prepareQueries(texts: readonly string[]): Promise<QuerySet> {
+    return { texts: [...new Set(texts)] };
+  }
+  async detect(image: { data: Uint8Array }, q: QuerySet | readonly string[], options?: DetectOptions) {
+    const texts = 'texts' in q ? q.texts : q;
+    const seq = image.data[0]!;
+    this.calls.push({ seq, queries: texts, options });
+    if (this.manual) await new Promise<void>((r) => this.gates.push(r));
+    if (this.failOn.has(seq)) throw new GroundstreamError('MODEL_RUN_FAILED', `frame ${seq}`);
+    return {
+      detections: texts.map((t) => ({ query: t, score: this.scores[t] ?? 0.5, box: [0, 0, 1, 1] as [number, number, number, number] })),
+      width: 4,
+      height: 4,
+      timings: { preprocess: 1, infer: 2, postprocess: 0 },
+    };
+  }
+  workingSize() {
+    return { width: 4, height: 4 };
+  }
+  async close() {}
+}
+
+const frame = (seq: number): Frame => ({ streamId: 's', seq, pts: seq / 30, capturedAt: Date.now(), width: 1, height: 1, data: new Uint8Array([seq, 0, 0]) });
+const tick = () => new Promise((r) => setImmediate(r));
+
+function setup() {
+  const model = new FakeModel();
+  const frames = new Subject<Frame>();
+  const p = new StreamPipeline('s', frames, model, new Limiter(1));
+  return { model, frames, p };
+}
+
+describe('StreamPipeline', () => {
+  it('runs one inference per frame for the union of all subscribers, each getting its own queries', async () => {
+    const { model, frames, p } = setup();
+    const a = p.subscribe('a', ['Red Circle', 'star']);
+    const b = p.subscribe('b', ['star', 'blue square']);
+    const ra = firstValueFrom(a.results$);
+    const rb = firstValueFrom(b.results$);
+    frames.next(frame(1));
+    const [x, y] = await Promise.all([ra, rb]);
+    expect(model.calls).toHaveLength(1);
+    expect([...model.calls[0]!.queries].sort()).toEqual(['blue square', 'red circle', 'star']);
+    expect(x.detections.map((d) => d.query).sort()).toEqual(['red circle', 'star']);
+    expect(y.detections.map((d) => d.query).sort()).toEqual(['blue square', 'star']);
+    expect(x.frame.seq).toBe(1);
+    expect(x.subscription).toBe('a');
+  });
+
+  it('does no inference while nobody watches', async () => {
+    const { model, frames, p } = setup();
+    frames.next(frame(1));
+    frames.next(frame(2));
+    await tick();
+    expect(model.calls).toHaveLength(0);
+    expect(p.stats.framesIdle).toBe(2);
+    const s = p.subscribe('a', ['star']);
+    p.unsubscribe('a');
+    frames.next(frame(3));
+    await tick();
+    expect(model.calls).toHaveLength(0);
+    void s;
+  });
+
+  it('drops and counts frames that arrive while the model is busy, keeping the newest', async () => {
+    const { model, frames, p } = setup();
+    model.manual = true;
+    const got: number[] = [];
+    p.subscribe('a', ['star']).results$.subscribe((r) => got.push(r.frame.seq));
+    frames.next(frame(1));
+    await tick();
+    for (const s of [2, 3, 4, 5]) frames.next(frame(s));
+    model.gates.shift()!();
+    await tick();
+    await tick();
+    model.gates.shift()!();
+    await tick();
+    expect(got).toEqual([1, 5]);
+    expect(p.stats.framesDropped).toBe(3);
+    expect(model.calls.map((c) => c.seq)).toEqual([1, 5]);
+  });
+
+  it('applies each subscriber its own threshold, and asks the model for the lowest', async () => {
+    const { model, frames, p } = setup();
+    model.scores = { star: 0.5 };
+    const strict = p.subscribe('strict', ['star'], { threshold: 0.6 });
+    const loose = p.subscribe('loose', ['star'], { threshold: 0.2 });
+    const rs = firstValueFrom(strict.results$);
+    const rl = firstValueFrom(loose.results$);
+    frames.next(frame(1));
+    expect((await rs).detections).toEqual([]);
+    expect((await rl).detections).toHaveLength(1);
+    expect(model.calls[0]!.options!.thresholds).toEqual({ star: 0.2 });
+  });
+
+  it('takes query changes from the next inference and reports the version answered', async () => {
+    const { frames, p } = setup();
+    const s = p.subscribe('a', ['star']);
+    expect(s.version).toBe(1);
+    const two = firstValueFrom(s.results$.pipe(take(2), toArray()));
+    frames.next(frame(1));
+    await tick();
+    expect(p.update('a', { queries: ['circle'] })).toBe(2);
+    frames.next(frame(2));
+    const [r1, r2] = await two;
+    expect([r1!.queryVersion, r1!.detections.map((d) => d.query)]).toEqual([1, ['star']]);
+    expect([r2!.queryVersion, r2!.detections.map((d) => d.query)]).toEqual([2, ['circle']]);
+  });
+
+  it('turns a failed inference into an error result for that frame and goes on', async () => {
+    const { model, frames, p } = setup();
+    model.failOn.add(2);
+    const got = firstValueFrom(p.subscribe('a', ['star']).results$.pipe(take(3), toArray()));
+    for (const s of [1, 2, 3]) {
+      frames.next(frame(s));
+      await tick();
+    }
+    const r = await got;
+    expect(r.map((x) => x.error?.code ?? 'ok')).toEqual(['ok', 'MODEL_RUN_FAILED', 'ok']);
+    expect(p.stats.inferenceErrors).toBe(1);
+  });
+});
