@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { isGroundstreamError } from '../errors.js';
 import { runDetect, type DetectFlags } from './detect.js';
 import { addModelFlags } from './model-flags.js';
+import { runServe, type ServeFlags } from './serve.js';
 
 const program = new Command('groundstream').description('Real-time visual grounding: name things in words, get their boxes.');
 
@@ -22,6 +23,25 @@ addModelFlags(
 ).action(async (images: string[], flags: DetectFlags) => {
   process.exitCode = await runDetect(images, flags);
 });
+
+const int = (v: string) => parseInt(v, 10);
+program
+  .command('serve')
+  .description('run the server (HTTP + WebSocket) with the demo stream and any others')
+  .option('-c, --config <file>', 'JSON config file (see README: Configuration)')
+  .option('-p, --port <n>', 'TCP port (env PORT, default 8080)', int)
+  .option('--host <addr>', 'bind address (env HOST, default 127.0.0.1)')
+  .option('-m, --model <dir>', 'model folder (env GROUNDSTREAM_MODEL, default the bundled shapes-owl)')
+  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast #loop (repeatable)', collect)
+  .option('--no-demo', 'do not open the demo stream')
+  .option('--concurrency <n>', 'inferences at once across streams (default 1)', int)
+  .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', int)
+  .option('--allow-dir <dir>', 'a directory file sources may read (repeatable)', collect)
+  .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')
+  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL)')
+  .action(async (flags: ServeFlags) => {
+    await runServe(flags);
+  });
 
 program.parseAsync().catch((e: unknown) => {
   if (isGroundstreamError(e)) {

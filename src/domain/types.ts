@@ -12,6 +12,10 @@ export interface Frame {
   readonly capturedAt: number;
   readonly width: number;
   readonly height: number;
+  /** Size of the source before ingest scaled it to the working size (boxes are reported in this
+   * space); absent when not known, in which case it equals width x height. */
+  readonly sourceWidth?: number;
+  readonly sourceHeight?: number;
   /** Packed RGB bytes, width * height * 3 long. */
   readonly data: Uint8Array;
 }

@@ -12,7 +12,6 @@ import { isGroundstreamError } from '../errors.js';
 import type { GroundingModel, QuerySet } from '../model/index.js';
 import { latestWhileBusy } from './latest-while-busy.js';
 import type { Limiter } from './limiter.js';
-import { maxRate } from './max-rate.js';
 import { QueryRegistry } from './query-registry.js';
 
 export interface FrameMeta {
@@ -63,8 +62,6 @@ export interface PipelineStats {
   inferenceErrors: number;
 }
 
-/** A frame from ingest; a source that scaled it down says the size boxes should be reported in. */
-type SourceFrame = Frame & { sourceWidth?: number; sourceHeight?: number };
 
 export class StreamPipeline {
   readonly stats: PipelineStats = { framesIn: 0, framesProcessed: 0, framesDropped: 0, framesIdle: 0, inferenceErrors: 0 };
@@ -75,7 +72,7 @@ export class StreamPipeline {
 
   constructor(
     readonly id: string,
-    frames$: Observable<SourceFrame>,
+    frames$: Observable<Frame>,
     private readonly model: GroundingModel,
     private readonly limiter: Limiter,
   ) {
@@ -104,14 +101,17 @@ export class StreamPipeline {
   }
 
   /** Adds a subscriber; returns its first query version and its results. */
-  subscribe(id: string, queries: readonly string[], options: { threshold?: number; maxRate?: number } = {}) {
+  subscribe(id: string, queries: readonly string[], options: { threshold?: number } = {}) {
     const version = this.registry.set(id, { queries, threshold: options.threshold });
-    const results$ = this.results.pipe(
+    return { version, results$: this.view$(id) };
+  }
+
+  /** A subscriber's own results: its queries, its threshold, its query version. */
+  view$(id: string): Observable<SubscriberResult> {
+    return this.results.pipe(
       map((r) => this.view(id, r)),
       filter((r): r is SubscriberResult => r !== null),
-      maxRate<SubscriberResult>(options.maxRate),
     );
-    return { version, results$ };
   }
 
   /** Changes a subscriber's queries and/or threshold; takes effect from the next inference. */
@@ -148,7 +148,7 @@ export class StreamPipeline {
     };
   }
 
-  private async infer(f: SourceFrame): Promise<InferenceResult | null> {
+  private async infer(f: Frame): Promise<InferenceResult | null> {
     const release = await this.limiter.acquire();
     const frame: FrameMeta = {
       seq: f.seq,

@@ -141,6 +141,13 @@ def write_reference(model, ref_dir: str) -> None:
         index[k] = {"dtype": str(a.dtype), "shape": list(a.shape)}
     with open(os.path.join(ref_dir, "reference.json"), "w") as f:
         json.dump(index, f, indent=1)
+    # every grammatical query form, a few unknown words and odd spacing: the JS tokenizer must agree
+    rng = np.random.default_rng(3)
+    cases = [q.canonical() for q in W.scoring_queries()]
+    cases += [W.phrase(q, rng) for q in W.scoring_queries() for _ in range(4)]
+    cases += ["dog", "red dog", "person with a helmet", "Crème brûlée", "  RED   circles!!  ", "x" * 200, ""]
+    with open(os.path.join(ref_dir, "tokens.json"), "w") as f:
+        json.dump({c: tok.encode(c) for c in cases}, f)
 
 
 def main():

@@ -1,0 +1,92 @@
+/** `groundstream serve` (and `npm start`): the server on a model, with streams from config. */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { fromEnv, readConfigFile, resolveConfig, type ServerConfig, type StreamSpec } from '../config/config.js';
+import { GroundstreamError } from '../errors.js';
+import { configureFfmpeg } from '../ingest/ffmpeg-binary.js';
+import { loadModel } from '../model/index.js';
+import { GroundstreamServer } from '../server/server.js';
+import { webHandler } from '../server/web.js';
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures', import.meta.url));
+/** The demo stream: a fixture clip looped at its own frame rate. */
+export const DEMO_STREAM: StreamSpec = { id: 'demo', source: join(FIXTURES_DIR, 'clips', 'clip03-640x360-crowded.mp4'), realtime: true, loop: true };
+
+export interface ServeFlags {
+  config?: string;
+  port?: number;
+  host?: string;
+  model?: string;
+  stream?: string[];
+  demo?: boolean;
+  concurrency?: number;
+  threads?: number;
+  allowDir?: string[];
+  logLevel?: string;
+  ffmpeg?: string;
+}
+
+function parseStreamFlag(s: string): StreamSpec {
+  const i = s.indexOf('=');
+  if (i <= 0) throw new GroundstreamError('CONFIG_INVALID', `--stream wants id=source, got ${JSON.stringify(s)}`);
+  const opts = s.slice(i + 1).split('#');
+  const source = opts.shift()!;
+  return { id: s.slice(0, i), source, realtime: !opts.includes('fast'), loop: opts.includes('loop') };
+}
+
+export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const fromFlags: Partial<ServerConfig> = {
+    port: flags.port,
+    host: flags.host,
+    model: flags.model,
+    concurrency: flags.concurrency,
+    threads: flags.threads,
+    logLevel: flags.logLevel,
+    allowedDirs: flags.allowDir,
+  };
+  const streams = [...(file.streams ?? []), ...(flags.stream ?? []).map(parseStreamFlag)];
+  if (flags.demo !== false && !streams.some((s) => s.id === 'demo')) streams.unshift(DEMO_STREAM);
+  return resolveConfig(file, fromEnv(env), fromFlags, { streams });
+}
+
+export async function runServe(flags: ServeFlags): Promise<void> {
+  const config = serveConfig(flags, process.env);
+  const log = pino({ level: config.logLevel });
+  const ff = configureFfmpeg({ override: flags.ffmpeg });
+  log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
+  const model = await loadModel(config.model, {
+    session: { intraOpThreads: config.threads, executionProviders: config.providers },
+    log: (m) => log.info(m),
+  });
+  log.info({ model: model.info }, `model ${model.info.name} (${model.info.family}, ${model.info.mode} graphs)`);
+  const server = new GroundstreamServer({ config, model, fileRoots: [FIXTURES_DIR], handlers: [webHandler()], log });
+  const url = await server.listen();
+  const ws = url.replace(/^http/, 'ws');
+  const first = config.streams[0]?.id ?? 'demo';
+  process.stdout.write(
+    [
+      `groundstream listening on ${url}`,
+      `  viewer    ${url}/`,
+      `  overlay   ${url}/overlay?stream=${first}&q=red+circle&q=blue+object`,
+      `  websocket ${ws}/v1/ws`,
+      `  health    ${url}/healthz   streams ${url}/v1/streams`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await server.close();
+    await model.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,251 @@
+/**
+ * GroundstreamClient: the typed face of one groundstream connection. Connection (connection.ts)
+ * keeps a WebSocket open, reconnecting with backoff; this class re-subscribes every live
+ * subscription after each `hello` and routes what arrives to per-subscription observables.
+ * Works in browsers and in Node 20.
+ */
+import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs';
+import { encodeClientMessage } from '../protocol/encode.js';
+import { decodeFrame, encodeFrame } from '../protocol/frame-header.js';
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
+import type {
+  ClientMessage,
+  ErrorMessage,
+  FrameFormat,
+  HelloMessage,
+  ServerMessage,
+  StatusMessage,
+  StreamInfo,
+} from '../protocol/messages.js';
+import { parseServerMessage } from '../protocol/parse-server.js';
+import { GroundstreamError } from '../protocol/protocol-error.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { Connection, type ConnectionState } from './connection.js';
+import { resolveClientOptions, type GroundstreamClientOptions, type ResolvedClientOptions } from './options.js';
+import { RemoteError } from './remote-error.js';
+import { applyStatus, streamsFromHello } from './streams.js';
+import { SubscriptionImpl, type SubscribeOptions, type Subscription } from './subscription.js';
+
+export type { ConnectionState };
+
+export interface PushFrameOptions {
+  readonly format: FrameFormat;
+  /** Frame number, a non-negative integer. */
+  readonly seq: number;
+  /** Capture time, ms since the epoch. Default: Date.now(). */
+  readonly capturedAt?: number;
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // The caller may drop the promise (`void client.connect()`); a later rejection must not crash.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+export class GroundstreamClient {
+  /** Each `hello` (one per connection); replays the latest. */
+  readonly hello$: Observable<HelloMessage>;
+  /** Connection state; replays the current one; completes after `closed`. */
+  readonly status$: Observable<ConnectionState>;
+  /** The server's streams (from `hello`, kept current by `status`); replays the latest table. */
+  readonly streams$: Observable<readonly StreamInfo[]>;
+  /** Every stream `status` message as it arrives. */
+  readonly streamStatus$: Observable<StatusMessage>;
+  /**
+   * Errors no single request owns: RemoteError for server `error` messages not answering a
+   * subscription request (e.g. a refused pushed frame), GroundstreamError for transport trouble.
+   */
+  readonly errors$: Observable<Error>;
+
+  private readonly options: ResolvedClientOptions;
+  private readonly state$ = new BehaviorSubject<ConnectionState>('idle');
+  private readonly hellos = new ReplaySubject<HelloMessage>(1);
+  private readonly streams = new BehaviorSubject<readonly StreamInfo[]>(Object.freeze([]));
+  private readonly statuses = new Subject<StatusMessage>();
+  private readonly errors = new Subject<Error>();
+  private readonly subscriptions = new Map<string, SubscriptionImpl>();
+  private readonly host = {
+    isOpen: () => this.ready,
+    send: (msg: ClientMessage) => this.send(msg),
+    release: (id: string) => void this.subscriptions.delete(id),
+  };
+  private readonly connection: Connection;
+  private hello: HelloMessage | undefined;
+  private nextId = 0;
+  private waitingForHello: Deferred<HelloMessage> | undefined;
+
+  /** Throws CONFIG_INVALID for a bad url or option. Nothing connects until connect(). */
+  constructor(options: GroundstreamClientOptions) {
+    this.options = resolveClientOptions(options);
+    this.hello$ = this.hellos.asObservable();
+    this.status$ = this.state$.asObservable();
+    this.streams$ = this.streams.asObservable();
+    this.streamStatus$ = this.statuses.asObservable();
+    this.errors$ = this.errors.asObservable();
+    this.connection = new Connection(this.options, {
+      state: (state) => this.state$.next(state),
+      data: (data) => this.receive(data),
+      trouble: (error) => this.errors.next(error),
+      closed: (error) => this.closed(error),
+    });
+  }
+
+  /** `hello` arrived on the current socket. */
+  private get ready(): boolean {
+    return this.connection.state === 'open';
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** The WebSocket URL in use (with `/v1/ws` filled in). */
+  get url(): string {
+    return this.options.url;
+  }
+
+  /**
+   * Start connecting (once; later calls join in). Resolves with the next `hello`, or the current
+   * one when open; keeps retrying per `reconnect` meanwhile. Rejects with CLIENT_CLOSED,
+   * CLIENT_CONNECTION_REJECTED or CLIENT_RECONNECT_EXHAUSTED.
+   */
+  connect(): Promise<HelloMessage> {
+    if (this.state === 'closed') return Promise.reject(new GroundstreamError('CLIENT_CLOSED', 'connect() after close()'));
+    if (this.ready && this.hello) return Promise.resolve(this.hello);
+    this.waitingForHello ??= deferred();
+    this.connection.start();
+    return this.waitingForHello.promise;
+  }
+
+  /**
+   * Subscribe to results for `queries` on `stream`. Sent now when open, else on (re)connect;
+   * re-sent after every reconnect until unsubscribed. Id is generated (`s1`, `s2`, ...).
+   */
+  subscribe(options: SubscribeOptions): Subscription {
+    if (this.state === 'closed') throw new GroundstreamError('CLIENT_CLOSED', 'subscribe() after close()');
+    const sub = new SubscriptionImpl(`s${++this.nextId}`, options, this.host);
+    this.subscriptions.set(sub.id, sub);
+    if (this.ready) sub.onOpen();
+    return sub;
+  }
+
+  /**
+   * Send one encoded image to `stream` as a binary frame. Returns false, dropping the frame,
+   * when not connected or when more than `pushHighWaterMark` bytes still wait to be sent: live
+   * video wants the newest frame, not a queue. Throws GroundstreamError (PROTOCOL_FRAME_*) for a
+   * bad stream id, seq, time, or an image that is not the declared format.
+   */
+  pushFrame(stream: string, image: Uint8Array, options: PushFrameOptions): boolean {
+    const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...this.hello?.limits };
+    const bytes = encodeFrame(
+      { stream, seq: options.seq, capturedAt: options.capturedAt ?? Date.now(), format: options.format },
+      image,
+      limits,
+    );
+    if (this.connection.bufferedAmount > this.options.pushHighWaterMark) return false;
+    return this.connection.send(bytes);
+  }
+
+  /** Close for good: complete every subscription and observable; never reconnects. Idempotent. */
+  close(): void {
+    this.connection.close();
+  }
+
+  /** Closed for good: end every subscription, settle connect(), complete every observable. */
+  private closed(error: Error | undefined): void {
+    for (const sub of [...this.subscriptions.values()]) sub.end(error);
+    this.subscriptions.clear();
+    this.waitingForHello?.reject(error ?? new GroundstreamError('CLIENT_CLOSED', 'close() before connected'));
+    this.waitingForHello = undefined;
+    if (error) this.errors.next(error);
+    for (const s of [this.state$, this.hellos, this.streams, this.statuses, this.errors]) s.complete();
+  }
+
+  private send(msg: ClientMessage): boolean {
+    return this.connection.send(encodeClientMessage(msg));
+  }
+
+  // ---------------------------------------------------------------- incoming
+
+  private receive(data: unknown): void {
+    if (typeof data === 'string') {
+      const parsed = parseServerMessage(data);
+      if (parsed.ok) this.dispatch(parsed.msg);
+      // Unknown types are a newer server's additions: ignore them.
+      else if (parsed.error.code !== 'PROTOCOL_UNKNOWN_TYPE') {
+        this.errors.next(new GroundstreamError(parsed.error.code, 'in a server message'));
+      }
+      return;
+    }
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    if (!bytes) return;
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) {
+      this.errors.next(new GroundstreamError(decoded.error.code, 'in a server image'));
+      return;
+    }
+    for (const sub of this.subscriptions.values()) {
+      if (sub.stream === decoded.frame.stream && sub.settings.image !== undefined) sub.onImage(decoded.frame);
+    }
+  }
+
+  private dispatch(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'hello':
+        return this.onHello(msg);
+      case 'subscribed':
+        return this.subscriptions.get(msg.id)?.onAck(msg);
+      case 'unsubscribed':
+        return this.subscriptions.get(msg.id)?.end(undefined, msg.reason);
+      case 'detections':
+        return this.subscriptions.get(msg.subscription)?.onDetections(msg);
+      case 'missed':
+        return this.subscriptions.get(msg.subscription)?.onMissed(msg);
+      case 'status':
+        this.streams.next(applyStatus(this.streams.value, msg));
+        return this.statuses.next(msg);
+      case 'error':
+        return this.onRemoteError(msg);
+      case 'ping':
+        this.send({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}) });
+        return;
+      case 'pong':
+        return; // liveness is any message arriving (Connection's heartbeat)
+    }
+  }
+
+  private onHello(hello: HelloMessage): void {
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      return this.connection.close(
+        new GroundstreamError('CLIENT_CONNECTION_REJECTED', `server speaks protocol ${hello.protocolVersion}, this client ${PROTOCOL_VERSION}`),
+      );
+    }
+    this.hello = hello;
+    // Re-subscribe before anyone hears of the new connection, so their updates follow it.
+    for (const sub of [...this.subscriptions.values()]) sub.onOpen();
+    this.connection.ready();
+    this.streams.next(streamsFromHello(hello));
+    this.hellos.next(hello);
+    this.waitingForHello?.resolve(hello);
+    this.waitingForHello = undefined;
+  }
+
+  private onRemoteError(msg: ErrorMessage): void {
+    const error = new RemoteError(msg);
+    if (msg.ref !== undefined && this.subscriptions.get(msg.ref)?.onError(error)) return;
+    this.errors.next(error);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * One logical connection over many WebSockets: opens one, notices when it dies (close event,
+ * silence past the heartbeat, no `hello` in time), and opens the next after an exponential
+ * backoff with jitter. Knows nothing of messages beyond sending pings; the client tells it when
+ * `hello` arrived (ready()) and gets everything received through `events.data`.
+ */
+import { clientSubprotocols } from '../protocol/auth.js';
+import { CLOSE_CODES, isFatalCloseCode } from '../protocol/close-codes.js';
+import { encodeClientMessage } from '../protocol/encode.js';
+import { GroundstreamError } from '../protocol/protocol-error.js';
+import { backoffDelay } from './backoff.js';
+import type { ResolvedClientOptions } from './options.js';
+import { resolveWebSocket, WS_OPEN, type WebSocketLike } from './websocket.js';
+
+/**
+ * `idle` until start(); `connecting` for the first attempt; `open` once ready() (after `hello`);
+ * `reconnecting` while waiting out a backoff or retrying; `closed` for good (close(), a refused
+ * connection, or reconnects exhausted).
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionEvents {
+  state(state: ConnectionState): void;
+  /** A message arrived: a string (text) or an ArrayBuffer (binary). */
+  data(data: unknown): void;
+  /** Trouble worth reporting that a reconnect will handle (a token function threw, ...). */
+  trouble(error: Error): void;
+  /** Closed for good; `error` says why unless close() was called. Called once. */
+  closed(error: Error | undefined): void;
+}
+
+export class Connection {
+  private current: ConnectionState = 'idle';
+  private socket: WebSocketLike | undefined;
+  /** Consecutive failed attempts since the last ready(). */
+  private attempt = 0;
+  private lastReceivedAt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private helloTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly options: ResolvedClientOptions,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** Bytes queued on the open socket but not yet sent; Infinity when there is none. */
+  get bufferedAmount(): number {
+    return this.current === 'open' && this.socket ? this.socket.bufferedAmount : Infinity;
+  }
+
+  /** Open the first socket; no-op unless idle. */
+  start(): void {
+    if (this.current !== 'idle') return;
+    this.setState('connecting');
+    void this.open();
+  }
+
+  /** `hello` arrived on the current socket: the connection is usable, backoff starts over. */
+  ready(): void {
+    clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+    this.attempt = 0;
+    this.startHeartbeat();
+    this.setState('open');
+  }
+
+  /** Send on the current socket; false when there is none open. */
+  send(data: string | Uint8Array): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WS_OPEN) return false;
+    try {
+      socket.send(data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Close for good (idempotent); with `error`, as a failure. */
+  close(error?: Error): void {
+    if (this.current === 'closed') return;
+    const socket = this.socket;
+    this.detach();
+    clearTimeout(this.reconnectTimer);
+    try {
+      socket?.close(CLOSE_CODES.NORMAL, 'client closed');
+    } catch {
+      // already closing
+    }
+    this.setState('closed');
+    this.events.closed(error);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current === state || this.current === 'closed') return;
+    this.current = state;
+    this.events.state(state);
+  }
+
+  private async open(): Promise<void> {
+    let Ctor;
+    let token: string | undefined;
+    try {
+      Ctor = await resolveWebSocket(this.options.WebSocket);
+    } catch (e) {
+      return this.close(e as Error);
+    }
+    try {
+      const t = this.options.token;
+      token = typeof t === 'function' ? await t() : t;
+    } catch (e) {
+      this.events.trouble(e instanceof Error ? e : new Error(String(e)));
+      return this.retry();
+    }
+    if (this.current === 'closed') return;
+
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(this.options.url, clientSubprotocols(token));
+      socket.binaryType = 'arraybuffer';
+    } catch (e) {
+      this.events.trouble(e as Error);
+      return this.retry();
+    }
+    this.socket = socket;
+    this.helloTimer = setTimeout(() => this.abandon(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'no hello in time'), this.options.helloTimeoutMs);
+    socket.onmessage = (event: { data: unknown }) => {
+      if (socket !== this.socket) return;
+      this.lastReceivedAt = Date.now();
+      this.events.data(event.data);
+    };
+    socket.onclose = (event: { code: number; reason?: string }) => {
+      if (socket === this.socket) this.lost(event.code, event.reason ?? '');
+    };
+    socket.onerror = () => undefined; // a close event follows; ws throws on errors nobody listens to
+  }
+
+  /** Stop using the current socket now: a dead peer may never finish the close handshake. */
+  private abandon(code: number, reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.detach();
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+    this.lost(code, reason);
+  }
+
+  private detach(): void {
+    const socket = this.socket;
+    if (socket) {
+      socket.onmessage = null;
+      socket.onclose = null;
+      socket.onopen = null;
+      socket.onerror = () => undefined;
+    }
+    this.socket = undefined;
+    clearTimeout(this.helloTimer);
+    clearInterval(this.heartbeatTimer);
+    this.helloTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+
+  private lost(code: number, reason: string): void {
+    this.detach();
+    if (this.current === 'closed') return;
+    if (isFatalCloseCode(code)) {
+      return this.close(new GroundstreamError('CLIENT_CONNECTION_REJECTED', `close code ${code}${reason ? ` (${reason})` : ''}`));
+    }
+    this.retry();
+  }
+
+  private retry(): void {
+    const backoff = this.options.reconnect;
+    if (this.attempt >= backoff.maxAttempts) {
+      return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', `${this.attempt} attempts failed`));
+    }
+    const delay = backoffDelay(this.attempt, backoff);
+    this.attempt++;
+    this.setState('reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.open();
+    }, delay);
+  }
+
+  private startHeartbeat(): void {
+    const hb = this.options.heartbeat;
+    if (!hb) return;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastReceivedAt > hb.intervalMs + hb.timeoutMs) {
+        this.abandon(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      } else {
+        this.send(encodeClientMessage({ type: 'ping', t: Date.now() }));
+      }
+    }, hb.intervalMs);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Server configuration: defaults < config file (JSON) < environment < flags. Parsed and validated
+ * once, then frozen and passed in; nothing else reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import { GroundstreamError } from '../errors.js';
+
+export interface StreamSpec {
+  /** Stream id, as clients name it. */
+  id: string;
+  /** A file path or URL (rtsp://, http(s)://, ...) for ffmpeg, or "push" for frames pushed by clients. */
+  source: string;
+  /** For files: play at the native frame rate (default true), or as fast as possible. */
+  realtime?: boolean;
+  /** For files: start again at the end (default false). */
+  loop?: boolean;
+}
+
+export interface ServerConfig {
+  /** TCP port. Env PORT. Default 8080. */
+  port: number;
+  /** Bind address. Env HOST. Default 127.0.0.1. */
+  host: string;
+  /** Model folder; default the bundled shapes-owl. Env GROUNDSTREAM_MODEL. */
+  model?: string;
+  /** onnxruntime intra-op threads. Default 2. */
+  threads: number;
+  /** Execution providers. Default ['cpu']. */
+  providers: string[];
+  /** Inferences at once across streams. Default 1. */
+  concurrency: number;
+  /** Streams opened at start. */
+  streams: StreamSpec[];
+  /** Per-client send buffer above which results are conflated, bytes. Default 1 MiB. */
+  clientBufferBytes: number;
+  /** Ping clients this often, ms; a client that misses two pongs is dropped. Default 15000. */
+  pingIntervalMs: number;
+  /** Directories file sources may read from (besides the fixtures). Default: none extra. */
+  allowedDirs: string[];
+  /** URL protocols sources may use. Default rtsp, rtsps, http, https. */
+  allowedProtocols: string[];
+  /** Protocol limits (message size, queries per subscription, ...). */
+  limits: Record<string, number>;
+  /** Close a stream's source when nobody has watched for this long, ms; 0 = never. Default 0. */
+  idleCloseMs: number;
+  /** Log level for pino. Env LOG_LEVEL. Default info. */
+  logLevel: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  threads: 2,
+  providers: ['cpu'],
+  concurrency: 1,
+  streams: [],
+  clientBufferBytes: 1024 * 1024,
+  pingIntervalMs: 15_000,
+  allowedDirs: [],
+  allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
+  limits: {},
+  idleCloseMs: 0,
+  logLevel: 'info',
+}) as ServerConfig;
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new GroundstreamError('CONFIG_INVALID', `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function parseStreams(v: unknown): StreamSpec[] {
+  if (!Array.isArray(v)) throw new GroundstreamError('CONFIG_INVALID', 'streams must be an array');
+  const seen = new Set<string>();
+  return v.map((s, i) => {
+    const o = s as Partial<StreamSpec>;
+    if (!o || typeof o.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(o.id)) {
+      throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].id must be a short id (letters, digits, . _ : -)`);
+    }
+    if (seen.has(o.id)) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].id "${o.id}" is repeated`);
+    seen.add(o.id);
+    if (typeof o.source !== 'string' || !o.source) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].source is required`);
+    return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false };
+  });
+}
+
+/** Reads a JSON config file (missing or malformed -> CONFIG_INVALID). */
+export function readConfigFile(path: string): Partial<ServerConfig> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<ServerConfig>;
+  } catch (e) {
+    throw new GroundstreamError('CONFIG_INVALID', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** The environment variables groundstream reads (only here). */
+export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
+  const out: Partial<ServerConfig> = {};
+  if (env.PORT) out.port = int('PORT', env.PORT, 0, 65535);
+  if (env.HOST) out.host = env.HOST;
+  if (env.GROUNDSTREAM_MODEL) out.model = env.GROUNDSTREAM_MODEL;
+  if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
+  return out;
+}
+
+/** Merges layers (later wins), validates every field, and freezes the result. */
+export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
+  const merged = Object.assign({}, DEFAULT_CONFIG, ...layers.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))));
+  const c: ServerConfig = {
+    ...merged,
+    port: int('port', merged.port, 0, 65535),
+    threads: int('threads', merged.threads, 1, 256),
+    concurrency: int('concurrency', merged.concurrency, 1, 64),
+    clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
+    pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
+    idleCloseMs: int('idleCloseMs', merged.idleCloseMs, 0, 86_400_000),
+    streams: parseStreams(merged.streams),
+  };
+  if (typeof c.host !== 'string' || !c.host) throw new GroundstreamError('CONFIG_INVALID', 'host must be a string');
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(c.logLevel)) throw new GroundstreamError('CONFIG_INVALID', `logLevel must be one of ${levels.join(', ')}`);
+  for (const k of ['providers', 'allowedDirs', 'allowedProtocols'] as const) {
+    if (!Array.isArray(c[k]) || !c[k].every((x) => typeof x === 'string')) throw new GroundstreamError('CONFIG_INVALID', `${k} must be a list of strings`);
+  }
+  return Object.freeze({ ...c, streams: Object.freeze(c.streams.map((s) => Object.freeze(s))) as StreamSpec[] });
+}

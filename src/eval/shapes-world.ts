@@ -1,0 +1,62 @@
+/**
+ * The shapes world's vocabulary and query grammar (SHAPES_WORLD.md v1), for scoring: which truth
+ * objects a query matches, and the standard query set the scores are computed over.
+ */
+export const COLORS = ['red', 'orange', 'yellow', 'green', 'blue', 'purple', 'white', 'black'] as const;
+export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross'] as const;
+export const HELD_OUT = ['purple star', 'orange cross', 'white triangle', 'yellow square'] as const;
+
+export interface TruthObject {
+  color: string;
+  shape: string;
+  box: [number, number, number, number];
+}
+export interface TruthFrame {
+  index: number;
+  objects: TruthObject[];
+}
+export interface Truth {
+  width: number;
+  height: number;
+  fps: number;
+  frames: TruthFrame[];
+}
+
+/** A parsed query: null colour or shape means any; `unknown` names nothing in the world. */
+export interface WorldQuery {
+  text: string;
+  color: string | null;
+  shape: string | null;
+  unknown: boolean;
+}
+
+const PLURALS: Record<string, string> = {
+  circles: 'circle', squares: 'square', triangles: 'triangle', stars: 'star', crosses: 'cross',
+  shapes: 'shape', objects: 'object', things: 'thing',
+};
+
+/** Parses a query by the world's grammar; anything outside it is `unknown` (matches nothing). */
+export function parseWorldQuery(text: string): WorldQuery {
+  const words = text.toLowerCase().replace(/[^a-z\s]/g, ' ').split(/\s+/).filter(Boolean).map((w) => PLURALS[w] ?? w);
+  if (['a', 'an', 'the'].includes(words[0] ?? '')) words.shift();
+  let color: string | null = null;
+  if ((COLORS as readonly string[]).includes(words[0] ?? '')) color = words.shift()!;
+  const noun = words.shift();
+  const shape = noun && (SHAPES as readonly string[]).includes(noun) ? noun : null;
+  const generic = noun === 'object' || noun === 'thing' || noun === 'shape';
+  const unknown = words.length > 0 || (!shape && !generic) || (!shape && !color);
+  return { text, color, shape, unknown };
+}
+
+export function matches(q: WorldQuery, o: { color: string; shape: string }): boolean {
+  return !q.unknown && (q.color === null || q.color === o.color) && (q.shape === null || q.shape === o.shape);
+}
+
+/** SHAPES_WORLD.md's scoring set: 40 colour-shape pairs, 5 shapes, 8 `<colour> object`. */
+export function scoringQueries(): string[] {
+  return [
+    ...COLORS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)),
+    ...SHAPES,
+    ...COLORS.map((c) => `${c} object`),
+  ];
+}

@@ -1,0 +1,257 @@
+/**
+ * A frame source decoded by ffmpeg: a file, an HTTP(S)/HLS or RTSP URL, or a V4L2 device. One
+ * ffmpeg process at a time writes raw RGB at the working size to its stdout; frames are cut in
+ * place (FramePump), stamped, and emitted. Live inputs reconnect with backoff when ffmpeg exits or
+ * stalls; a file ends as `ended`, or `failed` when ffmpeg could not read it.
+ */
+import { Subject, type Observable } from 'rxjs';
+import type { Frame } from '../domain/types.js';
+import { GroundstreamError } from '../errors.js';
+import { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from './backoff.js';
+import { buildDecodeArgs, type DecodeArgs, type DecodeOptions } from './ffmpeg-args.js';
+import { ffmpegPath as defaultFfmpegPath } from './ffmpeg-binary.js';
+import { FfmpegLog } from './ffmpeg-log.js';
+import { runFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg.js';
+import { FramePump } from './frame-pump.js';
+import { Demand, type BackpressurePolicy, type FrameSource, type Pacing, type WorkingSize } from './frame-source.js';
+import { StatusTracker, type SourceStatus, type StatusChange } from './status.js';
+import type { ResolvedInput } from './url-policy.js';
+
+export interface FfmpegSourceOptions {
+  readonly streamId: string;
+  /** What to open, already checked against the policy (resolveSource in url-policy.ts). */
+  readonly input: ResolvedInput;
+  /** Size frames are emitted at; ffmpeg scales, so full-size frames never reach JS. Default: the
+   * source's own size. */
+  readonly size?: WorkingSize;
+  /** swscale algorithm. Default 'bilinear'. */
+  readonly scaler?: DecodeOptions['scaler'];
+  /** Default 'latest'. */
+  readonly policy?: BackpressurePolicy;
+  /** Files and non-live URLs only. Default 'native'. */
+  readonly pacing?: Pacing;
+  /** Files only: start again at the end, seq and pts still counting up. Default false. */
+  readonly loop?: boolean;
+  /** A source that yields no frame for this long (while the consumer is ready for one) is
+   * `stalled`; a live one is then restarted. ms, default 10_000. */
+  readonly stallTimeoutMs?: number;
+  /** Live inputs: delays between reconnects. */
+  readonly backoff?: BackoffOptions;
+  /** Default: the process-wide binary (ffmpeg-binary.ts). */
+  readonly ffmpegPath?: string;
+  /** Random numbers in [0, 1) for the backoff jitter. Default Math.random. */
+  readonly random?: () => number;
+}
+
+type SessionEnd =
+  | { readonly kind: 'exit'; readonly exit: FfmpegExit; readonly frames: number; readonly summary: string; readonly partial: number }
+  | { readonly kind: 'stalled'; readonly frames: number; readonly summary: string }
+  | { readonly kind: 'stopped' };
+
+interface Geometry {
+  readonly width: number;
+  readonly height: number;
+  readonly sourceWidth?: number;
+  readonly sourceHeight?: number;
+}
+
+export class FfmpegSource implements FrameSource {
+  readonly streamId: string;
+  readonly policy: BackpressurePolicy;
+  private readonly framesSubject = new Subject<Frame>();
+  readonly frames$: Observable<Frame> = this.framesSubject.asObservable();
+  private readonly tracker: StatusTracker;
+  readonly status$: Observable<SourceStatus>;
+  private readonly demand: Demand;
+  private readonly args: DecodeArgs;
+  private readonly stallMs: number;
+  private latestFrame: Frame | undefined;
+  private seq = 0;
+  /** Frame rate used for pts (files); undefined: pts from the clock. */
+  private fps: number | undefined;
+  /** performance.now() of seq 0, for clock pts and native pacing. */
+  private origin: number | undefined;
+  private started = false;
+  private stopping = false;
+  private done: Promise<void> = Promise.resolve();
+  private current: { kill(): Promise<unknown>; poke(): void } | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: FfmpegSourceOptions) {
+    this.streamId = options.streamId;
+    this.policy = options.policy ?? 'latest';
+    this.demand = new Demand(this.policy);
+    this.tracker = new StatusTracker(options.streamId);
+    this.status$ = this.tracker.status$;
+    this.stallMs = options.stallTimeoutMs ?? 10_000;
+    this.args = buildDecodeArgs(options.input, { size: options.size, loop: options.loop, scaler: options.scaler });
+  }
+
+  get status(): SourceStatus {
+    return this.tracker.current;
+  }
+
+  get latest(): Frame | undefined {
+    return this.latestFrame;
+  }
+
+  /** The ffmpeg command line (for logs and tests). */
+  get commandLine(): DecodeArgs {
+    return this.args;
+  }
+
+  start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.done = this.run();
+  }
+
+  request(n = 1): void {
+    this.demand.add(n);
+    this.current?.poke();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.current?.kill();
+    await this.done;
+    this.finish('ended', { detail: 'stopped' });
+  }
+
+  private get paced(): boolean {
+    return !this.options.input.live && (this.options.pacing ?? 'native') === 'native';
+  }
+
+  private finish(state: 'ended' | 'failed', change: StatusChange): void {
+    this.tracker.set(state, change);
+    this.framesSubject.complete();
+  }
+
+  private async run(): Promise<void> {
+    const { live } = this.options.input;
+    const backoff = { ...BACKOFF_DEFAULTS, ...this.options.backoff };
+    let attempt = 0;
+    for (;;) {
+      const end = await this.session();
+      if (this.stopping || end.kind === 'stopped') return;
+      if (end.frames > 0) attempt = 0;
+      const { error, detail } = explain(end, this.stallMs);
+      if (!live) return this.finish(error ? 'failed' : 'ended', { ...(error && { error }), detail });
+      attempt += 1;
+      if (attempt > backoff.maxAttempts) return this.finish('failed', { attempt, ...(error && { error }), detail });
+      const retryInMs = backoffDelay(attempt, backoff, this.options.random);
+      this.tracker.set('reconnecting', { attempt, retryInMs, ...(error && { error }), detail });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, retryInMs);
+        this.wake = () => (clearTimeout(timer), resolve());
+      });
+      this.wake = undefined;
+      if (this.stopping) return;
+    }
+  }
+
+  /** One ffmpeg process, from spawn to exit (or stall, or stop). */
+  private async session(): Promise<SessionEnd> {
+    const live = this.options.input.live;
+    const log = new FfmpegLog();
+    let geometry: Geometry | undefined;
+    let frames = 0;
+    let blocked = false;
+    let stalled = false;
+    let lastProgress = performance.now();
+    const pump = new FramePump({
+      canTake: () => this.demand.ready,
+      dueAt: () => (this.paced && this.fps && this.origin !== undefined ? this.origin + (this.seq / this.fps) * 1000 : undefined),
+      deliver: (data) => {
+        frames += 1;
+        lastProgress = performance.now();
+        this.emit(data, geometry!);
+      },
+      blocked: (b) => {
+        blocked = b;
+        lastProgress = performance.now();
+      },
+    });
+    const run: FfmpegRun = runFfmpeg(this.args, {
+      ffmpegPath: this.options.ffmpegPath ?? defaultFfmpegPath(),
+      stdout: pump.sink,
+      onStderr: (line) => {
+        if (!log.push(line) || !log.output) return;
+        geometry = this.learn(log);
+        pump.setFrameBytes(geometry.width * geometry.height * 3);
+      },
+    });
+    const kill = async () => {
+      pump.dispose();
+      await run.kill();
+    };
+    this.current = { kill, poke: () => pump.poke() };
+    const watchdog = setInterval(
+      () => {
+        if (blocked || performance.now() - lastProgress < this.stallMs || this.status.state === 'stalled') return;
+        const error = new GroundstreamError('INGEST_STALLED', `${this.stallMs} ms`);
+        this.tracker.set('stalled', { error, detail: log.summary() || undefined });
+        // A live input is restarted; a file may just be slow to read, so it keeps its process.
+        if (live) {
+          stalled = true;
+          void kill();
+        }
+      },
+      Math.max(50, Math.min(1000, this.stallMs / 4)),
+    );
+    try {
+      const exit = await run.exited;
+      // Without a process, or without a header, no frame can come: do not wait for the pipe.
+      if (!exit.spawned || !pump.sized) pump.dispose();
+      // ffmpeg may exit with frames still in the pipe: they are released first (`wait` included).
+      const partial = await pump.ended;
+      if (this.stopping || (exit.killed && !stalled)) return { kind: 'stopped' };
+      if (stalled) return { kind: 'stalled', frames, summary: log.summary() };
+      return { kind: 'exit', exit, frames, summary: log.summary(), partial };
+    } finally {
+      clearInterval(watchdog);
+      this.current = undefined;
+    }
+  }
+
+  /** Reads sizes and rate from ffmpeg's header. */
+  private learn(log: FfmpegLog): Geometry {
+    const out = log.output!;
+    const fps = out.fps ?? log.input?.fps;
+    if (!this.options.input.live && this.seq === 0) this.fps = fps;
+    const geometry: Geometry = {
+      width: out.width,
+      height: out.height,
+      ...(log.input && { sourceWidth: log.input.width, sourceHeight: log.input.height }),
+    };
+    this.tracker.learn({ ...geometry, ...(fps && { fps }) });
+    return geometry;
+  }
+
+  private emit(data: Uint8Array, g: Geometry): void {
+    const now = performance.now();
+    const seq = this.seq++;
+    // Files: the clip's own timeline (ffmpeg made it constant-rate). Live: the clock.
+    const pts = this.fps ? seq / this.fps : this.origin === undefined ? 0 : Math.round(now - this.origin) / 1000;
+    this.origin ??= now - pts * 1000;
+    const frame: Frame = { streamId: this.streamId, seq, pts, capturedAt: Date.now(), ...g, data };
+    this.demand.use();
+    this.latestFrame = frame;
+    if (this.status.state !== 'live') this.tracker.set('live', { attempt: 0 });
+    this.framesSubject.next(frame);
+  }
+}
+
+/** Turns how a session ended into a status error and detail. */
+function explain(end: Exclude<SessionEnd, { kind: 'stopped' }>, stallMs: number): { error?: GroundstreamError; detail: string } {
+  if (end.kind === 'stalled') {
+    return { error: new GroundstreamError('INGEST_STALLED', `${stallMs} ms`), detail: end.summary || `no frame for ${stallMs} ms` };
+  }
+  const { exit, frames, summary, partial } = end;
+  const truncated = partial > 0 ? ` (last frame truncated: ${partial} bytes)` : '';
+  if (exit.code === 0 && !exit.error) return { detail: (summary ? `end of stream; ${summary}` : 'end of stream') + truncated };
+  const why = summary || exit.error || 'ffmpeg failed';
+  const code = frames === 0 ? 'INGEST_OPEN_FAILED' : 'INGEST_DECODE_FAILED';
+  return { error: new GroundstreamError(code, why), detail: why + truncated };
+}

@@ -1,0 +1,201 @@
+/**
+ * Frames pushed by a client as encoded images (JPEG, PNG, WebP), e.g. the binary WebSocket
+ * messages the protocol module unpacks. Each image is decoded with sharp at the working size and
+ * stamped; a bad image is an error result for that push only, never the end of the source.
+ */
+import { Subject, type Observable } from 'rxjs';
+import type { Frame } from '../domain/types.js';
+import { GroundstreamError, isGroundstreamError } from '../errors.js';
+import { Demand, type BackpressurePolicy, type FrameSource, type WorkingSize } from './frame-source.js';
+import { decodeImage, type DecodedImage } from './image-decode.js';
+import { StatusTracker, type SourceStatus } from './status.js';
+
+export interface PushedSourceOptions {
+  readonly streamId: string;
+  /** Size frames are emitted at. Default: the images' own size. */
+  readonly size?: WorkingSize;
+  /** `latest` (default): one image decodes at a time and only the newest one waits; older
+   * waiting ones resolve as `dropped`. `wait`: every image is kept, in order, until `request()`,
+   * up to `maxPending`. */
+  readonly policy?: BackpressurePolicy;
+  /** Largest image accepted, in pixels, checked before decoding. Default 8_294_400 (3840x2160). */
+  readonly maxPixels?: number;
+  /** `wait` only: images received and not yet emitted; more are refused (INGEST_QUEUE_FULL).
+   * Default 4. */
+  readonly maxPending?: number;
+  /** ms without a pushed image before the source reports `stalled`. Default 10_000. */
+  readonly stallTimeoutMs?: number;
+}
+
+/** What the client said about the image; everything is optional. */
+export interface PushMeta {
+  /** Frame number; default: one more than the previous push (from 0). */
+  readonly seq?: number;
+  /** Capture time, ms since the epoch; default: when `push` was called. */
+  readonly capturedAt?: number;
+  /** Seconds; default: capturedAt relative to the first push's. */
+  readonly pts?: number;
+}
+
+export type PushResult =
+  | { readonly status: 'emitted'; readonly frame: Frame }
+  | { readonly status: 'dropped'; readonly reason: 'superseded' | 'stopped' }
+  | { readonly status: 'error'; readonly error: GroundstreamError };
+
+interface Job {
+  readonly bytes: Uint8Array;
+  readonly seq: number;
+  readonly capturedAt: number;
+  readonly pts: number;
+  readonly resolve: (result: PushResult) => void;
+  state: 'waiting' | 'decoding' | 'done';
+  decoded?: DecodedImage;
+  error?: GroundstreamError;
+}
+
+export class PushedFrameSource implements FrameSource {
+  readonly streamId: string;
+  readonly policy: BackpressurePolicy;
+  private readonly framesSubject = new Subject<Frame>();
+  readonly frames$: Observable<Frame> = this.framesSubject.asObservable();
+  private readonly tracker: StatusTracker;
+  readonly status$: Observable<SourceStatus>;
+  private readonly demand: Demand;
+  private readonly maxPixels: number;
+  private readonly maxPending: number;
+  private readonly stallMs: number;
+  /** Jobs in arrival order. `latest`: at most one decoding and one waiting. */
+  private readonly jobs: Job[] = [];
+  private latestFrame: Frame | undefined;
+  private nextSeq = 0;
+  private firstCapturedAt: number | undefined;
+  private lastPushAt = performance.now();
+  private watchdog: NodeJS.Timeout | undefined;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly options: PushedSourceOptions) {
+    this.streamId = options.streamId;
+    this.policy = options.policy ?? 'latest';
+    this.demand = new Demand(this.policy);
+    this.tracker = new StatusTracker(options.streamId);
+    this.status$ = this.tracker.status$;
+    this.maxPixels = options.maxPixels ?? 3840 * 2160;
+    this.maxPending = Math.max(1, options.maxPending ?? 4);
+    this.stallMs = options.stallTimeoutMs ?? 10_000;
+  }
+
+  get status(): SourceStatus {
+    return this.tracker.current;
+  }
+
+  get latest(): Frame | undefined {
+    return this.latestFrame;
+  }
+
+  /** Starts the stall clock; the first `push` starts the source too. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.lastPushAt = performance.now();
+    this.watchdog = setInterval(() => this.checkStall(), Math.max(50, Math.min(1000, this.stallMs / 4)));
+    this.watchdog.unref();
+  }
+
+  request(n = 1): void {
+    this.demand.add(n);
+    this.flush();
+  }
+
+  /** Decodes and emits one image. Resolves once it is emitted, dropped, or refused; never rejects. */
+  push(encoded: Uint8Array, meta: PushMeta = {}): Promise<PushResult> {
+    if (this.closed) {
+      return Promise.resolve({ status: 'error', error: new GroundstreamError('INGEST_SOURCE_CLOSED', this.streamId) });
+    }
+    this.start();
+    this.lastPushAt = performance.now();
+    if (this.policy === 'wait' && this.jobs.length >= this.maxPending) {
+      const error = new GroundstreamError('INGEST_QUEUE_FULL', `${this.maxPending} frames pending on ${this.streamId}`);
+      return Promise.resolve({ status: 'error', error });
+    }
+    const seq = meta.seq ?? this.nextSeq;
+    this.nextSeq = seq + 1;
+    const capturedAt = meta.capturedAt ?? Date.now();
+    this.firstCapturedAt ??= capturedAt;
+    const pts = meta.pts ?? Math.max(0, capturedAt - this.firstCapturedAt) / 1000;
+    return new Promise((resolve) => {
+      if (this.policy === 'latest') {
+        // Only the newest image waits: a client faster than the decoder loses the older ones.
+        const waiting = this.jobs.findIndex((j) => j.state === 'waiting');
+        if (waiting >= 0) this.jobs.splice(waiting, 1)[0]!.resolve({ status: 'dropped', reason: 'superseded' });
+      }
+      this.jobs.push({ bytes: encoded, seq, capturedAt, pts, resolve, state: 'waiting' });
+      this.decodeNext();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const job of this.jobs.splice(0)) job.resolve({ status: 'dropped', reason: 'stopped' });
+    this.tracker.set('ended', { detail: 'stopped' });
+    this.framesSubject.complete();
+  }
+
+  /** One decode at a time, in arrival order; sharp runs it off the main thread. */
+  private decodeNext(): void {
+    if (this.closed || this.jobs.some((j) => j.state === 'decoding')) return;
+    const job = this.jobs.find((j) => j.state === 'waiting');
+    if (!job) return;
+    job.state = 'decoding';
+    decodeImage(job.bytes, { maxPixels: this.maxPixels, ...(this.options.size && { size: this.options.size }) })
+      .then((decoded) => (job.decoded = decoded))
+      .catch((e: unknown) => {
+        job.error = isGroundstreamError(e) ? e : new GroundstreamError('IMAGE_DECODE_FAILED', String(e), { cause: e });
+      })
+      .finally(() => {
+        job.state = 'done';
+        this.flush();
+        this.decodeNext();
+      });
+  }
+
+  /** Emits finished jobs from the head of the queue, in order, as far as demand allows. */
+  private flush(): void {
+    while (!this.closed && this.jobs[0]?.state === 'done') {
+      const job = this.jobs[0];
+      if (job.error) {
+        this.jobs.shift();
+        job.resolve({ status: 'error', error: job.error });
+        continue;
+      }
+      if (!this.demand.ready) return;
+      this.jobs.shift();
+      const d = job.decoded!;
+      const frame: Frame = {
+        streamId: this.streamId,
+        seq: job.seq,
+        pts: job.pts,
+        capturedAt: job.capturedAt,
+        width: d.width,
+        height: d.height,
+        sourceWidth: d.sourceWidth,
+        sourceHeight: d.sourceHeight,
+        data: d.data,
+      };
+      this.demand.use();
+      this.latestFrame = frame;
+      this.tracker.learn({ width: d.width, height: d.height, sourceWidth: d.sourceWidth, sourceHeight: d.sourceHeight });
+      if (this.status.state !== 'live') this.tracker.set('live');
+      this.framesSubject.next(frame);
+      job.resolve({ status: 'emitted', frame });
+    }
+  }
+
+  private checkStall(): void {
+    if (this.closed || this.status.state === 'stalled') return;
+    if (performance.now() - this.lastPushAt < this.stallMs) return;
+    this.tracker.set('stalled', { error: new GroundstreamError('INGEST_STALLED', `no image pushed for ${this.stallMs} ms`) });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * What a source may open. URL sources: only the protocols the operator allows, and ffmpeg is told
+ * the same list (-protocol_whitelist), so a playlist or redirect cannot pull in `file:` or
+ * `concat:` behind our back. File sources: only inside configured directories, checked on the
+ * real path (no escape through `..` or symlinks), read with a demuxer allow-list so that a local
+ * playlist cannot reach other files. Capture devices: only when enabled.
+ */
+import { realpath as fsRealpath, stat as fsStat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { GroundstreamError } from '../errors.js';
+
+export interface IngestPolicy {
+  /** URL schemes a URL source may use. Default DEFAULT_PROTOCOLS. `file`, `concat`, `subfile`,
+   * `pipe` and anything else are refused unless listed. */
+  readonly allowedProtocols?: readonly string[];
+  /** Directories file sources may read from (symlinks resolved). Default none: file sources are
+   * refused. Relative file paths are looked up in each, in order. */
+  readonly fileRoots?: readonly string[];
+  /** Demuxers a file source may use (ffmpeg -format_whitelist). Default DEFAULT_FILE_FORMATS. */
+  readonly fileFormats?: readonly string[];
+  /** Whether V4L2 capture devices (/dev/videoN) may be opened. Default false. */
+  readonly allowDevices?: boolean;
+}
+
+export const DEFAULT_PROTOCOLS: readonly string[] = ['rtsp', 'rtsps', 'http', 'https'];
+
+/** Containers a clip may come in; playlists (hls), concat lists and image sequences are left out
+ * because they open further files. */
+export const DEFAULT_FILE_FORMATS: readonly string[] = [
+  'mov', 'matroska', 'mpegts', 'avi', 'flv', 'mpeg', 'h264', 'hevc', 'mjpeg', 'ivf', 'yuv4mpegpipe', 'nut', 'ogg',
+];
+
+/** ffmpeg protocols each allowed scheme needs internally. HLS over http(s) needs `hls` and, for
+ * encrypted segments, `crypto`; both only wrap another protocol, which is checked too. */
+const PROTOCOL_NEEDS: Readonly<Record<string, readonly string[]>> = {
+  http: ['http', 'tcp', 'hls', 'crypto'],
+  https: ['https', 'tls', 'tcp', 'hls', 'crypto'],
+  rtsp: ['rtsp', 'rtp', 'srtp', 'tcp', 'udp'],
+  rtsps: ['rtsps', 'rtsp', 'rtp', 'srtp', 'tcp', 'tls', 'udp'],
+  rtmp: ['rtmp', 'tcp'],
+  rtmps: ['rtmps', 'tls', 'tcp'],
+  rtp: ['rtp', 'udp'],
+  srt: ['srt'],
+};
+
+export type RtspTransport = 'tcp' | 'udp';
+
+/** Where frames come from, before the policy is applied. */
+export type SourceSpec =
+  | { readonly kind: 'file'; readonly path: string }
+  | {
+      readonly kind: 'url';
+      readonly url: string;
+      /** RTSP only. Default 'tcp' (works through NAT and firewalls; UDP loses packets). */
+      readonly rtspTransport?: RtspTransport;
+      /** Whether the URL is a live stream: reconnect when it drops, no pacing. Default true; set
+       * false for a finite video served over HTTP (then it ends like a file). */
+      readonly live?: boolean;
+    }
+  | {
+      readonly kind: 'device';
+      readonly path: string;
+      /** V4L2 options passed to ffmpeg: e.g. 'mjpeg', '1280x720', 30. Default: the device's. */
+      readonly inputFormat?: string;
+      readonly videoSize?: string;
+      readonly framerate?: number;
+    };
+
+/** A source that passed the policy: what ffmpeg opens and how. */
+export interface ResolvedInput {
+  readonly kind: SourceSpec['kind'];
+  /** The argument of ffmpeg's -i: `file:` + real path, the URL, or the device path. */
+  readonly target: string;
+  /** ffmpeg protocols allowed while reading it. */
+  readonly protocols: readonly string[];
+  /** ffmpeg demuxers allowed (files only). */
+  readonly formats?: readonly string[];
+  /** Live: reconnects when it drops, runs at its own rate. */
+  readonly live: boolean;
+  readonly rtspTransport?: RtspTransport;
+  readonly device?: { readonly inputFormat?: string; readonly videoSize?: string; readonly framerate?: number };
+  /** For status and logs: the target with credentials redacted. */
+  readonly display: string;
+}
+
+const DEVICE_RE = /^\/dev\/video\d+$/;
+
+/**
+ * Reads a source written as text: `rtsp://…`, `http(s)://…` (HLS too), other `scheme://…`,
+ * `v4l2:/dev/video0` (or `/dev/videoN`), `file:clips/a.mp4`, `file:///abs/a.mp4`, or a plain path.
+ */
+export function parseSourceUri(uri: string): SourceSpec {
+  const s = uri.trim();
+  if (s.length === 0 || /[\0\r\n]/.test(s)) throw new GroundstreamError('INGEST_SOURCE_INVALID', JSON.stringify(uri));
+  if (s.startsWith('v4l2:')) return { kind: 'device', path: s.slice(5) };
+  if (DEVICE_RE.test(s)) return { kind: 'device', path: s };
+  if (s.startsWith('file://')) return { kind: 'file', path: decodeURIComponent(new URL(s).pathname) };
+  if (s.startsWith('file:')) return { kind: 'file', path: s.slice(5) };
+  // Any other `scheme:` is a URL, so that `concat:`, `subfile,,…:` or `pipe:` reach the protocol check.
+  if (/^[a-z][a-z0-9+.,-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)) return { kind: 'url', url: s };
+  return { kind: 'file', path: s };
+}
+
+/** The ffmpeg -protocol_whitelist for the allowed schemes: each plus what it needs inside. */
+export function protocolWhitelist(allowed: readonly string[] = DEFAULT_PROTOCOLS): string[] {
+  const out = new Set<string>();
+  for (const p of allowed) for (const q of PROTOCOL_NEEDS[p.toLowerCase()] ?? [p.toLowerCase()]) out.add(q);
+  return [...out];
+}
+
+/** The URL's scheme if the policy allows it; otherwise INGEST_PROTOCOL_REFUSED. */
+export function checkUrl(url: string, policy: IngestPolicy = {}): string {
+  const m = /^([a-z][a-z0-9+.,-]*):/i.exec(url);
+  const scheme = m?.[1]?.toLowerCase();
+  if (!scheme) throw new GroundstreamError('INGEST_SOURCE_INVALID', `not a URL: ${redactSecrets(url)}`);
+  const allowed = (policy.allowedProtocols ?? DEFAULT_PROTOCOLS).map((p) => p.toLowerCase());
+  // A nested scheme (`hls+http`, `crypto+file`) or a list (`subfile,,…`) must be allowed as written.
+  if (!allowed.includes(scheme)) {
+    throw new GroundstreamError('INGEST_PROTOCOL_REFUSED', `${scheme} (allowed: ${allowed.join(', ') || 'none'})`);
+  }
+  if (!url.slice(scheme.length + 1).startsWith('//')) {
+    throw new GroundstreamError('INGEST_SOURCE_INVALID', `expected ${scheme}://…: ${redactSecrets(url)}`);
+  }
+  return scheme;
+}
+
+export interface FsProbe {
+  realpath(path: string): Promise<string>;
+  isFile(path: string): Promise<boolean>;
+}
+
+const realFs: FsProbe = {
+  realpath: (p) => fsRealpath(p),
+  isFile: async (p) => (await fsStat(p)).isFile(),
+};
+
+/** Whether `child` is `root` or below it; both must be real (symlink-free, absolute) paths. */
+export function isInside(root: string, child: string): boolean {
+  const rel = relative(root, child);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * The real path of `path` if it is a regular file inside one of `roots`; otherwise
+ * INGEST_PATH_REFUSED (outside, or no roots) or INGEST_SOURCE_INVALID (missing, not a file).
+ */
+export async function confineFile(path: string, roots: readonly string[], fs: FsProbe = realFs): Promise<string> {
+  if (roots.length === 0) throw new GroundstreamError('INGEST_PATH_REFUSED', `${path} (no file directories configured)`);
+  const realRoots = await Promise.all(roots.map((r) => fs.realpath(resolve(r)).catch(() => undefined)));
+  const candidates = isAbsolute(path) ? [path] : roots.map((r) => resolve(r, path));
+  let found: string | undefined;
+  for (const c of candidates) {
+    const real = await fs.realpath(c).catch(() => undefined);
+    if (real === undefined) continue;
+    found ??= real;
+    if (realRoots.some((r) => r !== undefined && isInside(r, real))) {
+      if (!(await fs.isFile(real).catch(() => false))) throw new GroundstreamError('INGEST_SOURCE_INVALID', `not a regular file: ${path}`);
+      return real;
+    }
+  }
+  if (found === undefined) throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such file: ${path}`);
+  throw new GroundstreamError('INGEST_PATH_REFUSED', path);
+}
+
+/** Applies the policy to a source: refuses what it does not allow, resolves files to real paths. */
+export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {}, fs: FsProbe = realFs): Promise<ResolvedInput> {
+  switch (spec.kind) {
+    case 'url': {
+      const scheme = checkUrl(spec.url, policy);
+      const rtsp = scheme === 'rtsp' || scheme === 'rtsps';
+      return {
+        kind: 'url',
+        target: spec.url,
+        protocols: protocolWhitelist(policy.allowedProtocols ?? DEFAULT_PROTOCOLS),
+        live: spec.live ?? true,
+        ...(rtsp && { rtspTransport: spec.rtspTransport ?? 'tcp' }),
+        display: redactSecrets(spec.url),
+      };
+    }
+    case 'file': {
+      const real = await confineFile(spec.path, policy.fileRoots ?? [], fs);
+      return {
+        kind: 'file',
+        target: `file:${real}`,
+        protocols: ['file'],
+        formats: policy.fileFormats ?? DEFAULT_FILE_FORMATS,
+        live: false,
+        display: real,
+      };
+    }
+    case 'device': {
+      if (!policy.allowDevices) throw new GroundstreamError('INGEST_DEVICE_REFUSED', `${spec.path} (devices are disabled)`);
+      const real = await fs.realpath(spec.path).catch(() => undefined);
+      if (real === undefined) throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such device: ${spec.path}`);
+      if (!DEVICE_RE.test(real)) throw new GroundstreamError('INGEST_DEVICE_REFUSED', `${spec.path} is not a V4L2 device`);
+      const { inputFormat, videoSize, framerate } = spec;
+      if (inputFormat !== undefined && !/^[a-z0-9_]+$/i.test(inputFormat)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `input format ${inputFormat}`);
+      if (videoSize !== undefined && !/^\d{1,5}x\d{1,5}$/.test(videoSize)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `video size ${videoSize}`);
+      if (framerate !== undefined && !(framerate > 0 && framerate <= 1000)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `frame rate ${framerate}`);
+      return {
+        kind: 'device',
+        target: real,
+        protocols: ['file'],
+        live: true,
+        device: { ...(inputFormat && { inputFormat }), ...(videoSize && { videoSize }), ...(framerate && { framerate }) },
+        display: real,
+      };
+    }
+  }
+}
+
+/** Hides `user:password@` in URLs (ffmpeg repeats the URL in its errors). */
+export function redactSecrets(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+}

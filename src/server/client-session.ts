@@ -1,0 +1,227 @@
+/**
+ * One WebSocket client: decodes what it sends, runs its subscriptions, and sends it hello, acks,
+ * results (through its Outbox), status and errors. Every failure it causes is answered with an
+ * `error` message and affects only that request.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import { isGroundstreamError } from '../errors.js';
+import type { PushedFrameSource } from '../ingest/pushed-source.js';
+import type { GroundingModel } from '../model/index.js';
+import { maxRate } from '../pipeline/max-rate.js';
+import type { SubscriberResult } from '../pipeline/stream-pipeline.js';
+import {
+  PROTOCOL_VERSION,
+  decodeFrame,
+  errorMessage,
+  protocolError,
+  type ClientMessageDecoder,
+  type DetectionsMessage,
+  type ProtocolLimits,
+  type ServerMessage,
+  type SubscribeMessage,
+  type UpdateMessage,
+} from '../protocol/index.js';
+import { Outbox, type SendTarget } from './outbox.js';
+import type { StreamManager } from './streams.js';
+
+export interface SessionContext {
+  readonly clientId: string;
+  readonly serverVersion: string;
+  readonly model: GroundingModel;
+  readonly streams: StreamManager;
+  readonly decode: ClientMessageDecoder;
+  readonly limits: ProtocolLimits;
+  /** Most subscriptions one client may hold. */
+  readonly maxSubscriptions: number;
+  readonly clientBufferBytes: number;
+  readonly onMissed?: (n: number) => void;
+}
+
+interface ClientSub {
+  id: string;
+  stream: string;
+  key: string;
+  queries: readonly string[];
+  threshold: number;
+  maxRate?: number;
+  rx: Subscription | null;
+}
+
+export class ClientSession {
+  readonly outbox: Outbox;
+  private readonly subs = new Map<string, ClientSub>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    socket: SendTarget,
+  ) {
+    this.outbox = new Outbox(socket, ctx.clientBufferBytes, ctx.onMissed);
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  hello(): void {
+    const m = this.ctx.model.info;
+    this.send({
+      type: 'hello',
+      serverVersion: this.ctx.serverVersion,
+      protocolVersion: PROTOCOL_VERSION,
+      model: { name: m.name, type: m.family, threshold: m.threshold },
+      streams: this.ctx.streams.list().map((e) => this.ctx.streams.info(e)),
+      limits: this.ctx.limits,
+    });
+  }
+
+  send(msg: ServerMessage): void {
+    if (!this.closed) this.outbox.send(msg);
+  }
+
+  /** A text message from the client. */
+  async onText(data: string | Uint8Array): Promise<void> {
+    const r = this.ctx.decode(data);
+    if (!r.ok) return this.send(errorMessage(r.error));
+    const msg = r.msg;
+    try {
+      switch (msg.type) {
+        case 'subscribe':
+          return await this.subscribe(msg);
+        case 'update':
+          return await this.update(msg);
+        case 'unsubscribe':
+          return this.unsubscribe(msg.id, 'requested');
+        case 'ping':
+          return this.send({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}) });
+        case 'pong':
+          return;
+      }
+    } catch (e) {
+      const ref = 'id' in msg ? msg.id : undefined;
+      if (isGroundstreamError(e)) return this.send(errorMessage({ code: e.code, message: e.message, ref }));
+      throw e;
+    }
+  }
+
+  /** A binary message: a pushed frame for a push stream. */
+  async onBinary(data: Uint8Array): Promise<void> {
+    const r = decodeFrame(data, this.ctx.limits);
+    if (!r.ok) return this.send(errorMessage(r.error));
+    const f = r.frame;
+    const ref = `${f.stream}/${f.seq}`;
+    const entry = this.ctx.streams.get(f.stream);
+    if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(f.stream), ref)));
+    const src = entry.source as Partial<PushedFrameSource>;
+    if (typeof src.push !== 'function') {
+      return this.send(errorMessage(protocolError('PROTOCOL_STREAM_NOT_PUSHABLE', JSON.stringify(f.stream), ref)));
+    }
+    const res = await src.push.call(entry.source, f.data, { seq: f.seq, capturedAt: f.capturedAt });
+    if (res.status === 'error') this.send(errorMessage({ code: res.error.code, message: res.error.message, ref }));
+  }
+
+  private async subscribe(msg: SubscribeMessage): Promise<void> {
+    if (this.subs.has(msg.id)) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_EXISTS', JSON.stringify(msg.id), msg.id)));
+    if (this.subs.size >= this.ctx.maxSubscriptions) {
+      return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_LIMIT', `at most ${this.ctx.maxSubscriptions}`, msg.id)));
+    }
+    const entry = this.ctx.streams.get(msg.stream);
+    if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(msg.stream), msg.id)));
+    // validates the queries and warms the text-embedding cache before the first frame needs them
+    const qs = await this.ctx.model.prepareQueries(msg.queries);
+    if (this.closed || this.subs.has(msg.id)) return;
+    const sub: ClientSub = {
+      id: msg.id,
+      stream: msg.stream,
+      key: `${this.ctx.clientId}/${msg.id}`,
+      queries: qs.texts,
+      threshold: msg.threshold ?? this.ctx.model.info.threshold,
+      maxRate: msg.maxRate,
+      rx: null,
+    };
+    this.subs.set(msg.id, sub);
+    const { version, results$ } = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold });
+    this.attach(sub, results$);
+    this.ack(sub, version);
+  }
+
+  private async update(msg: UpdateMessage): Promise<void> {
+    const sub = this.subs.get(msg.id);
+    if (!sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
+    const entry = this.ctx.streams.get(sub.stream);
+    if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
+    if (msg.queries) sub.queries = (await this.ctx.model.prepareQueries(msg.queries)).texts;
+    if (msg.threshold !== undefined) sub.threshold = msg.threshold;
+    const version = entry.pipeline.update(sub.key, { queries: sub.queries, threshold: sub.threshold });
+    if (msg.maxRate !== undefined && msg.maxRate !== sub.maxRate) {
+      sub.maxRate = msg.maxRate ?? undefined;
+      // results$ of a subscriber is a view of the stream's results; re-attach with the new rate
+      sub.rx?.unsubscribe();
+      const again = entry.pipeline.view$(sub.key);
+      this.attach(sub, again);
+    }
+    this.ack(sub, version);
+  }
+
+  private attach(sub: ClientSub, results$: Observable<SubscriberResult>): void {
+    sub.rx = results$.pipe(maxRate<SubscriberResult>(sub.maxRate)).subscribe((r) => this.deliver(sub, r));
+  }
+
+  private ack(sub: ClientSub, version: number): void {
+    this.send({
+      type: 'subscribed',
+      id: sub.id,
+      stream: sub.stream,
+      queries: sub.queries,
+      threshold: sub.threshold,
+      ...(sub.maxRate !== undefined ? { maxRate: sub.maxRate } : {}),
+      queryVersion: version,
+    });
+  }
+
+  private deliver(sub: ClientSub, r: SubscriberResult): void {
+    if (r.error) {
+      this.send(errorMessage({ code: r.error.code, message: r.error.message, ref: `${r.stream}/${r.frame.seq}` }));
+      return;
+    }
+    const msg: DetectionsMessage = {
+      type: 'detections',
+      subscription: sub.id,
+      stream: r.stream,
+      frame: r.frame,
+      queryVersion: r.queryVersion,
+      timings: { ...r.timings, total: Date.now() - r.frame.capturedAt },
+      detections: r.detections,
+    };
+    this.outbox.offer(msg);
+  }
+
+  /** Ends one subscription and tells the client why. */
+  unsubscribe(id: string, reason: 'requested' | 'stream-ended' | 'stream-failed' | 'stream-removed'): void {
+    const sub = this.subs.get(id);
+    if (!sub) {
+      if (reason === 'requested') this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(id), id)));
+      return;
+    }
+    sub.rx?.unsubscribe();
+    this.subs.delete(id);
+    this.outbox.drop(id);
+    this.ctx.streams.get(sub.stream)?.pipeline.unsubscribe(sub.key);
+    this.send({ type: 'unsubscribed', id, reason });
+  }
+
+  /** A stream ended, failed or was removed: end the subscriptions on it. */
+  streamGone(stream: string, reason: 'stream-ended' | 'stream-failed' | 'stream-removed'): void {
+    for (const s of [...this.subs.values()]) if (s.stream === stream) this.unsubscribe(s.id, reason);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.subs.values()) {
+      s.rx?.unsubscribe();
+      this.ctx.streams.get(s.stream)?.pipeline.unsubscribe(s.key);
+    }
+    this.subs.clear();
+    this.outbox.close();
+  }
+}

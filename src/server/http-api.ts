@@ -1,0 +1,105 @@
+/**
+ * The HTTP API: health, the streams (list, add, remove) and, through `extra`, pages and metrics.
+ * Errors are JSON `{ code, message }` with the catalog's status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StreamSpec } from '../config/config.js';
+import { GroundstreamError, isGroundstreamError } from '../errors.js';
+import type { StreamManager } from './streams.js';
+
+export interface ApiContext {
+  streams: StreamManager;
+  health(): Record<string, unknown>;
+  /** Body size limit for POSTs, bytes. */
+  maxBodyBytes: number;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: unknown): void {
+  if (isGroundstreamError(e)) return sendJson(res, e.status, { code: e.code, message: e.message });
+  sendJson(res, 500, { code: 'INTERNAL', message: 'internal error' });
+}
+
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > max) throw new GroundstreamError('HTTP_BAD_REQUEST', `body over ${max} bytes`);
+    chunks.push(c as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new GroundstreamError('HTTP_BAD_REQUEST', 'body is not JSON');
+  }
+}
+
+function parseSpec(body: unknown): StreamSpec {
+  const b = body as Record<string, unknown> | null;
+  if (!b || typeof b !== 'object') throw new GroundstreamError('HTTP_BAD_REQUEST', 'expected a JSON object');
+  if (typeof b.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(b.id)) {
+    throw new GroundstreamError('HTTP_BAD_REQUEST', '"id" must be a short id (letters, digits, . _ : -)');
+  }
+  if (typeof b.source !== 'string' || !b.source) throw new GroundstreamError('HTTP_BAD_REQUEST', '"source" must be a path, a URL or "push"');
+  for (const k of ['realtime', 'loop'] as const) {
+    if (b[k] !== undefined && typeof b[k] !== 'boolean') throw new GroundstreamError('HTTP_BAD_REQUEST', `"${k}" must be a boolean`);
+  }
+  return { id: b.id, source: b.source, realtime: (b.realtime as boolean | undefined) ?? true, loop: (b.loop as boolean | undefined) ?? false };
+}
+
+export function apiHandler(ctx: ApiContext): Handler {
+  return async (req, res, url) => {
+    const path = url.pathname;
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
+      sendJson(res, 200, ctx.health());
+      return true;
+    }
+    if (path === '/v1/streams') {
+      if (req.method === 'GET') {
+        sendJson(res, 200, {
+          streams: ctx.streams.list().map((e) => ({
+            ...ctx.streams.info(e),
+            source: e.spec.source,
+            subscribers: e.pipeline.subscribers,
+            stats: e.pipeline.stats,
+            ...(e.status.error ? { error: e.status.error } : {}),
+          })),
+        });
+        return true;
+      }
+      if (req.method === 'POST') {
+        const spec = parseSpec(await readJson(req, ctx.maxBodyBytes));
+        const e = await ctx.streams.add(spec);
+        sendJson(res, 201, ctx.streams.info(e));
+        return true;
+      }
+      throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
+    }
+    const m = /^\/v1\/streams\/([^/]+)$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      if (req.method === 'DELETE') {
+        if (!(await ctx.streams.remove(id))) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
+        res.writeHead(204).end();
+        return true;
+      }
+      if (req.method === 'GET') {
+        const e = ctx.streams.get(id);
+        if (!e) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
+        sendJson(res, 200, { ...ctx.streams.info(e), source: e.spec.source, subscribers: e.pipeline.subscribers, stats: e.pipeline.stats });
+        return true;
+      }
+      throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
+    }
+    return false;
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Per-client back-pressure. Control messages always go out; results go out while the client's
+ * socket buffer is under the limit. Above it, each subscription keeps only its newest result
+ * (conflation) and counts the ones it replaced; when the buffer drains, the client gets a
+ * `missed` notice with that count, then the newest result. A slow client therefore costs the
+ * server one pending result per subscription, and never delays anyone else.
+ */
+import type { DetectionsMessage, MissedMessage, ServerMessage } from '../protocol/index.js';
+import { encodeServerMessage } from '../protocol/index.js';
+
+/** The part of a WebSocket the outbox needs. */
+export interface SendTarget {
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  send(data: string | Uint8Array): void;
+}
+
+const OPEN = 1;
+
+export class Outbox {
+  private readonly pending = new Map<string, { msg: DetectionsMessage; missed: number; extra?: Uint8Array }>();
+  private timer: NodeJS.Timeout | null = null;
+  /** Results replaced before they could be sent, over the client's lifetime. */
+  missedTotal = 0;
+
+  /** `limit`: bytes in the socket's send buffer above which results are conflated. */
+  constructor(
+    private readonly socket: SendTarget,
+    private readonly limit: number,
+    private readonly onMissed?: (n: number) => void,
+  ) {}
+
+  /** Sends a control message now (they are small and must not be lost). */
+  send(msg: ServerMessage): void {
+    if (this.socket.readyState === OPEN) this.socket.send(encodeServerMessage(msg));
+  }
+
+  /** Offers a result (and optionally a binary frame image that belongs to it). */
+  offer(msg: DetectionsMessage, image?: Uint8Array): void {
+    if (this.socket.readyState !== OPEN) return;
+    const key = msg.subscription;
+    const p = this.pending.get(key);
+    if (!p && this.socket.bufferedAmount <= this.limit) {
+      if (image) this.socket.send(image);
+      this.socket.send(encodeServerMessage(msg));
+      return;
+    }
+    if (p) {
+      p.missed++;
+      this.missedTotal++;
+      this.onMissed?.(1);
+      p.msg = msg;
+      p.extra = image;
+    } else {
+      this.pending.set(key, { msg, missed: 0, extra: image });
+    }
+    this.schedule();
+  }
+
+  /** Forgets a subscription's pending result (it was unsubscribed). */
+  drop(subscription: string): void {
+    this.pending.delete(subscription);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending.clear();
+  }
+
+  private schedule(): void {
+    // ws emits no per-socket drain event, so poll while something waits (only then).
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, 10);
+  }
+
+  private flush(): void {
+    if (this.socket.readyState !== OPEN) return this.close();
+    for (const [key, p] of this.pending) {
+      if (this.socket.bufferedAmount > this.limit) break;
+      this.pending.delete(key);
+      if (p.missed > 0) this.send({ type: 'missed', subscription: key, count: p.missed } satisfies MissedMessage);
+      if (p.extra) this.socket.send(p.extra);
+      this.socket.send(encodeServerMessage(p.msg));
+    }
+    if (this.pending.size) this.schedule();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * groundstream's server: HTTP (health, streams API, pages) and the WebSocket protocol at /v1/ws,
+ * over one model shared by every stream.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from 'rxjs';
+import type { ServerConfig, StreamSpec } from '../config/config.js';
+import { isGroundstreamError } from '../errors.js';
+import { openFfmpegSource } from '../ingest/create-source.js';
+import { PushedFrameSource } from '../ingest/pushed-source.js';
+import type { FrameSource } from '../ingest/index.js';
+import type { GroundingModel } from '../model/index.js';
+import { Limiter } from '../pipeline/limiter.js';
+import { createClientMessageDecoder, resolveLimits, type ProtocolLimits } from '../protocol/index.js';
+import { ClientSession } from './client-session.js';
+import { apiHandler, sendError, type Handler } from './http-api.js';
+import { StreamManager, type SourceFactory } from './streams.js';
+import { attachWebSocket } from './ws-server.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServerDeps {
+  config: Readonly<ServerConfig>;
+  model: GroundingModel;
+  /** Opens sources; default: ffmpeg for paths and URLs, pushed frames for "push". */
+  openSource?: SourceFactory;
+  /** Directories file sources may read from, besides config.allowedDirs. */
+  fileRoots?: string[];
+  /** Extra HTTP handlers tried after the API (pages, metrics). */
+  handlers?: Handler[];
+  log?: { info(o: object | string, m?: string): void; warn(o: object | string, m?: string): void };
+}
+
+/** The working size a model wants its video at: ffmpeg scales to it, never the JS side. */
+export function workingSizeFor(model: GroundingModel) {
+  const s = model.info.imageSize;
+  return { width: s, height: s, fit: model.info.family === 'owlv2' ? ('inside' as const) : ('stretch' as const) };
+}
+
+export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: string[]): SourceFactory {
+  return async (spec: StreamSpec, model: GroundingModel): Promise<FrameSource> => {
+    const size = workingSizeFor(model);
+    if (spec.source === 'push') return new PushedFrameSource({ streamId: spec.id, size });
+    return openFfmpegSource(spec.source, {
+      streamId: spec.id,
+      size,
+      pacing: spec.realtime === false ? 'fast' : 'native',
+      loop: spec.loop ?? false,
+      access: { allowedProtocols: config.allowedProtocols, fileRoots: [...fileRoots, ...config.allowedDirs] },
+    });
+  };
+}
+
+export class GroundstreamServer {
+  readonly streams: StreamManager;
+  readonly limits: ProtocolLimits;
+  readonly http: Server;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly ws: ReturnType<typeof attachWebSocket>;
+  private readonly watch: Subscription[] = [];
+  private readonly started = Date.now();
+  private closing = false;
+  /** Results dropped by per-client conflation, all clients together. */
+  missedResults = 0;
+
+  constructor(private readonly deps: ServerDeps) {
+    const { config, model } = deps;
+    this.limits = resolveLimits(config.limits as Partial<ProtocolLimits>);
+    this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []));
+    const decode = createClientMessageDecoder(this.limits);
+    const handlers = [
+      apiHandler({ streams: this.streams, health: () => this.health(), maxBodyBytes: 64 * 1024 }),
+      ...(deps.handlers ?? []),
+    ];
+    this.http = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      void (async () => {
+        try {
+          for (const h of handlers) if (await h(req, res, url)) return;
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'HTTP_NOT_FOUND', message: `not found: ${url.pathname}` }));
+        } catch (e) {
+          if (!isGroundstreamError(e)) deps.log?.warn({ err: e }, 'http handler failed');
+          if (!res.headersSent) sendError(res, e);
+          else res.end();
+        }
+      })();
+    });
+    this.ws = attachWebSocket(
+      this.http,
+      { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs },
+      {
+        accept: () => (this.closing ? 503 : null),
+        open: (socket) => {
+          const session = new ClientSession(
+            {
+              clientId: randomUUID(),
+              serverVersion: SERVER_VERSION,
+              model,
+              streams: this.streams,
+              decode,
+              limits: this.limits,
+              maxSubscriptions: 16,
+              clientBufferBytes: config.clientBufferBytes,
+              onMissed: (n) => (this.missedResults += n),
+            },
+            socket,
+          );
+          this.sessions.add(session);
+          session.hello();
+          // one client's failure is its own: log it, answer it, keep serving everyone else
+          const guard = (p: Promise<void>) =>
+            p.catch((e: unknown) => {
+              deps.log?.warn({ err: e }, 'client message failed');
+              session.send({ type: 'error', code: 'INTERNAL', message: 'internal error' });
+            });
+          return {
+            text: (d) => void guard(session.onText(d)),
+            binary: (d) => void guard(session.onBinary(d)),
+            close: () => {
+              session.close();
+              this.sessions.delete(session);
+            },
+          };
+        },
+      },
+    );
+    this.watch.push(
+      this.streams.status$.subscribe((s) => {
+        for (const c of this.sessions) c.send({ type: 'status', ...s });
+        if (s.state === 'ended' || s.state === 'failed') {
+          for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
+        }
+      }),
+      this.streams.removed$.subscribe((id) => {
+        for (const c of this.sessions) c.streamGone(id, 'stream-removed');
+      }),
+    );
+  }
+
+  health() {
+    return {
+      status: this.closing ? 'shutting-down' : 'ok',
+      version: SERVER_VERSION,
+      uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+      model: this.deps.model.info,
+      streams: this.streams.list().map((e) => this.streams.info(e)),
+      clients: this.sessions.size,
+    };
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Opens the configured streams and listens; resolves with the base URL. */
+  async listen(): Promise<string> {
+    for (const s of this.deps.config.streams) await this.streams.add(s);
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.deps.config.port, this.deps.config.host, () => resolve());
+    });
+    const a = this.http.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  /** Graceful stop: refuse new clients, close clients with 1001, stop sources and their ffmpeg. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const w of this.watch) w.unsubscribe();
+    await this.ws.close(1001);
+    for (const s of this.sessions) s.close();
+    this.sessions.clear();
+    await this.streams.closeAll();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections?.();
+    });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The server's streams: each is a frame source (ffmpeg or pushed frames) feeding a StreamPipeline
+ * that shares the one model. Adding, listing and removing streams, and their status changes.
+ */
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { StreamSpec } from '../config/config.js';
+import { GroundstreamError } from '../errors.js';
+import type { FrameSource, SourceStatus } from '../ingest/index.js';
+import type { GroundingModel } from '../model/index.js';
+import type { Limiter } from '../pipeline/limiter.js';
+import { StreamPipeline } from '../pipeline/stream-pipeline.js';
+import type { StreamInfo, StreamState } from '../protocol/index.js';
+
+/** Opens the source a spec names; the server passes ingest's factory, tests pass fakes. */
+export type SourceFactory = (spec: StreamSpec, model: GroundingModel) => Promise<FrameSource>;
+
+export interface StreamEntry {
+  readonly id: string;
+  readonly spec: StreamSpec;
+  readonly source: FrameSource;
+  readonly pipeline: StreamPipeline;
+  status: SourceStatus;
+}
+
+export interface StreamStatusEvent {
+  stream: string;
+  state: StreamState;
+  detail?: string;
+  width?: number;
+  height?: number;
+}
+
+export class StreamManager {
+  private readonly streams = new Map<string, StreamEntry>();
+  private readonly subs = new Map<string, Subscription>();
+  private readonly statusSubject = new Subject<StreamStatusEvent>();
+  private readonly removedSubject = new Subject<string>();
+
+  constructor(
+    private readonly model: GroundingModel,
+    private readonly limiter: Limiter,
+    private readonly openSource: SourceFactory,
+  ) {}
+
+  /** Every status change of every stream. */
+  get status$(): Observable<StreamStatusEvent> {
+    return this.statusSubject.asObservable();
+  }
+
+  /** Ids of streams as they are removed. */
+  get removed$(): Observable<string> {
+    return this.removedSubject.asObservable();
+  }
+
+  get(id: string): StreamEntry | undefined {
+    return this.streams.get(id);
+  }
+
+  list(): StreamEntry[] {
+    return [...this.streams.values()];
+  }
+
+  info(e: StreamEntry): StreamInfo {
+    const w = e.status.sourceWidth ?? e.status.width;
+    const h = e.status.sourceHeight ?? e.status.height;
+    return { id: e.id, state: e.status.state, ...(w && h ? { width: w, height: h } : {}) };
+  }
+
+  /** Opens a source and starts its pipeline. Fails with STREAM_EXISTS or the source's own code. */
+  async add(spec: StreamSpec): Promise<StreamEntry> {
+    if (this.streams.has(spec.id)) throw new GroundstreamError('STREAM_EXISTS', spec.id);
+    const source = await this.openSource(spec, this.model);
+    if (this.streams.has(spec.id)) {
+      await source.stop();
+      throw new GroundstreamError('STREAM_EXISTS', spec.id);
+    }
+    const pipeline = new StreamPipeline(spec.id, source.frames$, this.model, this.limiter);
+    const entry: StreamEntry = { id: spec.id, spec, source, pipeline, status: source.status };
+    this.streams.set(spec.id, entry);
+    this.subs.set(
+      spec.id,
+      source.status$.subscribe((s) => {
+        const changed = s.state !== entry.status.state;
+        entry.status = s;
+        if (changed || s.error) {
+          const w = s.sourceWidth ?? s.width;
+          const h = s.sourceHeight ?? s.height;
+          this.statusSubject.next({
+            stream: spec.id,
+            state: s.state,
+            ...(s.error ? { detail: `${s.error.code}: ${s.error.message}` } : s.detail ? { detail: s.detail } : {}),
+            ...(w && h ? { width: w, height: h } : {}),
+          });
+        }
+      }),
+    );
+    source.start();
+    return entry;
+  }
+
+  /** Stops a stream's source (its ffmpeg child included) and forgets it. */
+  async remove(id: string): Promise<boolean> {
+    const e = this.streams.get(id);
+    if (!e) return false;
+    this.streams.delete(id);
+    this.subs.get(id)?.unsubscribe();
+    this.subs.delete(id);
+    e.pipeline.close();
+    await e.source.stop();
+    this.removedSubject.next(id);
+    return true;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.streams.keys()].map((id) => this.remove(id)));
+    this.statusSubject.complete();
+    this.removedSubject.complete();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The one door to the `ws` server: upgrades on one path, keep-alive pings, and plain callbacks
+ * for the session layer. A client that misses two pings in a row is terminated.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface WsHandlers {
+  /** Accept or refuse an upgrade (e.g. auth, origin, client limit): return an HTTP status to refuse. */
+  accept?(req: IncomingMessage): number | null;
+  open(socket: WebSocket, req: IncomingMessage): {
+    text(data: Buffer): void;
+    binary(data: Buffer): void;
+    close(code: number): void;
+  };
+}
+
+export interface WsOptions {
+  path: string;
+  /** Largest message accepted, bytes (ws closes the socket with 1009 above it). */
+  maxPayload: number;
+  pingIntervalMs: number;
+}
+
+export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHandlers) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    const refuse = path !== opts.path ? 404 : (handlers.accept?.(req) ?? null);
+    if (refuse !== null) {
+      socket.end(`HTTP/1.1 ${refuse} ${refuse === 404 ? 'Not Found' : 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      const h = handlers.open(ws, req);
+      ws.on('message', (data, isBinary) => {
+        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+        if (isBinary) h.binary(buf);
+        else h.text(buf);
+      });
+      ws.on('close', (code) => h.close(code));
+      ws.on('error', () => ws.terminate());
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, opts.pingIntervalMs);
+  timer.unref();
+
+  return {
+    get clients(): number {
+      return wss.clients.size;
+    },
+    /** Closes every client with `code` (1001 going away on shutdown) and stops accepting. */
+    close(code = 1001, reason = 'server shutting down'): Promise<void> {
+      clearInterval(timer);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.close(code, reason);
+      return new Promise((resolve) => {
+        const deadline = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, 2000);
+        deadline.unref();
+        wss.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
+    },
+  };
+}

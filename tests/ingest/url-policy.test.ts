@@ -1,0 +1,126 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isGroundstreamError } from '../../src/errors.js';
+import {
+  checkUrl,
+  confineFile,
+  parseSourceUri,
+  protocolWhitelist,
+  redactSecrets,
+  resolveSource,
+} from '../../src/ingest/url-policy.js';
+import { tempDir } from './helpers.js';
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+    return undefined;
+  } catch (e) {
+    return isGroundstreamError(e) ? e.code : String(e);
+  }
+}
+
+describe('parseSourceUri', () => {
+  it('tells URLs, files and devices apart', () => {
+    expect(parseSourceUri('rtsp://cam/stream')).toEqual({ kind: 'url', url: 'rtsp://cam/stream' });
+    expect(parseSourceUri('https://x/live.m3u8')).toEqual({ kind: 'url', url: 'https://x/live.m3u8' });
+    expect(parseSourceUri('clips/a.mp4')).toEqual({ kind: 'file', path: 'clips/a.mp4' });
+    expect(parseSourceUri('/abs/a b.mp4')).toEqual({ kind: 'file', path: '/abs/a b.mp4' });
+    expect(parseSourceUri('file:clips/a.mp4')).toEqual({ kind: 'file', path: 'clips/a.mp4' });
+    expect(parseSourceUri('file:///abs/a%20b.mp4')).toEqual({ kind: 'file', path: '/abs/a b.mp4' });
+    expect(parseSourceUri('v4l2:/dev/video0')).toEqual({ kind: 'device', path: '/dev/video0' });
+    expect(parseSourceUri('/dev/video2')).toEqual({ kind: 'device', path: '/dev/video2' });
+  });
+
+  it('sends ffmpeg pseudo-protocols to the protocol check instead of treating them as files', () => {
+    for (const s of ['concat:a.mp4|b.mp4', 'subfile,,start,0,end,100,,:/etc/passwd', 'pipe:0']) {
+      expect(parseSourceUri(s).kind).toBe('url');
+    }
+  });
+
+  it('rejects empty input and control characters', async () => {
+    expect(await codeOf(() => parseSourceUri('  '))).toBe('INGEST_SOURCE_INVALID');
+    expect(await codeOf(() => parseSourceUri('rtsp://x\n-i /etc/passwd'))).toBe('INGEST_SOURCE_INVALID');
+  });
+});
+
+describe('protocol allow-list', () => {
+  it('allows rtsp, rtsps, http and https by default, with what they need inside', () => {
+    const wl = protocolWhitelist();
+    for (const p of ['rtsp', 'rtsps', 'http', 'https', 'tcp', 'udp', 'tls', 'rtp', 'crypto', 'hls']) expect(wl).toContain(p);
+    for (const p of ['file', 'concat', 'subfile', 'pipe', 'data', 'ftp']) expect(wl).not.toContain(p);
+  });
+
+  it('refuses file, concat, subfile, pipe and unknown schemes unless enabled', async () => {
+    for (const url of ['file:///etc/passwd', 'concat:a|b', 'subfile,,start,0,end,1,,:x', 'pipe:0', 'ftp://x/y', 'hls+http://x/y.m3u8']) {
+      expect(await codeOf(() => checkUrl(url))).toBe('INGEST_PROTOCOL_REFUSED');
+    }
+    expect(checkUrl('ftp://x/y', { allowedProtocols: ['ftp'] })).toBe('ftp');
+    expect(await codeOf(() => checkUrl('http://x/', { allowedProtocols: ['rtsp'] }))).toBe('INGEST_PROTOCOL_REFUSED');
+  });
+
+  it('gives ffmpeg the same list it checks, and RTSP over TCP by default', async () => {
+    const input = await resolveSource({ kind: 'url', url: 'rtsp://u:p@cam/s' }, { allowedProtocols: ['rtsp'] });
+    expect(input).toMatchObject({ kind: 'url', target: 'rtsp://u:p@cam/s', live: true, rtspTransport: 'tcp', display: 'rtsp://***@cam/s' });
+    expect(input.protocols).toEqual(['rtsp', 'rtp', 'srtp', 'tcp', 'udp']);
+  });
+
+  it('redacts credentials in any URL', () => {
+    expect(redactSecrets('a rtsp://user:pw@h/x and https://tok@h2/y')).toBe('a rtsp://***@h/x and https://***@h2/y');
+  });
+});
+
+describe('file confinement', () => {
+  const { dir, cleanup } = tempDir();
+  afterAll(cleanup);
+  const root = join(dir, 'clips');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  writeFileSync(join(root, 'a.mp4'), 'x');
+  writeFileSync(join(root, 'sub', 'b.mp4'), 'x');
+  writeFileSync(join(dir, 'secret.mp4'), 'x');
+  symlinkSync(join(dir, 'secret.mp4'), join(root, 'link.mp4'));
+  symlinkSync(dir, join(root, 'up'));
+  symlinkSync(join(root, 'a.mp4'), join(root, 'inner-link.mp4'));
+
+  it('accepts files inside a root, by relative or absolute path, and returns the real path', async () => {
+    expect(await confineFile('a.mp4', [root])).toBe(join(root, 'a.mp4'));
+    expect(await confineFile('sub/b.mp4', [root])).toBe(join(root, 'sub', 'b.mp4'));
+    expect(await confineFile(join(root, 'sub', '..', 'a.mp4'), [root])).toBe(join(root, 'a.mp4'));
+    expect(await confineFile('inner-link.mp4', [root])).toBe(join(root, 'a.mp4'));
+  });
+
+  it('refuses escapes through .., absolute paths and symlinks', async () => {
+    expect(await codeOf(confineFile('../secret.mp4', [root]))).toBe('INGEST_PATH_REFUSED');
+    expect(await codeOf(confineFile(join(dir, 'secret.mp4'), [root]))).toBe('INGEST_PATH_REFUSED');
+    expect(await codeOf(confineFile('link.mp4', [root]))).toBe('INGEST_PATH_REFUSED');
+    expect(await codeOf(confineFile('up/secret.mp4', [root]))).toBe('INGEST_PATH_REFUSED');
+  });
+
+  it('refuses everything when no directory is configured, and reports missing files and directories', async () => {
+    expect(await codeOf(confineFile('a.mp4', []))).toBe('INGEST_PATH_REFUSED');
+    expect(await codeOf(confineFile('nope.mp4', [root]))).toBe('INGEST_SOURCE_INVALID');
+    expect(await codeOf(confineFile('sub', [root]))).toBe('INGEST_SOURCE_INVALID');
+  });
+
+  it('reads files through the file protocol only, with a demuxer allow-list', async () => {
+    const input = await resolveSource({ kind: 'file', path: 'a.mp4' }, { fileRoots: [root] });
+    expect(input).toMatchObject({ kind: 'file', target: `file:${join(root, 'a.mp4')}`, protocols: ['file'], live: false });
+    expect(input.formats).toContain('mov');
+    expect(input.formats).not.toContain('hls');
+    expect(input.formats).not.toContain('concat');
+  });
+});
+
+describe('devices', () => {
+  it('are refused unless enabled, and must be V4L2 nodes', async () => {
+    expect(await codeOf(resolveSource({ kind: 'device', path: '/dev/video0' }))).toBe('INGEST_DEVICE_REFUSED');
+    const fs = { realpath: async (p: string) => (p === '/dev/cam' ? '/dev/video3' : p), isFile: async () => false };
+    const ok = await resolveSource({ kind: 'device', path: '/dev/cam', videoSize: '640x480' }, { allowDevices: true }, fs);
+    expect(ok).toMatchObject({ kind: 'device', target: '/dev/video3', live: true, device: { videoSize: '640x480' } });
+    expect(await codeOf(resolveSource({ kind: 'device', path: '/dev/sda' }, { allowDevices: true }, fs))).toBe('INGEST_DEVICE_REFUSED');
+    expect(await codeOf(resolveSource({ kind: 'device', path: '/dev/cam', videoSize: '1x1 -i x' }, { allowDevices: true }, fs))).toBe(
+      'INGEST_SOURCE_INVALID',
+    );
+  });
+});
