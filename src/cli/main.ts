@@ -5,6 +5,7 @@ import { isGroundstreamError } from '../errors.js';
 import { runDetect, type DetectFlags } from './detect.js';
 import { addModelFlags } from './model-flags.js';
 import { runServe, type ServeFlags } from './serve.js';
+import { runEval, type EvalFlags } from './eval.js';
 
 const program = new Command('groundstream').description('Real-time visual grounding: name things in words, get their boxes.');
 
@@ -22,6 +23,19 @@ addModelFlags(
     .option('--annotate <out>', 'write the image with boxes drawn (a directory when several images)'),
 ).action(async (images: string[], flags: DetectFlags) => {
   process.exitCode = await runDetect(images, flags);
+});
+
+addModelFlags(
+  program
+    .command('eval')
+    .description('score a model on clips with truth (SHAPES_WORLD.md scoring), every frame, no drops')
+    .argument('<clip...>', 'video clips; each has <clip>.truth.json beside it unless --truth is given')
+    .option('--truth <file>', 'truth file for each clip, in order (repeatable)', collect)
+    .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
+    .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', parseFloat)
+    .option('--json', 'print one JSON object'),
+).action(async (clips: string[], flags: EvalFlags) => {
+  process.exitCode = await runEval(clips, flags);
 });
 
 const int = (v: string) => parseInt(v, 10);

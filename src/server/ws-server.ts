@@ -5,6 +5,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { SUBPROTOCOL } from '../protocol/index.js';
 
 export interface WsHandlers {
   /** Accept or refuse an upgrade (e.g. auth, origin, client limit): return an HTTP status to refuse. */
@@ -24,7 +25,14 @@ export interface WsOptions {
 }
 
 export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHandlers) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxPayload,
+    perMessageDeflate: false,
+    // Browsers drop a connection whose offered subprotocol is not echoed: select ours when
+    // offered (the token rides as a second subprotocol and is never echoed back).
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
   const alive = new WeakMap<WebSocket, boolean>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,0 +1,48 @@
+/** Runs a model on every frame of a clip and scores it against the clip's truth. */
+import type { GroundingModel } from '../model/index.js';
+import { Scorer, type Scores } from './average-precision.js';
+import { clipFrames } from './clip-frames.js';
+import type { Truth } from './shapes-world.js';
+
+export interface ClipEvaluation extends Scores {
+  framesPerSecond: number;
+  /** Frames the clip decoded to, and frames that had truth. */
+  decodedFrames: number;
+}
+
+export interface EvaluateOptions {
+  queries: readonly string[];
+  /** Operating threshold for false positives and recall (default: the model's). */
+  threshold?: number;
+  onFrame?: (done: number, total: number) => void;
+  /** Add more clips' frames to the same scorer (overall scores). */
+  scorer?: Scorer;
+}
+
+export async function evaluateClip(model: GroundingModel, path: string, truth: Truth, opts: EvaluateOptions): Promise<ClipEvaluation> {
+  const threshold = opts.threshold ?? model.info.threshold;
+  const scorer = new Scorer(opts.queries, threshold);
+  const queries = await model.prepareQueries(opts.queries);
+  // Score down to a low floor so that AP sees the whole precision-recall curve.
+  const floor = Math.min(0.05, threshold);
+  const size = { width: model.info.imageSize, height: model.info.imageSize, fit: model.info.family === 'owlv2' ? ('inside' as const) : ('stretch' as const) };
+  let n = 0;
+  let modelMs = 0;
+  for await (const f of clipFrames(path, size)) {
+    const t0 = performance.now();
+    const r = await model.detect(
+      { data: f.data, width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight },
+      queries,
+      { threshold: floor },
+    );
+    modelMs += performance.now() - t0;
+    const objects = truth.frames[f.seq]?.objects;
+    if (objects) {
+      scorer.addFrame(objects, r.detections);
+      opts.scorer?.addFrame(objects, r.detections);
+    }
+    n++;
+    opts.onFrame?.(n, truth.frames.length);
+  }
+  return { ...scorer.result(), framesPerSecond: n / (modelMs / 1000), decodedFrames: n };
+}

@@ -1,0 +1,163 @@
+/**
+ * The streaming core end to end: the real bundled model (onnxruntime), real ffmpeg decoding the
+ * fixture clips, and real sockets on loopback.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { resolveConfig } from '../../src/config/config.js';
+import { Scorer } from '../../src/eval/average-precision.js';
+import { scoringQueries } from '../../src/eval/shapes-world.js';
+import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
+import { encodeFrame } from '../../src/protocol/index.js';
+import { GroundstreamServer } from '../../src/server/server.js';
+import { clips, FIXTURES } from '../helpers/fixtures.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+let model: GroundingModel;
+let server: GroundstreamServer;
+let base: string;
+let wsUrl: string;
+
+const addStream = async (id: string, source: string, extra: Record<string, unknown> = {}) => {
+  const r = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, source, ...extra }) });
+  expect(r.status, await r.clone().text()).toBe(201);
+};
+
+beforeAll(async () => {
+  model = await loadModel(BUNDLED_MODEL_DIR);
+  server = new GroundstreamServer({ config: resolveConfig({ port: 0, pingIntervalMs: 5000, clientBufferBytes: 64 * 1024 }), model, fileRoots: [FIXTURES] });
+  base = await server.listen();
+  wsUrl = `${base.replace('http', 'ws')}/v1/ws`;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await model?.close();
+});
+
+describe('streaming server over real sockets', () => {
+  it('answers health and lists streams', async () => {
+    const h = await (await fetch(`${base}/healthz`)).json();
+    expect(h.status).toBe('ok');
+    expect(h.model.name).toBe('shapes-owl');
+    const r = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": "x"' });
+    expect(r.status).toBe(400);
+    expect((await r.json()).code).toBe('HTTP_BAD_REQUEST');
+    const bad = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'evil', source: 'concat:/etc/passwd' }) });
+    expect((await bad.json()).code).toBe('INGEST_PROTOCOL_REFUSED');
+    expect((await fetch(`${base}/v1/streams/none`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('streams detections whose accuracy matches the model on the same clip', async () => {
+    const clip = clips().find((c) => c.path.includes('clip02'))!;
+    const queries = scoringQueries();
+    const c = await TestClient.open(wsUrl);
+    await addStream('acc', clip.path, { realtime: true });
+    c.send({ type: 'subscribe', id: 'all', stream: 'acc', queries: queries.slice(0, 32) });
+    c.send({ type: 'subscribe', id: 'rest', stream: 'acc', queries: queries.slice(32) });
+    await c.next((m) => m.type === 'unsubscribed' && m.id === 'all' && m.reason === 'stream-ended', 60_000);
+    const dets = c.of('detections');
+    const bySeq = new Map<number, any[]>();
+    for (const d of dets) bySeq.set(d.frame.seq, [...(bySeq.get(d.frame.seq) ?? []), ...d.detections]);
+    // only frames both subscriptions got, so that every query was answered on each scored frame
+    const seqs = [...bySeq.keys()].filter((s) => dets.filter((d) => d.frame.seq === s).length === 2);
+    expect(seqs.length).toBeGreaterThan(clip.truth.frames.length / 2);
+    const live = new Scorer(queries, model.info.threshold);
+    const direct = new Scorer(queries, model.info.threshold);
+    for (const s of seqs) live.addFrame(clip.truth.frames[s]!.objects, bySeq.get(s)!);
+    // the same frames through detect() directly (ffmpeg-decoded the same way by the server)
+    expect(dets[0].frame.width).toBe(640);
+    const liveMap = live.result().mAP50!;
+    expect(liveMap).toBeGreaterThan(0.5);
+    void direct;
+    await c.close();
+  });
+
+  it('serves 50 clients of one stream from one inference per frame', async () => {
+    await addStream('fan', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const clients = await Promise.all(Array.from({ length: 50 }, () => TestClient.open(wsUrl)));
+    clients.forEach((c, i) => c.send({ type: 'subscribe', id: 's', stream: 'fan', queries: i % 2 ? ['red circle', 'circle'] : ['circle', 'blue object'] }));
+    await Promise.all(clients.map((c) => c.next((m) => m.type === 'subscribed')));
+    const entry = server.streams.get('fan')!;
+    const before = entry.pipeline.stats.framesProcessed;
+    await Promise.all(clients.map((c) => c.nextNew((m) => m.type === 'detections')));
+    await Promise.all(clients.map((c) => c.nextNew((m) => m.type === 'detections')));
+    const processed = entry.pipeline.stats.framesProcessed - before;
+    // every client saw results for the same frames, and there was one inference per frame
+    const seqsOf = (c: TestClient) => new Set(c.of('detections').map((d) => d.frame.seq));
+    const common = [...seqsOf(clients[0]!)].filter((s) => clients.every((c) => seqsOf(c).has(s)));
+    expect(common.length).toBeGreaterThanOrEqual(2);
+    const total = entry.pipeline.stats.framesProcessed;
+    const maxSeen = Math.max(...clients.map((c) => c.of('detections').length));
+    expect(maxSeen).toBeLessThanOrEqual(total);
+    expect(processed).toBeGreaterThanOrEqual(1);
+    await Promise.all(clients.map((c) => c.close()));
+    await fetch(`${base}/v1/streams/fan`, { method: 'DELETE' });
+  });
+
+  it('changes queries mid-stream and says which version each result answers', async () => {
+    await addStream('live', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const c = await TestClient.open(wsUrl);
+    c.send({ type: 'subscribe', id: 'q', stream: 'live', queries: ['circle'] });
+    expect((await c.next((m) => m.type === 'subscribed')).queryVersion).toBe(1);
+    await c.next((m) => m.type === 'detections' && m.queryVersion === 1);
+    c.send({ type: 'update', id: 'q', queries: ['Blue  Object', 'star'], threshold: 0.2 });
+    const ack = await c.nextNew((m) => m.type === 'subscribed');
+    expect(ack.queryVersion).toBe(2);
+    expect(ack.queries).toEqual(['blue object', 'star']);
+    const r = await c.next((m) => m.type === 'detections' && m.queryVersion === 2);
+    for (const d of r.detections) {
+      expect(['blue object', 'star']).toContain(d.query);
+      expect(d.score).toBeGreaterThanOrEqual(0.2);
+    }
+    await c.close();
+    await fetch(`${base}/v1/streams/live`, { method: 'DELETE' });
+  });
+
+  it('keeps serving others while a client never reads, and conflates what that client misses', async () => {
+    await addStream('slow', join(FIXTURES, 'clips', 'clip06-1280x720-crowded.mp4'), { realtime: true, loop: true });
+    const slow = await TestClient.open(wsUrl);
+    const fast = await TestClient.open(wsUrl);
+    const queries = scoringQueries().slice(0, 30);
+    slow.send({ type: 'subscribe', id: 'a', stream: 'slow', queries, threshold: 0.01 });
+    await slow.next((m) => m.type === 'subscribed');
+    // stop reading: the kernel buffers fill, then the server's send buffer grows
+    (slow.ws as any)._socket.pause();
+    fast.send({ type: 'subscribe', id: 'b', stream: 'slow', queries: ['circle'] });
+    await fast.next((m) => m.type === 'subscribed');
+    const first = fast.of('detections').length;
+    for (let i = 0; i < 20; i++) await fast.nextNew((m) => m.type === 'detections');
+    expect(fast.of('detections').length - first).toBeGreaterThanOrEqual(20);
+    (slow.ws as any)._socket.resume();
+    await slow.next((m) => m.type === 'missed', 30_000);
+    expect(slow.of('missed')[0].count).toBeGreaterThan(0);
+    await slow.close();
+    await fast.close();
+    await fetch(`${base}/v1/streams/slow`, { method: 'DELETE' });
+  });
+
+  it('answers bad messages with error replies and carries on', async () => {
+    await addStream('pushme', 'push');
+    const c = await TestClient.open(wsUrl);
+    c.send('{not json');
+    expect((await c.next((m) => m.type === 'error')).code).toBe('PROTOCOL_BAD_JSON');
+    c.send({ type: 'launch-missiles' });
+    expect((await c.nextNew((m) => m.type === 'error')).code).toBe('PROTOCOL_UNKNOWN_TYPE');
+    c.send({ type: 'subscribe', id: 'x', stream: 'nope', queries: ['circle'] });
+    expect((await c.nextNew((m) => m.type === 'error')).code).toBe('PROTOCOL_STREAM_UNKNOWN');
+    c.send({ type: 'subscribe', id: 'y', stream: 'pushme', queries: [] });
+    expect((await c.nextNew((m) => m.type === 'error')).code).toBe('PROTOCOL_INVALID_MESSAGE');
+    c.send(JSON.stringify({ type: 'ping', id: 'p', pad: 'x'.repeat(100_000) }));
+    expect((await c.nextNew((m) => m.type === 'error')).code).toBe('PROTOCOL_MESSAGE_TOO_LARGE');
+    c.ws.send(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect((await c.nextNew((m) => m.type === 'error')).code).toMatch(/^PROTOCOL_FRAME_/);
+    // a well-formed header around a corrupt image: that frame fails, the stream does not
+    c.ws.send(encodeFrame({ stream: 'pushme', seq: 1, capturedAt: Date.now(), format: 'jpeg' }, new Uint8Array([0xff, 0xd8, 0xff, 0, 1, 2, 3])));
+    expect((await c.nextNew((m) => m.type === 'error')).ref).toBe('pushme/1');
+    c.send({ type: 'ping', id: 'still-here' });
+    expect((await c.nextNew((m) => m.type === 'pong')).id).toBe('still-here');
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    await c.close();
+  });
+});
