@@ -41,8 +41,6 @@ export interface ServerConfig {
   allowedProtocols: string[];
   /** Protocol limits (message size, queries per subscription, ...). */
   limits: Record<string, number>;
-  /** Close a stream's source when nobody has watched for this long, ms; 0 = never. Default 0. */
-  idleCloseMs: number;
   /** Log level for pino. Env LOG_LEVEL. Default info. */
   logLevel: string;
 }
@@ -59,7 +57,6 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   allowedDirs: [],
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
   limits: {},
-  idleCloseMs: 0,
   logLevel: 'info',
 }) as ServerConfig;
 
@@ -115,7 +112,6 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     concurrency: int('concurrency', merged.concurrency, 1, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
-    idleCloseMs: int('idleCloseMs', merged.idleCloseMs, 0, 86_400_000),
     streams: parseStreams(merged.streams),
   };
   if (typeof c.host !== 'string' || !c.host) throw new GroundstreamError('CONFIG_INVALID', 'host must be a string');
