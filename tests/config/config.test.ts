@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { fromEnv, resolveConfig } from '../../src/config/config.js';
+import { serveConfig } from '../../src/cli/serve.js';
+import { isGroundstreamError } from '../../src/errors.js';
+
+const invalid = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return isGroundstreamError(e, 'CONFIG_INVALID') ? e.message : String(e);
+  }
+  return 'no error';
+};
+
+describe('config', () => {
+  it('layers defaults < file < env < flags and freezes the result', () => {
+    const c = resolveConfig({ port: 1000, host: '0.0.0.0' }, fromEnv({ PORT: '2000' }), { port: 3000 });
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.concurrency).toBe(1);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(resolveConfig({ port: 1000 }, fromEnv({ PORT: '2000' })).port).toBe(2000);
+  });
+
+  it('refuses bad values with CONFIG_INVALID naming the field', () => {
+    expect(invalid(() => resolveConfig(fromEnv({ PORT: 'eighty' })))).toMatch(/PORT must be an integer/);
+    expect(invalid(() => resolveConfig({ concurrency: 0 }))).toMatch(/concurrency/);
+    expect(invalid(() => resolveConfig({ streams: [{ id: 'a b', source: 'x' }] }))).toMatch(/streams\[0\]\.id/);
+    expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x' }, { id: 'a', source: 'y' }] }))).toMatch(/repeated/);
+    expect(invalid(() => resolveConfig({ logLevel: 'loud' }))).toMatch(/logLevel/);
+  });
+
+  it('serve adds the looping demo stream unless told not to, and parses --stream', () => {
+    const c = serveConfig({ stream: ['cam=rtsp://127.0.0.1/x', 'clip=a.mp4#fast#loop'] }, {});
+    expect(c.streams.map((s) => s.id)).toEqual(['demo', 'cam', 'clip']);
+    expect(c.streams[0]).toMatchObject({ realtime: true, loop: true });
+    expect(c.streams[2]).toMatchObject({ source: 'a.mp4', realtime: false, loop: true });
+    expect(serveConfig({ demo: false }, {}).streams).toEqual([]);
+    expect(serveConfig({}, { PORT: '9999' }).port).toBe(9999);
+  });
+});
