@@ -43,6 +43,22 @@ export interface ServerConfig {
   limits: Record<string, number>;
   /** Log level for pino. Env LOG_LEVEL. Default info. */
   logLevel: string;
+  /** API tokens and their rights (watch, push, manage). Env GROUNDSTREAM_TOKEN adds one with all rights. */
+  tokens: { token: string; rights: ('watch' | 'push' | 'manage')[]; name?: string }[];
+  /** 'auto' (default): tokens required unless bound to loopback. */
+  requireAuth: 'auto' | boolean;
+  /** Origins browsers may connect from; empty = any. */
+  allowedOrigins: string[];
+  /** Connected clients at most. Default 256. */
+  maxClients: number;
+  /** Subscriptions per client. Default 16. */
+  maxSubscriptionsPerClient: number;
+  /** Streams at most. Default 32. */
+  maxStreams: number;
+  /** Frames a client may push per second to one stream. Default 60. */
+  maxPushFps: number;
+  /** Pixels in one pushed frame. Default 8294400 (3840 x 2160). */
+  maxPushPixels: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
@@ -58,6 +74,14 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
   limits: {},
   logLevel: 'info',
+  tokens: [],
+  requireAuth: 'auto',
+  allowedOrigins: [],
+  maxClients: 256,
+  maxSubscriptionsPerClient: 16,
+  maxStreams: 32,
+  maxPushFps: 60,
+  maxPushPixels: 3840 * 2160,
 }) as ServerConfig;
 
 function int(name: string, v: unknown, min: number, max: number): number {
@@ -83,6 +107,21 @@ function parseStreams(v: unknown): StreamSpec[] {
   });
 }
 
+function parseTokens(v: unknown): ServerConfig['tokens'] {
+  if (!Array.isArray(v)) throw new GroundstreamError('CONFIG_INVALID', 'tokens must be an array');
+  return v.map((t, i) => {
+    const o = t as Record<string, unknown>;
+    if (!o || typeof o.token !== 'string' || o.token.length < 16) {
+      throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].token must be a string of at least 16 characters`);
+    }
+    const rights = o.rights ?? ['watch', 'push', 'manage'];
+    if (!Array.isArray(rights) || !rights.every((r) => r === 'watch' || r === 'push' || r === 'manage')) {
+      throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].rights must list watch, push and/or manage`);
+    }
+    return { token: o.token, rights: rights as ServerConfig['tokens'][number]['rights'], ...(typeof o.name === 'string' ? { name: o.name } : {}) };
+  });
+}
+
 /** Reads a JSON config file (missing or malformed -> CONFIG_INVALID). */
 export function readConfigFile(path: string): Partial<ServerConfig> {
   try {
@@ -99,6 +138,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   if (env.HOST) out.host = env.HOST;
   if (env.GROUNDSTREAM_MODEL) out.model = env.GROUNDSTREAM_MODEL;
   if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
+  if (env.GROUNDSTREAM_TOKEN) out.tokens = [{ token: env.GROUNDSTREAM_TOKEN, rights: ['watch', 'push', 'manage'], name: 'env' }];
   return out;
 }
 
@@ -113,11 +153,18 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),
+    maxClients: int('maxClients', merged.maxClients, 1, 100_000),
+    maxSubscriptionsPerClient: int('maxSubscriptionsPerClient', merged.maxSubscriptionsPerClient, 1, 1024),
+    maxStreams: int('maxStreams', merged.maxStreams, 1, 10_000),
+    maxPushFps: int('maxPushFps', merged.maxPushFps, 1, 1000),
+    maxPushPixels: int('maxPushPixels', merged.maxPushPixels, 1, 200_000_000),
+    tokens: parseTokens(merged.tokens),
   };
+  if (!(c.requireAuth === 'auto' || typeof c.requireAuth === 'boolean')) throw new GroundstreamError('CONFIG_INVALID', 'requireAuth must be "auto", true or false');
   if (typeof c.host !== 'string' || !c.host) throw new GroundstreamError('CONFIG_INVALID', 'host must be a string');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(c.logLevel)) throw new GroundstreamError('CONFIG_INVALID', `logLevel must be one of ${levels.join(', ')}`);
-  for (const k of ['providers', 'allowedDirs', 'allowedProtocols'] as const) {
+  for (const k of ['providers', 'allowedDirs', 'allowedProtocols', 'allowedOrigins'] as const) {
     if (!Array.isArray(c[k]) || !c[k].every((x) => typeof x === 'string')) throw new GroundstreamError('CONFIG_INVALID', `${k} must be a list of strings`);
   }
   return Object.freeze({ ...c, streams: Object.freeze(c.streams.map((s) => Object.freeze(s))) as StreamSpec[] });

@@ -16,6 +16,7 @@ import {
   protocolError,
   type ClientMessageDecoder,
   type DetectionsMessage,
+  type ImageOptions,
   type ProtocolLimits,
   type ServerMessage,
   type SubscribeMessage,
@@ -23,6 +24,7 @@ import {
 } from '../protocol/index.js';
 import { Outbox, type SendTarget } from './outbox.js';
 import type { StreamManager } from './streams.js';
+import { encodeViewerImage, ImageGate } from './viewer-images.js';
 
 export interface SessionContext {
   readonly clientId: string;
@@ -35,6 +37,10 @@ export interface SessionContext {
   readonly maxSubscriptions: number;
   readonly clientBufferBytes: number;
   readonly onMissed?: (n: number) => void;
+  /** What this client's token allows. */
+  readonly rights: ReadonlySet<'watch' | 'push' | 'manage'>;
+  /** Frames a second this client may push to one stream. */
+  readonly maxPushFps: number;
 }
 
 interface ClientSub {
@@ -44,13 +50,20 @@ interface ClientSub {
   queries: readonly string[];
   threshold: number;
   maxRate?: number;
+  /** Viewer images wanted, if any. */
+  image?: ImageOptions;
+  /** Results waiting behind an image being encoded, so that they keep their order. */
+  tail?: Promise<void>;
   rx: Subscription | null;
 }
 
 export class ClientSession {
   readonly outbox: Outbox;
   private readonly subs = new Map<string, ClientSub>();
+  private readonly images = new ImageGate();
   private closed = false;
+  /** Per stream: start of the current one-second window and frames pushed in it. */
+  private readonly pushWindow = new Map<string, { start: number; count: number }>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -110,6 +123,13 @@ export class ClientSession {
     if (!r.ok) return this.send(errorMessage(r.error));
     const f = r.frame;
     const ref = `${f.stream}/${f.seq}`;
+    if (!this.ctx.rights.has('push')) return this.send(errorMessage({ code: 'AUTH_FORBIDDEN', message: 'this token lacks the "push" right', ref }));
+    const now = Date.now();
+    const w = this.pushWindow.get(f.stream);
+    if (!w || now - w.start >= 1000) this.pushWindow.set(f.stream, { start: now, count: 1 });
+    else if (++w.count > this.ctx.maxPushFps) {
+      return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${this.ctx.maxPushFps} frames a second`, ref }));
+    }
     const entry = this.ctx.streams.get(f.stream);
     if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(f.stream), ref)));
     const src = entry.source as Partial<PushedFrameSource>;
@@ -121,25 +141,32 @@ export class ClientSession {
   }
 
   private async subscribe(msg: SubscribeMessage): Promise<void> {
+    if (!this.ctx.rights.has('watch')) return this.send(errorMessage({ code: 'AUTH_FORBIDDEN', message: 'this token lacks the "watch" right', ref: msg.id }));
     if (this.subs.has(msg.id)) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_EXISTS', JSON.stringify(msg.id), msg.id)));
     if (this.subs.size >= this.ctx.maxSubscriptions) {
       return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_LIMIT', `at most ${this.ctx.maxSubscriptions}`, msg.id)));
     }
     const entry = this.ctx.streams.get(msg.stream);
     if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(msg.stream), msg.id)));
-    // validates the queries and warms the text-embedding cache before the first frame needs them
-    const qs = await this.ctx.model.prepareQueries(msg.queries);
-    if (this.closed || this.subs.has(msg.id)) return;
+    // Reserve the id first: messages are handled concurrently, and the checks above must hold.
     const sub: ClientSub = {
       id: msg.id,
       stream: msg.stream,
       key: `${this.ctx.clientId}/${msg.id}`,
-      queries: qs.texts,
+      queries: [],
       threshold: msg.threshold ?? this.ctx.model.info.threshold,
       maxRate: msg.maxRate,
       rx: null,
     };
     this.subs.set(msg.id, sub);
+    try {
+      // validates the queries and warms the text-embedding cache before the first frame needs them
+      sub.queries = (await this.ctx.model.prepareQueries(msg.queries)).texts;
+    } catch (e) {
+      this.subs.delete(msg.id);
+      throw e;
+    }
+    if (this.closed || this.subs.get(msg.id) !== sub) return;
     const { version, results$ } = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold });
     this.attach(sub, results$);
     this.ack(sub, version);
@@ -152,6 +179,7 @@ export class ClientSession {
     if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
     if (msg.queries) sub.queries = (await this.ctx.model.prepareQueries(msg.queries)).texts;
     if (msg.threshold !== undefined) sub.threshold = msg.threshold;
+    if (msg.image !== undefined) sub.image = msg.image ?? undefined;
     const version = entry.pipeline.update(sub.key, { queries: sub.queries, threshold: sub.threshold });
     if (msg.maxRate !== undefined && msg.maxRate !== sub.maxRate) {
       sub.maxRate = msg.maxRate ?? undefined;
@@ -175,6 +203,7 @@ export class ClientSession {
       queries: sub.queries,
       threshold: sub.threshold,
       ...(sub.maxRate !== undefined ? { maxRate: sub.maxRate } : {}),
+      ...(sub.image ? { image: sub.image } : {}),
       queryVersion: version,
     });
   }
@@ -193,7 +222,31 @@ export class ClientSession {
       timings: { ...r.timings, total: Date.now() - r.frame.capturedAt },
       detections: r.detections,
     };
-    this.outbox.offer(msg);
+    const due = sub.image && r.pixels ? this.images.take(r.stream, r.frame.seq, this.imageWants(r.stream)) : null;
+    if (!due && !sub.tail) return this.outbox.offer(msg);
+    // The image goes just before its result (the outbox keeps the pair together); this
+    // subscription's later results wait behind the encode so that results stay in order.
+    const image =
+      due && r.pixels
+        ? encodeViewerImage(r.stream, r.frame, r.pixels, due.maxWidth, this.ctx.limits)
+            .catch(() => undefined) // no picture this time; the result still goes
+            .finally(() => this.images.done(r.stream))
+        : undefined;
+    const tail = (sub.tail ?? Promise.resolve()).then(async () => {
+      const bytes = await image;
+      if (!this.closed && this.subs.get(sub.id) === sub) this.outbox.offer(msg, bytes);
+    });
+    sub.tail = tail;
+    void tail.finally(() => {
+      if (sub.tail === tail) sub.tail = undefined;
+    });
+  }
+
+  /** Image options of this client's subscriptions on `stream` that want images. */
+  private imageWants(stream: string): ImageOptions[] {
+    const wants: ImageOptions[] = [];
+    for (const s of this.subs.values()) if (s.stream === stream && s.image) wants.push(s.image);
+    return wants;
   }
 
   /** Ends one subscription and tells the client why. */

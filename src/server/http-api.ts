@@ -12,6 +12,7 @@ export interface ApiContext {
   health(): Record<string, unknown>;
   /** Body size limit for POSTs, bytes. */
   maxBodyBytes: number;
+  maxStreams: number;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -78,6 +79,7 @@ export function apiHandler(ctx: ApiContext): Handler {
       }
       if (req.method === 'POST') {
         const spec = parseSpec(await readJson(req, ctx.maxBodyBytes));
+        if (ctx.streams.list().length >= ctx.maxStreams) throw new GroundstreamError('LIMIT_STREAMS', `at most ${ctx.maxStreams}`);
         const e = await ctx.streams.add(spec);
         sendJson(res, 201, ctx.streams.info(e));
         return true;

@@ -7,15 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { ServerConfig, StreamSpec } from '../config/config.js';
-import { isGroundstreamError } from '../errors.js';
+import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import { openFfmpegSource } from '../ingest/create-source.js';
 import { PushedFrameSource } from '../ingest/pushed-source.js';
 import type { FrameSource } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
 import { Limiter } from '../pipeline/limiter.js';
-import { createClientMessageDecoder, resolveLimits, type ProtocolLimits } from '../protocol/index.js';
+import { CLOSE_CODES, createClientMessageDecoder, resolveLimits, type ProtocolLimits } from '../protocol/index.js';
 import { ClientSession } from './client-session.js';
 import { apiHandler, sendError, type Handler } from './http-api.js';
+import { Auth, isLoopback, type Right } from './auth.js';
+import { Metrics } from './metrics.js';
 import { StreamManager, type SourceFactory } from './streams.js';
 import { attachWebSocket } from './ws-server.js';
 
@@ -42,7 +44,7 @@ export function workingSizeFor(model: GroundingModel) {
 export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: string[]): SourceFactory {
   return async (spec: StreamSpec, model: GroundingModel): Promise<FrameSource> => {
     const size = workingSizeFor(model);
-    if (spec.source === 'push') return new PushedFrameSource({ streamId: spec.id, size });
+    if (spec.source === 'push') return new PushedFrameSource({ streamId: spec.id, size, maxPixels: config.maxPushPixels });
     return openFfmpegSource(spec.source, {
       streamId: spec.id,
       size,
@@ -53,10 +55,26 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
   };
 }
 
+/** HTTP auth: /healthz is open; reading the API needs `watch`, changing it and /metrics `manage`. */
+function authHandler(auth: Auth): Handler {
+  return (req, _res, url) => {
+    if (!auth.required || url.pathname === '/healthz') return false;
+    const isApi = url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
+    if (!isApi) return false; // pages carry no data; they connect with the token themselves
+    const a = auth.authenticate(req);
+    if (!a.ok) throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
+    const need: Right = req.method === 'GET' && url.pathname !== '/metrics' ? 'watch' : 'manage';
+    if (!a.rights.has(need)) throw new GroundstreamError('AUTH_FORBIDDEN', `this token lacks the "${need}" right`);
+    return false;
+  };
+}
+
 export class GroundstreamServer {
   readonly streams: StreamManager;
   readonly limits: ProtocolLimits;
   readonly http: Server;
+  readonly metrics: Metrics;
+  readonly auth: Auth;
   private readonly sessions = new Set<ClientSession>();
   private readonly ws: ReturnType<typeof attachWebSocket>;
   private readonly watch: Subscription[] = [];
@@ -70,8 +88,19 @@ export class GroundstreamServer {
     this.limits = resolveLimits(config.limits as Partial<ProtocolLimits>);
     this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []));
     const decode = createClientMessageDecoder(this.limits);
+    this.metrics = new Metrics(this.streams, () => this.sessions.size);
+    this.auth = new Auth({
+      tokens: config.tokens,
+      required: config.requireAuth === 'auto' ? !isLoopback(config.host) : config.requireAuth,
+      allowedOrigins: config.allowedOrigins,
+    });
+    if (this.auth.required && config.tokens.length === 0) {
+      throw new GroundstreamError('CONFIG_INVALID', `host ${config.host} is beyond loopback: give API tokens (tokens, or GROUNDSTREAM_TOKEN), or set requireAuth: false`);
+    }
     const handlers = [
-      apiHandler({ streams: this.streams, health: () => this.health(), maxBodyBytes: 64 * 1024 }),
+      authHandler(this.auth),
+      apiHandler({ streams: this.streams, health: () => this.health(), maxBodyBytes: 64 * 1024, maxStreams: config.maxStreams }),
+      this.metrics.handler(),
       ...(deps.handlers ?? []),
     ];
     this.http = createServer((req, res) => {
@@ -91,8 +120,16 @@ export class GroundstreamServer {
       this.http,
       { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs },
       {
-        accept: () => (this.closing ? 503 : null),
-        open: (socket) => {
+        accept: (req) => {
+          if (this.closing) return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
+          const a = this.auth.authenticate(req);
+          if (!a.ok) return { close: a.status === 401 ? CLOSE_CODES.UNAUTHORIZED : CLOSE_CODES.FORBIDDEN, reason: a.reason };
+          if (this.sessions.size >= config.maxClients) return { close: CLOSE_CODES.TRY_AGAIN_LATER, reason: `at most ${config.maxClients} clients` };
+          return null;
+        },
+        open: (socket, req) => {
+          const a = this.auth.authenticate(req);
+          const rights: ReadonlySet<Right> = a.ok ? a.rights : new Set();
           const session = new ClientSession(
             {
               clientId: randomUUID(),
@@ -101,9 +138,14 @@ export class GroundstreamServer {
               streams: this.streams,
               decode,
               limits: this.limits,
-              maxSubscriptions: 16,
+              maxSubscriptions: config.maxSubscriptionsPerClient,
+              rights,
+              maxPushFps: config.maxPushFps,
               clientBufferBytes: config.clientBufferBytes,
-              onMissed: (n) => (this.missedResults += n),
+              onMissed: (n) => {
+                this.missedResults += n;
+                this.metrics.missedResults.inc(n);
+              },
             },
             socket,
           );
@@ -132,6 +174,11 @@ export class GroundstreamServer {
         if (s.state === 'ended' || s.state === 'failed') {
           for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
         }
+      }),
+      this.streams.results$.subscribe((r) => {
+        if (r.error) return;
+        this.metrics.inferenceSeconds.observe({ stream: r.stream }, (r.timings.decode + r.timings.infer) / 1000);
+        this.metrics.latencySeconds.observe({ stream: r.stream }, r.timings.total / 1000);
       }),
       this.streams.removed$.subscribe((id) => {
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');

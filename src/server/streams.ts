@@ -8,7 +8,7 @@ import { GroundstreamError } from '../errors.js';
 import type { FrameSource, SourceStatus } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
 import type { Limiter } from '../pipeline/limiter.js';
-import { StreamPipeline } from '../pipeline/stream-pipeline.js';
+import { StreamPipeline, type InferenceResult } from '../pipeline/stream-pipeline.js';
 import type { StreamInfo, StreamState } from '../protocol/index.js';
 
 /** Opens the source a spec names; the server passes ingest's factory, tests pass fakes. */
@@ -35,6 +35,7 @@ export class StreamManager {
   private readonly subs = new Map<string, Subscription>();
   private readonly statusSubject = new Subject<StreamStatusEvent>();
   private readonly removedSubject = new Subject<string>();
+  private readonly resultsSubject = new Subject<InferenceResult>();
 
   constructor(
     private readonly model: GroundingModel,
@@ -45,6 +46,11 @@ export class StreamManager {
   /** Every status change of every stream. */
   get status$(): Observable<StreamStatusEvent> {
     return this.statusSubject.asObservable();
+  }
+
+  /** Every inference result of every stream (for metrics). */
+  get results$(): Observable<InferenceResult> {
+    return this.resultsSubject.asObservable();
   }
 
   /** Ids of streams as they are removed. */
@@ -77,6 +83,7 @@ export class StreamManager {
     const pipeline = new StreamPipeline(spec.id, source.frames$, this.model, this.limiter);
     const entry: StreamEntry = { id: spec.id, spec, source, pipeline, status: source.status };
     this.streams.set(spec.id, entry);
+    const sub = pipeline.results$.subscribe((r) => this.resultsSubject.next(r));
     this.subs.set(
       spec.id,
       source.status$.subscribe((s) => {
@@ -94,6 +101,7 @@ export class StreamManager {
         }
       }),
     );
+    this.subs.get(spec.id)!.add(sub);
     source.start();
     return entry;
   }
@@ -115,5 +123,6 @@ export class StreamManager {
     await Promise.all([...this.streams.keys()].map((id) => this.remove(id)));
     this.statusSubject.complete();
     this.removedSubject.complete();
+    this.resultsSubject.complete();
   }
 }

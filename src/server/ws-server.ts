@@ -8,8 +8,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../protocol/index.js';
 
 export interface WsHandlers {
-  /** Accept or refuse an upgrade (e.g. auth, origin, client limit): return an HTTP status to refuse. */
-  accept?(req: IncomingMessage): number | null;
+  /**
+   * Accept or refuse an upgrade (auth, origin, client limit): null accepts; `{ close, reason }`
+   * completes the handshake and closes at once with that code, so that browsers, which cannot see
+   * an HTTP refusal, learn why.
+   */
+  accept?(req: IncomingMessage): { close: number; reason: string } | null;
   open(socket: WebSocket, req: IncomingMessage): {
     text(data: Buffer): void;
     binary(data: Buffer): void;
@@ -37,12 +41,16 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
-    const refuse = path !== opts.path ? 404 : (handlers.accept?.(req) ?? null);
-    if (refuse !== null) {
-      socket.end(`HTTP/1.1 ${refuse} ${refuse === 404 ? 'Not Found' : 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if (path !== opts.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const refusal = handlers.accept?.(req) ?? null;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (refusal) {
+        ws.close(refusal.close, refusal.reason.slice(0, 120));
+        return;
+      }
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
       const h = handlers.open(ws, req);

@@ -1,0 +1,86 @@
+/**
+ * Prometheus metrics at /metrics (prom-client, one registry per server): frames in, processed,
+ * dropped and idle per stream, inference time, capture-to-send latency, clients, results dropped by
+ * back-pressure, source state, and the process defaults (RSS among them).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Handler } from './http-api.js';
+import type { StreamManager } from './streams.js';
+
+const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'] as const;
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly inferenceSeconds: Histogram<'stream'>;
+  readonly latencySeconds: Histogram<'stream'>;
+  readonly missedResults: Counter;
+
+  constructor(streams: StreamManager, clients: () => number) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'groundstream_' });
+    const perStream = (name: string, help: string, pick: (s: ReturnType<StreamManager['list']>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['stream'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const e of streams.list()) this.set({ stream: e.id }, pick(e));
+        },
+      });
+    perStream('groundstream_frames_in_total', 'Frames decoded by the source', (e) => e.pipeline.stats.framesIn);
+    perStream('groundstream_frames_processed_total', 'Frames that got an inference', (e) => e.pipeline.stats.framesProcessed);
+    perStream('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model was busy', (e) => e.pipeline.stats.framesDropped);
+    perStream('groundstream_frames_idle_total', 'Frames that arrived while nobody watched', (e) => e.pipeline.stats.framesIdle);
+    perStream('groundstream_inference_errors_total', 'Frames whose inference failed', (e) => e.pipeline.stats.inferenceErrors);
+    perStream('groundstream_subscribers', 'Subscriptions on the stream', (e) => e.pipeline.subscribers);
+    new Gauge({
+      name: 'groundstream_source_state',
+      help: 'Source state (1 for the current state)',
+      labelNames: ['stream', 'state'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const e of streams.list()) for (const s of STATES) this.set({ stream: e.id, state: s }, e.status.state === s ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'groundstream_clients',
+      help: 'Connected WebSocket clients',
+      registers: [r],
+      collect() {
+        this.set(clients());
+      },
+    });
+    this.inferenceSeconds = new Histogram({
+      name: 'groundstream_inference_seconds',
+      help: 'Preprocessing + inference + postprocessing time per frame',
+      labelNames: ['stream'],
+      buckets: [0.002, 0.004, 0.006, 0.008, 0.012, 0.016, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [r],
+    });
+    this.latencySeconds = new Histogram({
+      name: 'groundstream_latency_seconds',
+      help: 'Capture to result ready, per frame',
+      labelNames: ['stream'],
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2],
+      registers: [r],
+    });
+    this.missedResults = new Counter({
+      name: 'groundstream_results_conflated_total',
+      help: 'Results replaced by a newer one because a client read too slowly',
+      registers: [r],
+    });
+  }
+
+  handler(): Handler {
+    return async (req, res, url) => {
+      if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
+      const body = await this.registry.metrics();
+      res.writeHead(200, { 'content-type': this.registry.contentType });
+      res.end(body);
+      return true;
+    };
+  }
+}

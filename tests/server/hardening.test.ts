@@ -1,0 +1,166 @@
+/** Auth, limits, metrics and graceful shutdown of the real server over real sockets. */
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { resolveConfig } from '../../src/config/config.js';
+import { isGroundstreamError } from '../../src/errors.js';
+import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
+import { clientSubprotocols, encodeFrame } from '../../src/protocol/index.js';
+import { GroundstreamServer } from '../../src/server/server.js';
+import { FIXTURES, ROOT } from '../helpers/fixtures.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+const ADMIN = 'admin-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
+
+let model: GroundingModel;
+beforeAll(async () => {
+  model = await loadModel(BUNDLED_MODEL_DIR);
+});
+afterAll(() => model?.close());
+
+async function start(extra: Parameters<typeof resolveConfig>[0]) {
+  const server = new GroundstreamServer({ config: resolveConfig({ port: 0, ...extra }), model, fileRoots: [FIXTURES] });
+  const base = await server.listen();
+  return { server, base, ws: `${base.replace('http', 'ws')}/v1/ws` };
+}
+
+/** Opens a socket and resolves with the close code if the server closes it before hello. */
+function closeCode(url: string, protocols?: string[], headers?: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, protocols, { headers });
+    ws.on('message', () => {});
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => {});
+  });
+}
+
+describe('auth', () => {
+  it('refuses to start beyond loopback without tokens', () => {
+    try {
+      new GroundstreamServer({ config: resolveConfig({ port: 0, host: '0.0.0.0' }), model });
+      throw new Error('started');
+    } catch (e) {
+      expect(isGroundstreamError(e, 'CONFIG_INVALID')).toBe(true);
+    }
+  });
+
+  it('checks tokens and rights on the WebSocket and the HTTP API', async () => {
+    const { server, base, ws } = await start({
+      requireAuth: true,
+      tokens: [
+        { token: ADMIN, rights: ['watch', 'push', 'manage'] },
+        { token: VIEWER, rights: ['watch'] },
+      ],
+      allowedOrigins: ['https://studio.example'],
+    });
+    try {
+      expect(await closeCode(ws)).toBe(4001);
+      expect(await closeCode(ws, clientSubprotocols('wrong-token-0123456789'))).toBe(4001);
+      expect(await closeCode(ws, clientSubprotocols(VIEWER), { origin: 'https://evil.example' })).toBe(4003);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/v1/streams`)).status).toBe(401);
+      expect((await fetch(`${base}/v1/streams`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
+      const post = (token: string) =>
+        fetch(`${base}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'p', source: 'push' }) });
+      expect((await (await post(VIEWER)).json()).code).toBe('AUTH_FORBIDDEN');
+      expect((await post(ADMIN)).status).toBe(201);
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(403);
+      // a watch-only client may subscribe but not push
+      const sock = new WebSocket(ws, clientSubprotocols(VIEWER), { headers: { origin: 'https://studio.example' } });
+      const msgs: any[] = [];
+      sock.on('message', (d) => msgs.push(JSON.parse(String(d))));
+      await new Promise((r) => sock.once('open', r));
+      expect(sock.protocol).toBe('groundstream.v1');
+      sock.send(encodeFrame({ stream: 'p', seq: 1, capturedAt: Date.now(), format: 'jpeg' }, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0])));
+      sock.send(JSON.stringify({ type: 'subscribe', id: 'a', stream: 'p', queries: ['circle'] }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(msgs.find((m) => m.type === 'error')?.code).toBe('AUTH_FORBIDDEN');
+      expect(msgs.find((m) => m.type === 'subscribed')?.id).toBe('a');
+      sock.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('limits', () => {
+  it('caps clients, subscriptions per client, streams and pushed frames per second', async () => {
+    const { server, base, ws } = await start({ maxClients: 2, maxSubscriptionsPerClient: 1, maxStreams: 1, maxPushFps: 2 });
+    try {
+      const a = await TestClient.open(ws);
+      const b = await TestClient.open(ws);
+      expect(await closeCode(ws)).toBe(1013);
+      const add = (id: string) => fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, source: 'push' }) });
+      expect((await add('one')).status).toBe(201);
+      expect((await (await add('two')).json()).code).toBe('LIMIT_STREAMS');
+      a.send({ type: 'subscribe', id: 's1', stream: 'one', queries: ['circle'] });
+      a.send({ type: 'subscribe', id: 's2', stream: 'one', queries: ['circle'] });
+      expect((await a.next((m) => m.type === 'error')).code).toBe('PROTOCOL_SUBSCRIPTION_LIMIT');
+      const jpeg = (await import('node:fs')).readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg'));
+      for (let i = 0; i < 4; i++) b.ws.send(encodeFrame({ stream: 'one', seq: i, capturedAt: Date.now(), format: 'jpeg' }, jpeg));
+      expect((await b.next((m) => m.type === 'error')).code).toBe('LIMIT_PUSH_RATE');
+      await a.close();
+      await b.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('exposes frames, inference time, latency, clients and source state for Prometheus', async () => {
+    const { server, base, ws } = await start({});
+    try {
+      await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'm', source: join(FIXTURES, 'clips', 'clip01-640x360.mp4'), loop: true }) });
+      const c = await TestClient.open(ws);
+      c.send({ type: 'subscribe', id: 's', stream: 'm', queries: ['circle'] });
+      for (let i = 0; i < 3; i++) await c.nextNew((m) => m.type === 'detections');
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/groundstream_frames_processed_total\{stream="m"\} [1-9]/);
+      expect(text).toMatch(/groundstream_inference_seconds_count\{stream="m"\} [1-9]/);
+      expect(text).toMatch(/groundstream_latency_seconds_bucket/);
+      expect(text).toMatch(/groundstream_clients 1/);
+      expect(text).toMatch(/groundstream_source_state\{stream="m",state="live"\} 1/);
+      expect(text).toMatch(/groundstream_process_resident_memory_bytes/);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+const ffmpegChildren = (pid: number) => {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM closes clients with 1001, stops ffmpeg and exits 0', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        const m = /websocket (ws:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const c = await TestClient.open(url);
+    c.send({ type: 'subscribe', id: 's', stream: 'demo', queries: ['circle'] });
+    await c.next((m) => m.type === 'detections');
+    expect(ffmpegChildren(child.pid!).length).toBe(1);
+    const closed = new Promise<number>((r) => c.ws.once('close', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(await exited).toBe(0);
+    expect(ffmpegChildren(child.pid!)).toEqual([]);
+  });
+});
