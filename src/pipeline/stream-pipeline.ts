@@ -10,6 +10,7 @@ import { Subject, Subscription, filter, from, map, type Observable } from 'rxjs'
 import type { Detection, Frame } from '../domain/types.js';
 import { isGroundstreamError } from '../errors.js';
 import type { GroundingModel, QuerySet } from '../model/index.js';
+import { StreamTracker, TrackView, type TrackedDetection, type TrackerOptions } from '../track/index.js';
 import { latestWhileBusy } from './latest-while-busy.js';
 import type { Limiter } from './limiter.js';
 import { QueryRegistry } from './query-registry.js';
@@ -29,14 +30,26 @@ export interface Timings {
   total: number;
 }
 
+/** A frame's pixels as the model saw them: packed RGB at the working size (not the source size). */
+export interface FramePixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
 export interface InferenceResult {
   stream: string;
   frame: FrameMeta;
+  /** The frame itself, for viewer images (a reference, not a copy; frames are never reused). */
+  pixels?: FramePixels;
   /** Stream query version the inference answered. */
   streamVersion: number;
   timings: Timings;
-  /** Union detections, each above the lowest threshold any subscriber set for its query. */
-  detections: Detection[];
+  /** Union detections, each above the lowest threshold any subscriber set for its query, with
+   * `trackId` and the track's smoothed values once tracked. */
+  detections: TrackedDetection[];
+  /** Track IDs the tracker dropped at this frame (absent when none). */
+  lost?: number[];
   error?: { code: string; message: string };
 }
 
@@ -44,11 +57,19 @@ export interface SubscriberResult {
   subscription: string;
   stream: string;
   frame: FrameMeta;
+  pixels?: FramePixels;
   /** The subscriber's own query version this result answers. */
   queryVersion: number;
   timings: Timings;
   detections: Detection[];
+  /** IDs of tracks this subscriber was shown that are gone for good (absent when none). */
+  lost?: number[];
   error?: { code: string; message: string };
+}
+
+export interface PipelineOptions {
+  /** Tracker settings, or false for no tracking (no `trackId`s). Default: tracking on, defaults. */
+  tracking?: TrackerOptions | false;
 }
 
 export interface PipelineStats {
@@ -69,14 +90,18 @@ export class StreamPipeline {
   private readonly results = new Subject<InferenceResult>();
   private readonly sub: Subscription;
   private prepared: { version: number; set: QuerySet } | null = null;
+  private readonly tracker: StreamTracker | null;
+  private readonly views = new Map<string, TrackView>();
 
   constructor(
     readonly id: string,
     frames$: Observable<Frame>,
     private readonly model: GroundingModel,
     private readonly limiter: Limiter,
+    options: PipelineOptions = {},
   ) {
     this.registry = new QueryRegistry(model.info.threshold);
+    this.tracker = options.tracking === false ? null : new StreamTracker(options.tracking);
     this.sub = frames$
       .pipe(
         filter(() => {
@@ -101,8 +126,9 @@ export class StreamPipeline {
   }
 
   /** Adds a subscriber; returns its first query version and its results. */
-  subscribe(id: string, queries: readonly string[], options: { threshold?: number } = {}) {
+  subscribe(id: string, queries: readonly string[], options: { threshold?: number; smooth?: boolean } = {}) {
     const version = this.registry.set(id, { queries, threshold: options.threshold });
+    this.views.set(id, new TrackView(options.smooth ?? false));
     return { version, results$: this.view$(id) };
   }
 
@@ -123,6 +149,7 @@ export class StreamPipeline {
 
   unsubscribe(id: string): void {
     this.registry.remove(id);
+    this.views.delete(id);
   }
 
   queriesOf(id: string): readonly string[] | undefined {
@@ -137,13 +164,18 @@ export class StreamPipeline {
   private view(id: string, r: InferenceResult): SubscriberResult | null {
     const sel = this.registry.select(id, r.streamVersion, r.detections);
     if (!sel) return null;
+    const view = this.views.get(id);
+    // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
+    const tracked = view ? view.apply(sel.detections, r.lost ?? []) : { detections: sel.detections, lost: [] };
     return {
       subscription: id,
       stream: r.stream,
       frame: r.frame,
+      ...(r.pixels ? { pixels: r.pixels } : {}),
       queryVersion: sel.version,
       timings: r.timings,
-      detections: sel.detections,
+      detections: tracked.detections,
+      ...(tracked.lost.length ? { lost: tracked.lost } : {}),
       ...(r.error ? { error: r.error } : {}),
     };
   }
@@ -164,15 +196,19 @@ export class StreamPipeline {
       const r = await this.model.detect(
         { data: f.data, width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight },
         this.prepared.set,
-        { thresholds: u.thresholds },
+        // the tracker's low pass wants scores below what anyone sees; they are cut after tracking
+        { thresholds: this.tracker ? this.tracker.detectThresholds(u.thresholds) : u.thresholds },
       );
       this.stats.framesProcessed++;
+      const tr = this.tracker?.update(r.detections, f.pts, u.thresholds);
       return {
         stream: this.id,
         frame,
+        pixels: { data: f.data, width: f.width, height: f.height },
         streamVersion: u.version,
         timings: { decode: r.timings.preprocess, infer: r.timings.infer + r.timings.postprocess, total: Date.now() - f.capturedAt },
-        detections: r.detections,
+        detections: tr ? tr.detections.filter((d) => d.score >= u.thresholds[d.query]!) : r.detections,
+        ...(tr?.lost.length ? { lost: tr.lost } : {}),
       };
     } catch (e) {
       this.stats.inferenceErrors++;

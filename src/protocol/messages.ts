@@ -7,7 +7,7 @@ import type { Detection } from '../domain/types.js';
 import type { ProtocolLimits } from './limits.js';
 
 // Part of the wire format (detections), re-exported so the client SDK need not reach into domain/.
-export type { Box, Detection } from '../domain/types.js';
+export type { Box, Detection, TrackEvent } from '../domain/types.js';
 
 /** Lifecycle of a video stream as the server sees it. `ended` and `failed` are final. */
 export type StreamState = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed';
@@ -38,6 +38,9 @@ export interface SubscribeMessage {
   /** Results a second, at most (> 0). Default: every processed frame. */
   readonly maxRate?: number;
   readonly image?: ImageOptions;
+  /** Smoothed boxes and scores per track (steadier, for overlays) instead of the model's raw ones
+   * (for robots and measurement). Default false. Thresholds apply to the raw score either way. */
+  readonly smooth?: boolean;
 }
 
 /** Change a live subscription; absent fields stay as they are, `null` clears. Acked by `subscribed`. */
@@ -154,8 +157,11 @@ export interface DetectionsMessage {
   readonly frame: FrameInfo;
   readonly queryVersion: number;
   readonly timings: Timings;
-  /** Best first; `query` is the normalised text, `box` [x1, y1, x2, y2] in source pixels. */
+  /** Best first; `query` is the normalised text, `box` [x1, y1, x2, y2] in source pixels;
+   * `trackId` and `track` once the detection's track is confirmed. */
   readonly detections: readonly Detection[];
+  /** Track IDs this subscription was shown that are gone for good; absent when none. */
+  readonly lost?: readonly number[];
 }
 
 /** A stream changed state. */

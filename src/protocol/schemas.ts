@@ -10,6 +10,8 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
 
 const STREAM_STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'];
 const UNSUBSCRIBE_REASONS = ['requested', 'stream-ended', 'stream-failed', 'stream-removed'];
+const TRACK_EVENTS = ['new', 'updated'];
+const trackId: JsonSchema = { type: 'integer', minimum: 1 };
 
 function object(properties: Record<string, JsonSchema>, required: string[], extra: JsonSchema = {}): JsonSchema {
   return { type: 'object', additionalProperties: false, required, properties, ...extra };
@@ -48,6 +50,7 @@ export function clientMessageSchemas(limits: ProtocolLimits = DEFAULT_LIMITS): R
         threshold: s.threshold,
         maxRate: s.rate,
         image: s.image,
+        smooth: { type: 'boolean' },
       },
       ['type', 'id', 'stream', 'queries'],
     ),
@@ -137,10 +140,13 @@ export function serverMessageSchemas(limits: ProtocolLimits = DEFAULT_LIMITS): R
               query: { type: 'string', minLength: 1, maxLength: limits.maxQueryLength },
               score: s.threshold,
               box: { type: 'array', minItems: 4, maxItems: 4, items: { type: 'number' } },
+              trackId: trackId,
+              track: { enum: TRACK_EVENTS },
             },
             ['query', 'score', 'box'],
           ),
         },
+        lost: { type: 'array', minItems: 1, items: trackId },
       },
       ['type', 'subscription', 'stream', 'frame', 'queryVersion', 'timings', 'detections'],
     ),

@@ -156,6 +156,7 @@ export class ClientSession {
       queries: [],
       threshold: msg.threshold ?? this.ctx.model.info.threshold,
       maxRate: msg.maxRate,
+      ...(msg.image ? { image: msg.image } : {}),
       rx: null,
     };
     this.subs.set(msg.id, sub);

@@ -13,6 +13,7 @@ import { PushedFrameSource } from '../ingest/pushed-source.js';
 import type { FrameSource } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
 import { Limiter } from '../pipeline/limiter.js';
+import type { PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { CLOSE_CODES, createClientMessageDecoder, resolveLimits, type ProtocolLimits } from '../protocol/index.js';
 import { ClientSession } from './client-session.js';
 import { apiHandler, sendError, type Handler } from './http-api.js';
@@ -28,6 +29,9 @@ export interface ServerDeps {
   model: GroundingModel;
   /** Opens sources; default: ffmpeg for paths and URLs, pushed frames for "push". */
   openSource?: SourceFactory;
+  /** Options of every stream's pipeline, e.g. `{ tracking: false }` (a replay serves recorded
+   * track IDs as they are). Default: the pipeline's defaults. */
+  pipeline?: PipelineOptions;
   /** Directories file sources may read from, besides config.allowedDirs. */
   fileRoots?: string[];
   /** Extra HTTP handlers tried after the API (pages, metrics). */
@@ -86,7 +90,7 @@ export class GroundstreamServer {
   constructor(private readonly deps: ServerDeps) {
     const { config, model } = deps;
     this.limits = resolveLimits(config.limits as Partial<ProtocolLimits>);
-    this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []));
+    this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []), deps.pipeline);
     const decode = createClientMessageDecoder(this.limits);
     this.metrics = new Metrics(this.streams, () => this.sessions.size);
     this.auth = new Auth({

@@ -8,7 +8,7 @@ import { GroundstreamError } from '../errors.js';
 import type { FrameSource, SourceStatus } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
 import type { Limiter } from '../pipeline/limiter.js';
-import { StreamPipeline, type InferenceResult } from '../pipeline/stream-pipeline.js';
+import { StreamPipeline, type InferenceResult, type PipelineOptions } from '../pipeline/stream-pipeline.js';
 import type { StreamInfo, StreamState } from '../protocol/index.js';
 
 /** Opens the source a spec names; the server passes ingest's factory, tests pass fakes. */
@@ -41,6 +41,8 @@ export class StreamManager {
     private readonly model: GroundingModel,
     private readonly limiter: Limiter,
     private readonly openSource: SourceFactory,
+    /** Options of every stream's pipeline (tracking). Default: the pipeline's defaults. */
+    private readonly pipelineOptions: PipelineOptions = {},
   ) {}
 
   /** Every status change of every stream. */
@@ -80,7 +82,7 @@ export class StreamManager {
       await source.stop();
       throw new GroundstreamError('STREAM_EXISTS', spec.id);
     }
-    const pipeline = new StreamPipeline(spec.id, source.frames$, this.model, this.limiter);
+    const pipeline = new StreamPipeline(spec.id, source.frames$, this.model, this.limiter, this.pipelineOptions);
     const entry: StreamEntry = { id: spec.id, spec, source, pipeline, status: source.status };
     this.streams.set(spec.id, entry);
     const sub = pipeline.results$.subscribe((r) => this.resultsSubject.next(r));

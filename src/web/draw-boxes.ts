@@ -1,0 +1,69 @@
+/** Draws labelled boxes on a 2D canvas: the one drawing routine both pages use. */
+import type { DrawnDetection } from './box-smoother.js';
+import type { Transform } from './fit.js';
+
+/** Default box colours, in query order; picked to stand out on video and to differ from each other. */
+export const PALETTE: readonly string[] = Object.freeze(['#00e676', '#ff3d9a', '#2ee6ff', '#ffd600', '#b388ff', '#ff6e40', '#c6ff00', '#ffffff']);
+
+/** The colour of the `index`-th query: the page's `color` list first, then the palette. */
+export function colorFor(index: number, colors: readonly string[] = []): string {
+  return colors[index] ?? PALETTE[index % PALETTE.length]!;
+}
+
+export interface BoxStyle {
+  /** Colour of a detection's query. */
+  colorOf(query: string): string;
+  /** Line width, in canvas pixels. */
+  lineWidth: number;
+  /** Label text size in canvas pixels; 0 draws no labels. */
+  labelSize: number;
+  /** Put the score (percent) in the label. */
+  scores: boolean;
+}
+
+/** Black or white, whichever reads better on `color` (a colour the canvas already normalised). */
+function textColorOn(ctx: CanvasRenderingContext2D, color: string): string {
+  ctx.fillStyle = color;
+  const hex = String(ctx.fillStyle); // canvases normalise opaque colours to #rrggbb
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return '#000';
+  const [r, g, b] = [m[1], m[2], m[3]].map((h) => parseInt(h!, 16));
+  return 0.299 * r! + 0.587 * g! + 0.114 * b! > 140 ? '#000' : '#fff';
+}
+
+export function labelOf(d: DrawnDetection, scores: boolean): string {
+  const track = d.trackId !== undefined ? ` #${d.trackId}` : '';
+  const score = scores ? ` ${Math.round(d.score * 100)}%` : '';
+  return `${d.query}${track}${score}`;
+}
+
+/** Draws `detections` (boxes in source pixels) through `t` onto `ctx`. Does not clear. */
+export function drawDetections(ctx: CanvasRenderingContext2D, detections: readonly DrawnDetection[], t: Transform, style: BoxStyle): void {
+  ctx.save();
+  ctx.lineJoin = 'miter';
+  ctx.textBaseline = 'top';
+  if (style.labelSize > 0) ctx.font = `600 ${style.labelSize}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+  for (const d of detections) {
+    const color = style.colorOf(d.query);
+    const x1 = d.box[0] * t.scaleX + t.offsetX;
+    const y1 = d.box[1] * t.scaleY + t.offsetY;
+    const x2 = d.box[2] * t.scaleX + t.offsetX;
+    const y2 = d.box[3] * t.scaleY + t.offsetY;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = style.lineWidth;
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    if (style.labelSize <= 0) continue;
+    const text = labelOf(d, style.scores);
+    const pad = Math.max(2, Math.round(style.labelSize / 4));
+    const w = ctx.measureText(text).width + 2 * pad;
+    const h = style.labelSize + 2 * pad;
+    // above the box when there is room, else just inside its top edge
+    const lx = Math.max(0, Math.min(x1 - style.lineWidth / 2, ctx.canvas.width - w));
+    const ly = y1 - style.lineWidth / 2 - h >= 0 ? y1 - style.lineWidth / 2 - h : y1 + style.lineWidth / 2;
+    ctx.fillStyle = color;
+    ctx.fillRect(lx, ly, w, h);
+    ctx.fillStyle = textColorOn(ctx, color);
+    ctx.fillText(text, lx + pad, ly + pad);
+  }
+  ctx.restore();
+}

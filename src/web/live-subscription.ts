@@ -1,0 +1,105 @@
+/**
+ * A subscription that stays up: the SDK already reconnects and re-subscribes after a lost
+ * connection; this also subscribes again when the server refuses or ends the subscription (the
+ * stream is not there yet after a server restart, a finite stream ended), every `retryMs`, until
+ * close() or until the client closes for good (bad token, gave up).
+ */
+import type {
+  DecodedFrame,
+  DetectionsMessage,
+  GroundstreamClient,
+  MissedMessage,
+  SubscribeOptions,
+  SubscribedMessage,
+  Subscription,
+  SubscriptionUpdate,
+} from '../client/index.js';
+
+export interface LiveHandlers {
+  detections(msg: DetectionsMessage): void;
+  image?(frame: DecodedFrame): void;
+  missed?(msg: MissedMessage): void;
+  subscribed?(ack: SubscribedMessage): void;
+  /** The subscription is down and will be tried again; `reason` is for people. */
+  down?(reason: string): void;
+}
+
+export class LiveSubscription {
+  private sub: Subscription | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private options: SubscribeOptions;
+
+  /** `retryMs`: wait before subscribing again. Default 2000. */
+  constructor(
+    private readonly client: GroundstreamClient,
+    options: SubscribeOptions,
+    private readonly handlers: LiveHandlers,
+    private readonly retryMs = 2000,
+  ) {
+    this.options = options;
+    this.start();
+  }
+
+  get stream(): string {
+    return this.options.stream;
+  }
+
+  /** Change queries, threshold, rate or images; rejects (and keeps the old settings) when refused. */
+  async update(change: SubscriptionUpdate): Promise<void> {
+    const before = this.options;
+    this.options = withChange(before, change);
+    if (!this.sub || this.sub.closed) return; // the next subscribe carries it
+    try {
+      await this.sub.update(change);
+    } catch (e) {
+      this.options = before;
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.sub?.unsubscribe();
+    this.sub = null;
+  }
+
+  private start(): void {
+    if (this.closed) return;
+    let sub: Subscription;
+    try {
+      sub = this.client.subscribe(this.options);
+    } catch {
+      return; // the client closed for good
+    }
+    this.sub = sub;
+    const h = this.handlers;
+    sub.subscribed$.subscribe((ack) => h.subscribed?.(ack));
+    sub.images$.subscribe((frame) => h.image?.(frame));
+    sub.missed$.subscribe((m) => h.missed?.(m));
+    sub.detections$.subscribe({
+      next: (msg) => h.detections(msg),
+      error: (e: unknown) => this.retry(sub, e instanceof Error ? e.message : String(e)),
+      complete: () => this.retry(sub, 'subscription ended'),
+    });
+  }
+
+  private retry(sub: Subscription, reason: string): void {
+    if (this.closed || this.sub !== sub) return;
+    this.sub = null;
+    this.handlers.down?.(reason);
+    this.timer = setTimeout(() => this.start(), this.retryMs);
+  }
+}
+
+function withChange(o: SubscribeOptions, c: SubscriptionUpdate): SubscribeOptions {
+  const next: { -readonly [K in keyof SubscribeOptions]: SubscribeOptions[K] } = { ...o };
+  if (c.queries !== undefined) next.queries = c.queries;
+  if (c.threshold !== undefined) next.threshold = c.threshold;
+  if (c.maxRate === null) delete next.maxRate;
+  else if (c.maxRate !== undefined) next.maxRate = c.maxRate;
+  if (c.image === null) delete next.image;
+  else if (c.image !== undefined) next.image = c.image;
+  return next;
+}

@@ -1,0 +1,138 @@
+/**
+ * The pages' URL parameters (documented in docs/web.md), read once into frozen options. Pure, so
+ * it is tested in Node. Parameters come from the query string and from the fragment (`#token=…`):
+ * the fragment never reaches the server, so a token there stays out of access logs.
+ */
+
+/** How source pixels map onto the overlay's viewport. */
+export type Fit = 'contain' | 'cover' | 'stretch';
+
+export interface PageOptions {
+  /** Stream id (`stream`). Required by the overlay; the viewer preselects it. */
+  readonly stream?: string;
+  /** Queries (`q`, repeatable), in order. */
+  readonly queries: readonly string[];
+  /** Score threshold in [0, 1] (`threshold`). Default: the server's model threshold. */
+  readonly threshold?: number;
+  /** Results a second, at most (`maxRate`). Default: every processed frame. */
+  readonly maxRate?: number;
+  /** Box colours, one per query in order (`color`, repeatable); the palette fills in the rest. */
+  readonly colors: readonly string[];
+  /** Label text size, CSS pixels (`labelSize`). Default 16; 0 hides labels. */
+  readonly labelSize: number;
+  /** Box line width, CSS pixels (`lineWidth`). Default 3. */
+  readonly lineWidth: number;
+  /** Show the score in labels (`scores`). Default true. */
+  readonly scores: boolean;
+  /** Box smoothing in [0, 0.95] (`smoothing`): how much of the old box each result keeps. Default 0.3; 0 is off. */
+  readonly smoothing: number;
+  /** Clear boxes when no result came for this long, ms (`hold`). Default 3000. */
+  readonly hold: number;
+  /** Mapping of the video onto the page (`fit`). Default contain. */
+  readonly fit: Fit;
+  /** Bearer token (`token`; put it in the fragment). */
+  readonly token?: string;
+}
+
+export const PAGE_DEFAULTS = Object.freeze({ labelSize: 16, lineWidth: 3, scores: true, smoothing: 0.3, hold: 3000, fit: 'contain' as Fit });
+
+/** The options read, with defaults in place of bad values, and what was wrong (empty when all was well). */
+export interface ParseResult {
+  readonly options: PageOptions;
+  readonly errors: readonly string[];
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const HEX = /^#?([0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+const FUNC = /^(rgb|rgba|hsl|hsla)\(\s*[-\d.%\s,/]+\)$/i;
+const NAMED = /^[a-z]{3,24}$/i;
+
+/** A CSS colour from a URL: `#rrggbb`, `rrggbb` (no `#`, which URLs reserve), `rgb(…)`, `hsl(…)` or a name. */
+export function parseColor(value: string): string | undefined {
+  const v = value.trim();
+  if (HEX.test(v)) return v.startsWith('#') ? v : `#${v}`;
+  if (FUNC.test(v) || NAMED.test(v)) return v;
+  return undefined;
+}
+
+/** Query and fragment parameters together; the fragment wins. */
+export function pageParams(search: string, hash: string): URLSearchParams {
+  const out = new URLSearchParams(search);
+  const frag = new URLSearchParams(hash.replace(/^#/, ''));
+  for (const key of new Set(frag.keys())) {
+    out.delete(key);
+    for (const v of frag.getAll(key)) out.append(key, v);
+  }
+  return out;
+}
+
+/**
+ * Reads the page options. `requireStream`: the overlay needs `stream` and at least one `q`.
+ * Every bad value is reported, not just the first, and replaced by its default.
+ */
+export function parsePageOptions(params: URLSearchParams, requireStream = false): ParseResult {
+  const errors: string[] = [];
+  const num = (key: string, min: number, max: number, fallback?: number): number | undefined => {
+    const raw = params.get(key);
+    if (raw === null || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      errors.push(`${key} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = params.get(key);
+    if (raw === null) return fallback;
+    if (/^(1|true|yes|on|)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    errors.push(`${key} must be 1 or 0, got ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+
+  const stream = params.get('stream') ?? undefined;
+  const badStream = stream !== undefined && !ID.test(stream);
+  if (badStream) errors.push(`stream must be a stream id, got ${JSON.stringify(stream)}`);
+  if (requireStream && stream === undefined) errors.push('stream is required, e.g. ?stream=demo');
+  const queries = params.getAll('q').map((q) => q.trim()).filter((q) => q.length > 0);
+  if (requireStream && queries.length === 0) errors.push('at least one q is required, e.g. &q=red+circle');
+  const colors: string[] = [];
+  for (const c of params.getAll('color')) {
+    const parsed = parseColor(c);
+    if (parsed) colors.push(parsed);
+    else errors.push(`color ${JSON.stringify(c)} is not a colour (write #rrggbb as %23rrggbb or rrggbb)`);
+  }
+  const fit = params.get('fit') ?? PAGE_DEFAULTS.fit;
+  if (fit !== 'contain' && fit !== 'cover' && fit !== 'stretch') errors.push(`fit must be contain, cover or stretch, got ${JSON.stringify(fit)}`);
+  const token = params.get('token') ?? undefined;
+
+  const options: PageOptions = Object.freeze({
+    ...(stream !== undefined && !badStream ? { stream } : {}),
+    queries: Object.freeze(queries),
+    ...optional('threshold', num('threshold', 0, 1)),
+    ...optional('maxRate', num('maxRate', 0.1, 120)),
+    colors: Object.freeze(colors),
+    labelSize: num('labelSize', 0, 200, PAGE_DEFAULTS.labelSize)!,
+    lineWidth: num('lineWidth', 0.5, 50, PAGE_DEFAULTS.lineWidth)!,
+    scores: bool('scores', PAGE_DEFAULTS.scores),
+    smoothing: num('smoothing', 0, 0.95, PAGE_DEFAULTS.smoothing)!,
+    hold: num('hold', 0, 3_600_000, PAGE_DEFAULTS.hold)!,
+    fit: fit === 'cover' || fit === 'stretch' ? fit : 'contain',
+    ...(token ? { token } : {}),
+  });
+  return { options, errors };
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** The overlay URL (relative to the server root) for these settings; a token goes in the fragment. */
+export function overlayUrl(o: { stream: string; queries: readonly string[]; threshold?: number; colors?: readonly string[] }): string {
+  const p = new URLSearchParams({ stream: o.stream });
+  for (const q of o.queries) p.append('q', q);
+  if (o.threshold !== undefined) p.set('threshold', String(o.threshold));
+  for (const c of o.colors ?? []) p.append('color', c.replace(/^#/, ''));
+  return `overlay?${p.toString()}`;
+}

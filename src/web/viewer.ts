@@ -1,0 +1,270 @@
+/**
+ * The viewer page (/): pick a stream, type queries, and watch the video with its boxes, plus live
+ * latency, rates and the stream's status. The picture is the server's viewer image of the very
+ * frame each result was computed on (paired by seq in FrameSync), so boxes and picture agree;
+ * frames without an image (images are rate-limited) update the numbers, not the picture.
+ *
+ * Pause (the button, or the space bar outside the text field) freezes the picture and its boxes;
+ * the numbers keep running. For tests and tools, #stage carries `data-seq` (frame on screen),
+ * `data-count` (its boxes), `data-frame-width`/`data-frame-height` (its source size) and
+ * `data-paused`.
+ */
+import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../client/index.js';
+import { colorFor, drawDetections } from './draw-boxes.js';
+import { FrameSync } from './frame-sync.js';
+import { LiveSubscription } from './live-subscription.js';
+import { overlayUrl, pageParams, parsePageOptions } from './page-params.js';
+import { RateMeter } from './rate-meter.js';
+
+/** Viewer images asked for: width in pixels, images a second. */
+const IMAGE = { maxWidth: 640, maxRate: 10 } as const;
+
+const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = el<HTMLFormElement>('controls');
+const streamSelect = el<HTMLSelectElement>('stream');
+const queriesInput = el<HTMLInputElement>('queries');
+const thresholdInput = el<HTMLInputElement>('threshold');
+const thresholdValue = el<HTMLOutputElement>('threshold-value');
+const stage = el<HTMLElement>('stage');
+const canvas = el<HTMLCanvasElement>('picture');
+const ctx = canvas.getContext('2d')!;
+const message = el<HTMLElement>('message');
+const legend = el<HTMLUListElement>('legend');
+const overlayLink = el<HTMLAnchorElement>('overlay-link');
+const stat = (name: string) => el<HTMLElement>(`stat-${name}`);
+
+const parsed = parsePageOptions(pageParams(location.search, location.hash));
+// The viewer is forgiving: a bad parameter is reported and its default used.
+const page = parsed.options;
+if (parsed.errors.length) say(parsed.errors.join('; '));
+
+const client = new GroundstreamClient({
+  url: new URL('v1/ws', location.href).href,
+  ...(page.token ? { token: page.token } : {}),
+  reconnect: { initialMs: 500, maxMs: 5000 },
+});
+
+let live: LiveSubscription | null = null;
+let queries: readonly string[] = [];
+let threshold: number | undefined = page.threshold;
+let streams: readonly StreamInfo[] = [];
+let lastDrawn = -1;
+let paused = false;
+let missed = 0;
+const results = new RateMeter();
+const shown = new RateMeter();
+const sync = new FrameSync<Promise<ImageBitmap | null>>(8, (p) => void p.then((b) => b?.close()));
+
+function say(text: string): void {
+  message.textContent = text;
+}
+
+const colorOf = (q: string) => colorFor(Math.max(0, queries.indexOf(q)), page.colors);
+
+function parseQueries(text: string): string[] {
+  return text
+    .split(/[,;\n]/)
+    .map((q) => q.trim())
+    .filter((q) => q.length > 0);
+}
+
+// ---------------------------------------------------------------- streams and status
+
+client.status$.subscribe((state) => {
+  const badge = el<HTMLElement>('connection');
+  badge.dataset.state = state;
+  badge.textContent = state === 'open' ? 'connected' : state;
+});
+client.errors$.subscribe((e) => console.warn('groundstream:', e.message));
+
+client.streams$.subscribe((list) => {
+  streams = list;
+  const want = streamSelect.value || page.stream || list[0]?.id || '';
+  streamSelect.replaceChildren(
+    ...list.map((s) => {
+      const opt = document.createElement('option');
+      opt.value = s.id;
+      opt.textContent = `${s.id} (${s.state})`;
+      return opt;
+    }),
+  );
+  if (list.some((s) => s.id === want)) streamSelect.value = want;
+  showStream();
+});
+
+function showStream(): void {
+  const id = live?.stream ?? streamSelect.value;
+  const s = streams.find((x) => x.id === id);
+  const badge = el<HTMLElement>('stream-state');
+  badge.dataset.state = s?.state ?? '';
+  badge.textContent = s ? s.state : id ? 'unknown' : '–';
+  stat('size').textContent = s?.width && s.height ? `${s.width}×${s.height}` : '–';
+}
+
+// ---------------------------------------------------------------- subscribing
+
+function start(): void {
+  const stream = streamSelect.value;
+  const wanted = parseQueries(queriesInput.value);
+  threshold = Number(thresholdInput.value);
+  if (!stream) return say('No stream to watch yet.');
+  if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
+  say('');
+  history.replaceState(null, '', `?${new URLSearchParams([['stream', stream], ...wanted.map((q) => ['q', q]), ['threshold', String(threshold)], ...page.colors.map((c) => ['color', c.replace(/^#/, '')])]).toString()}${location.hash}`);
+  if (live && live.stream === stream) {
+    live.update({ queries: wanted, threshold }).catch((e: Error) => say(e.message));
+    return;
+  }
+  live?.close();
+  sync.reset();
+  lastDrawn = -1;
+  missed = 0;
+  results.reset();
+  shown.reset();
+  delete stage.dataset.seq;
+  stage.dataset.count = '0';
+  live = new LiveSubscription(
+    client,
+    { stream, queries: wanted, threshold, image: IMAGE },
+    {
+      subscribed: (ack) => {
+        queries = ack.queries;
+        say('');
+        renderLegend(null);
+        overlayLink.href = overlayUrl({ stream, queries: ack.queries, threshold: ack.threshold, colors: page.colors });
+      },
+      image: (frame) => {
+        // copy out of the message buffer; decoding happens off the main thread
+        const blob = new Blob([frame.data.slice()], { type: 'image/jpeg' });
+        sync.addImage(frame.seq, createImageBitmap(blob).catch(() => null));
+      },
+      detections: onResult,
+      missed: (m) => {
+        missed += m.count;
+        stat('missed').textContent = String(missed);
+      },
+      down: (reason) => say(`${stream}: ${reason} — retrying…`),
+    },
+  );
+  showStream();
+}
+
+function onResult(msg: DetectionsMessage): void {
+  const now = Date.now();
+  results.tick(now);
+  stat('fps').textContent = results.rate(now).toFixed(1);
+  stat('latency').textContent = `${Math.round(msg.timings.total)} ms`;
+  stat('infer').textContent = `${msg.timings.infer.toFixed(1)} ms`;
+  const image = sync.takeImage(msg.frame.seq);
+  if (!image) return;
+  void image.then((bitmap) => {
+    if (!bitmap) return;
+    if (paused || msg.frame.seq <= lastDrawn || live?.stream !== msg.stream) return bitmap.close();
+    lastDrawn = msg.frame.seq;
+    draw(bitmap, msg);
+    bitmap.close();
+  });
+}
+
+function draw(bitmap: ImageBitmap, msg: DetectionsMessage): void {
+  if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+  }
+  ctx.drawImage(bitmap, 0, 0);
+  // boxes are in source pixels, the image is the source scaled down, and the page shows the image
+  // at its own size: lines and labels are sized in page pixels
+  const k = canvas.clientWidth > 0 ? bitmap.width / canvas.clientWidth : 1;
+  drawDetections(ctx, msg.detections, { scaleX: bitmap.width / msg.frame.width, scaleY: bitmap.height / msg.frame.height, offsetX: 0, offsetY: 0 }, {
+    colorOf,
+    lineWidth: page.lineWidth * k,
+    labelSize: page.labelSize * k,
+    scores: page.scores,
+  });
+  stage.dataset.seq = String(msg.frame.seq);
+  stage.dataset.count = String(msg.detections.length);
+  stage.dataset.frameWidth = String(msg.frame.width);
+  stage.dataset.frameHeight = String(msg.frame.height);
+  const now = Date.now();
+  shown.tick(now);
+  stat('shown').textContent = shown.rate(now).toFixed(1);
+  stat('e2e').textContent = `${Math.max(0, now - msg.frame.capturedAt)} ms`;
+  renderLegend(msg);
+}
+
+function renderLegend(msg: DetectionsMessage | null): void {
+  legend.replaceChildren(
+    ...queries.map((q) => {
+      const li = document.createElement('li');
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = colorOf(q);
+      const name = document.createElement('span');
+      name.textContent = q;
+      const n = document.createElement('span');
+      n.className = 'n';
+      n.textContent = msg ? String(msg.detections.filter((d) => d.query === q).length) : '';
+      li.append(sw, name, n);
+      return li;
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- controls
+
+function showThreshold(): void {
+  thresholdValue.textContent = Number(thresholdInput.value).toFixed(2);
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  start();
+});
+streamSelect.addEventListener('change', () => {
+  if (live) start();
+  else showStream();
+});
+thresholdInput.addEventListener('input', showThreshold);
+const pauseButton = el<HTMLButtonElement>('pause');
+function togglePause(): void {
+  paused = !paused;
+  pauseButton.setAttribute('aria-pressed', String(paused));
+  pauseButton.textContent = paused ? 'Resume' : 'Pause';
+  if (paused) stage.dataset.paused = '';
+  else delete stage.dataset.paused;
+}
+pauseButton.addEventListener('click', togglePause);
+document.addEventListener('keydown', (e) => {
+  if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
+    e.preventDefault();
+    togglePause();
+  }
+});
+thresholdInput.addEventListener('change', () => {
+  if (live) start();
+});
+
+queriesInput.value = page.queries.join(', ');
+client.hello$.subscribe((hello) => {
+  // the model's default threshold, unless the URL or the user set one
+  if (threshold === undefined) {
+    threshold = hello.model.threshold;
+    thresholdInput.value = String(threshold);
+    showThreshold();
+  }
+});
+if (threshold !== undefined) thresholdInput.value = String(threshold);
+showThreshold();
+
+void client
+  .connect()
+  .then(() => {
+    if (!live && page.stream && page.queries.length) start();
+  })
+  .catch((e: Error) => say(e.message));
+setInterval(() => {
+  // rates fall to zero when results stop
+  const now = Date.now();
+  stat('fps').textContent = results.rate(now).toFixed(1);
+  stat('shown').textContent = shown.rate(now).toFixed(1);
+}, 1000);

@@ -1,0 +1,14 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { ROOT } from '../helpers/fixtures.js';
+
+it('pages import only the client SDK and each other (they run in browsers)', () => {
+  const dir = join(ROOT, 'src', 'web');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const code = readFileSync(join(dir, file), 'utf8');
+    for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
+      expect(spec!.startsWith('./') || spec === '../client/index.js', `${file} imports ${spec}`).toBe(true);
+    }
+  }
+});
