@@ -30,4 +30,12 @@ export interface Detection {
   /** Probability in [0, 1] (sigmoid of the model's logit). */
   readonly score: number;
   readonly box: Box;
+  /** Track this detection belongs to: stable across frames, unique within the stream (all queries
+   * together). Absent until the track is confirmed. */
+  readonly trackId?: number;
+  /** `new` the first time a subscriber is told about `trackId`, `updated` after that. */
+  readonly track?: TrackEvent;
 }
+
+/** Where a detection's track stands for the subscriber that receives it. */
+export type TrackEvent = 'new' | 'updated';

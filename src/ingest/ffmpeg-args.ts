@@ -2,7 +2,7 @@
  * ffmpeg's command line for one decode, built from a resolved input and the working size. Pure.
  * Every flag here works with ffmpeg 4.1 (the bundled build) and 5.x/6.x.
  */
-import type { WorkingSize } from './frame-source.js';
+import { validateWorkingSize, type WorkingSize } from './frame-source.js';
 import type { ResolvedInput } from './url-policy.js';
 
 export interface DecodeArgs {
@@ -25,10 +25,8 @@ export interface DecodeOptions {
 
 /** The scale filter for a working size, or undefined to keep the source's size. */
 export function scaleFilter(size: WorkingSize | undefined, scaler = 'bilinear'): string | undefined {
+  validateWorkingSize(size);
   if (!size || (size.width === undefined && size.height === undefined)) return undefined;
-  for (const v of [size.width, size.height]) {
-    if (v !== undefined && !(Number.isInteger(v) && v > 0 && v <= 16384)) throw new RangeError(`working size ${v}`);
-  }
   const w = size.width ?? -1;
   const h = size.height ?? -1;
   const keep = size.fit === 'inside' && w > 0 && h > 0 ? ':force_original_aspect_ratio=decrease' : '';

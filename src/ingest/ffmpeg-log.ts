@@ -25,6 +25,9 @@ const NOISE = [
   /^\s*$/,
 ];
 
+/** Lines that usually name the root cause; the lines after them are often consequences. */
+const CAUSE = /not on whitelist|refused|denied|unauthori[sz]ed|forbidden|no such|not found|\b[45]\d\d\b|timed? ?out/i;
+
 /** Lines worth showing first: errors, refusals, network failures. */
 const NOTABLE = /error|invalid|fail|refused|denied|not on whitelist|not found|no such|timed? ?out|reset|unreachable|unauthori[sz]ed|forbidden|\b[45]\d\d\b|could not|cannot|unable/i;
 
@@ -53,6 +56,7 @@ export class FfmpegLog {
   private section: 'none' | 'input' | 'output' = 'none';
   private readonly recent: string[] = [];
   private readonly notable: string[] = [];
+  private cause: string | undefined;
   /** The first video stream of the input, once printed. */
   input?: VideoStreamInfo;
   /** The stream written to the pipe (size after scaling; its rate), once printed. */
@@ -77,13 +81,17 @@ export class FfmpegLog {
     const clean = redactSecrets(line.replace(/ @ 0x[0-9a-f]+\]/gi, ']')).slice(0, 300);
     push(this.recent, clean, this.keep);
     if (NOTABLE.test(clean)) push(this.notable, clean, this.keep);
+    if (CAUSE.test(clean)) this.cause = clean;
     return false;
   }
 
-  /** The last few lines that explain a failure (errors first), joined with " | "; '' if none. */
+  /** The last few lines that explain a failure (errors first), led by the latest root cause
+   * when it scrolled out of them; joined with " | "; '' if none. */
   summary(lines = 3): string {
     const src = this.notable.length > 0 ? this.notable : this.recent;
-    return src.slice(-lines).join(' | ');
+    const tail = src.slice(-lines);
+    if (this.cause && !tail.includes(this.cause)) tail.unshift(this.cause);
+    return tail.join(' | ');
   }
 }
 

@@ -65,6 +65,7 @@ export class FfmpegSource implements FrameSource {
   private readonly demand: Demand;
   private readonly args: DecodeArgs;
   private readonly stallMs: number;
+  private readonly ffmpegPath: string;
   private latestFrame: Frame | undefined;
   private seq = 0;
   /** Frame rate used for pts (files); undefined: pts from the clock. */
@@ -84,6 +85,9 @@ export class FfmpegSource implements FrameSource {
     this.tracker = new StatusTracker(options.streamId);
     this.status$ = this.tracker.status$;
     this.stallMs = options.stallTimeoutMs ?? 10_000;
+    if (!(this.stallMs > 0)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `stall timeout ${this.stallMs} ms`);
+    // Resolved here so that a missing ffmpeg is refused when the source is built, not later.
+    this.ffmpegPath = options.ffmpegPath ?? defaultFfmpegPath();
     this.args = buildDecodeArgs(options.input, { size: options.size, loop: options.loop, scaler: options.scaler });
   }
 
@@ -103,7 +107,11 @@ export class FfmpegSource implements FrameSource {
   start(): void {
     if (this.started || this.stopping) return;
     this.started = true;
-    this.done = this.run();
+    // Nothing in run() should throw; if it does, it is this source's failure, not the process's.
+    this.done = this.run().catch((e: unknown) => {
+      const error = new GroundstreamError('INGEST_DECODE_FAILED', e instanceof Error ? e.message : String(e), { cause: e });
+      this.finish('failed', { error, detail: error.message });
+    });
   }
 
   request(n = 1): void {
@@ -174,7 +182,7 @@ export class FfmpegSource implements FrameSource {
       },
     });
     const run: FfmpegRun = runFfmpeg(this.args, {
-      ffmpegPath: this.options.ffmpegPath ?? defaultFfmpegPath(),
+      ffmpegPath: this.ffmpegPath,
       stdout: pump.sink,
       onStderr: (line) => {
         if (!log.push(line) || !log.output) return;

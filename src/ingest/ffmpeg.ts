@@ -5,6 +5,7 @@
  * `kill()` resolves.
  */
 import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import type { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { DecodeArgs } from './ffmpeg-args.js';
@@ -39,6 +40,11 @@ export interface RunOptions {
 
 /** Starts ffmpeg with `args`. Never throws: a failure to start shows up in `exited`. */
 export function runFfmpeg(args: DecodeArgs, options: RunOptions): FfmpegRun {
+  if (!isExecutable(options.ffmpegPath)) {
+    // fluent-ffmpeg 2.1.3 throws from an event handler when the spawn fails: never let it try.
+    const exit: FfmpegExit = { code: null, killed: false, spawned: false, error: `ffmpeg not found or not executable: ${options.ffmpegPath}` };
+    return { exited: Promise.resolve(exit), kill: async () => exit };
+  }
   // fluent-ffmpeg keeps the binary path process-wide; every run sets it to the configured one.
   const command = ffmpeg({ stdoutLines: 50 }).setFfmpegPath(options.ffmpegPath);
   // Passing options as separate arguments stops fluent-ffmpeg from splitting them on spaces.
@@ -73,6 +79,15 @@ export function runFfmpeg(args: DecodeArgs, options: RunOptions): FfmpegRun {
       return exited;
     },
   };
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** First line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.6-0+deb12u1 …"; undefined on failure. */

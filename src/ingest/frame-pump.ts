@@ -1,8 +1,9 @@
 /**
  * The Writable that ffmpeg's stdout is piped into. It cuts frames (FrameReader) and releases each
  * one only when the consumer may take it (`wait` policy) and when it is due (native pacing). Until
- * then it holds the write callback: the pipe stops, ffmpeg blocks on its stdout, and nothing is
- * buffered beyond one pipe chunk. Also waits for the frame size, which ffmpeg prints on stderr.
+ * then it holds the write callback: the pipe stops and ffmpeg blocks on its stdout, so what waits
+ * is bounded by the pipe's own buffers (kernel pipe, one stream buffer) plus the frame being cut.
+ * Also waits for the frame size, which ffmpeg prints on stderr before the first frame.
  */
 import { Writable } from 'node:stream';
 import { FrameReader, type FrameAllocator } from './frame-reader.js';

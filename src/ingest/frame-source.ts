@@ -5,6 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Frame } from '../domain/types.js';
+import { GroundstreamError } from '../errors.js';
 import type { SourceStatus } from './status.js';
 
 /**
@@ -30,6 +31,22 @@ export interface WorkingSize {
   /** `stretch` (default): exactly width x height. `inside`: the largest size that fits in
    * width x height with the source's aspect ratio (the model pads it). */
   readonly fit?: 'stretch' | 'inside';
+}
+
+/** Largest side a working size may have, px. */
+export const MAX_WORKING_SIDE = 16_384;
+
+/** Checks a working size once, when a source is built; INGEST_SOURCE_INVALID if it makes no sense. */
+export function validateWorkingSize(size: WorkingSize | undefined): void {
+  if (!size) return;
+  for (const v of [size.width, size.height]) {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0 && v <= MAX_WORKING_SIDE)) {
+      throw new GroundstreamError('INGEST_SOURCE_INVALID', `working size ${size.width ?? '?'}x${size.height ?? '?'}`);
+    }
+  }
+  if (size.fit !== undefined && size.fit !== 'stretch' && size.fit !== 'inside') {
+    throw new GroundstreamError('INGEST_SOURCE_INVALID', `working size fit ${String(size.fit)}`);
+  }
 }
 
 export interface FrameSource {

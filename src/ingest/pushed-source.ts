@@ -6,7 +6,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Frame } from '../domain/types.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
-import { Demand, type BackpressurePolicy, type FrameSource, type WorkingSize } from './frame-source.js';
+import { Demand, validateWorkingSize, type BackpressurePolicy, type FrameSource, type WorkingSize } from './frame-source.js';
 import { decodeImage, type DecodedImage } from './image-decode.js';
 import { StatusTracker, type SourceStatus } from './status.js';
 
@@ -75,6 +75,7 @@ export class PushedFrameSource implements FrameSource {
   private closed = false;
 
   constructor(private readonly options: PushedSourceOptions) {
+    validateWorkingSize(options.size);
     this.streamId = options.streamId;
     this.policy = options.policy ?? 'latest';
     this.demand = new Demand(this.policy);

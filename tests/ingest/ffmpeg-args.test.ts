@@ -14,7 +14,8 @@ describe('ffmpeg arguments', () => {
     expect(scaleFilter({ width: 320 })).toBe('scale=320:-1:flags=bilinear');
     expect(scaleFilter({ width: 640, height: 640, fit: 'inside' }, 'area')).toBe('scale=640:640:force_original_aspect_ratio=decrease:flags=area');
     expect(scaleFilter(undefined)).toBeUndefined();
-    expect(() => scaleFilter({ width: 0 })).toThrow(RangeError);
+    expect(() => scaleFilter({ width: 0 })).toThrow(expect.objectContaining({ code: 'INGEST_SOURCE_INVALID' }));
+    expect(() => scaleFilter({ width: 10, fit: 'cover' as never })).toThrow(expect.objectContaining({ code: 'INGEST_SOURCE_INVALID' }));
     expect(fixedOutputSize({ width: 224, height: 224 })).toEqual({ width: 224, height: 224 });
     expect(fixedOutputSize({ width: 224, height: 224, fit: 'inside' })).toBeUndefined();
   });

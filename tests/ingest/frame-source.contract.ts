@@ -68,9 +68,10 @@ export function frameSourceContract(name: string, make: (policy: BackpressurePol
 
     it('emits nothing after stop()', async () => {
       const { source, produce } = await make('latest');
+      const first = firstValueFrom(source.frames$);
       source.start();
       await produce(2);
-      await firstValueFrom(source.frames$);
+      await first;
       await source.stop();
       const after: unknown[] = [];
       source.frames$.subscribe((f) => after.push(f));

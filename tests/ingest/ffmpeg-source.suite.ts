@@ -1,0 +1,274 @@
+/**
+ * Integration tests of the ffmpeg source with a real ffmpeg binary, run once per binary (the one
+ * resolved on this machine, and the bundled 4.1 build). Clips are made at test time with testsrc.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isGroundstreamError } from '../../src/errors.js';
+import { openFfmpegSource, type FfmpegBinary, type FfmpegSource, type OpenSourceOptions, type SourceState } from '../../src/ingest/index.js';
+import { frameSourceContract } from './frame-source.contract.js';
+import { leftoverChildren, makeClip, record, referenceFrames, sleep, tempDir, untilCount, waitForState } from './helpers.js';
+import { startServer, type TestServer } from './http-server.js';
+
+/** Whether `states` contains `wanted` in this order (not necessarily adjacent). */
+function inOrder(states: readonly SourceState[], wanted: readonly SourceState[]): boolean {
+  let i = 0;
+  for (const s of states) if (s === wanted[i]) i += 1;
+  return i === wanted.length;
+}
+
+/** Real clips, when the repository has them (fixtures/clips/*.mp4 with a .truth.json each). */
+const FIXTURES = resolve('fixtures/clips');
+const fixtureClips = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.mp4') && existsSync(join(FIXTURES, f.replace(/\.mp4$/, '.truth.json'))))
+  : [];
+
+export function ffmpegSourceSuite(binary: FfmpegBinary): void {
+  const { dir, cleanup } = tempDir();
+  const sources: FfmpegSource[] = [];
+  const servers: TestServer[] = [];
+  let clip: string; // 2 s, 320x240, 30 fps: 60 frames
+  let ts: Buffer; // 20 s, 160x120, 30 fps, MPEG-TS
+
+  beforeAll(() => {
+    clip = makeClip(binary.path, dir, 'clip.mp4', { width: 320, height: 240, seconds: 2 });
+    ts = readFileSync(makeClip(binary.path, dir, 'live.ts', { width: 160, height: 120, seconds: 20, container: 'ts' }));
+  });
+  afterAll(cleanup);
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.stop()));
+    await Promise.all(servers.splice(0).map((s) => s.kill().catch(() => undefined)));
+    expect(leftoverChildren()).toEqual([]);
+  });
+
+  async function open(source: string, options: Partial<OpenSourceOptions> = {}): Promise<FfmpegSource> {
+    const s = await openFfmpegSource(source, { streamId: 'cam', ffmpegPath: binary.path, access: { fileRoots: [dir] }, ...options });
+    sources.push(s);
+    return s;
+  }
+
+  async function serve(routes: Parameters<typeof startServer>[0]): Promise<TestServer> {
+    const server = await startServer(routes);
+    servers.push(server);
+    return server;
+  }
+
+  frameSourceContract(`FfmpegSource (${binary.origin})`, async (policy) => ({
+    source: await open('clip.mp4', { policy, size: { width: 64, height: 48 } }),
+    produce: async () => undefined, // the clip has 60 frames
+  }));
+
+  describe(`FfmpegSource with ${binary.origin} ffmpeg`, () => {
+    it('at full speed, yields every frame with exact pts, scaled by ffmpeg exactly as ffmpeg alone does', async () => {
+      const source = await open('clip.mp4', { pacing: 'fast', size: { width: 64, height: 48 } });
+      const rec = record(source);
+      source.start();
+      await rec.framesDone;
+      expect(source.status).toMatchObject({ state: 'ended', fps: 30, width: 64, height: 48, sourceWidth: 320, sourceHeight: 240 });
+      expect(source.status.error).toBeUndefined();
+      expect(rec.frames).toHaveLength(60);
+      const reference = referenceFrames(binary.path, clip, 64, 48);
+      rec.frames.forEach((f, i) => {
+        expect(f).toMatchObject({ seq: i, pts: i / 30, width: 64, height: 48, sourceWidth: 320, sourceHeight: 240 });
+        expect(Buffer.from(f.data).equals(reference.subarray(i * 64 * 48 * 3, (i + 1) * 64 * 48 * 3))).toBe(true);
+      });
+      expect(rec.statuses.map((s) => s.state)).toEqual(['connecting', 'live', 'ended']);
+    });
+
+    it('at native rate, never emits a frame before its pts', async () => {
+      const source = await open('clip.mp4', { size: { width: 32, height: 24 } });
+      const rec = record(source);
+      source.start();
+      await rec.framesDone;
+      expect(rec.frames).toHaveLength(60);
+      const t0 = rec.frames[0]!.capturedAt;
+      // Date.now() is whole ms: allow 1 ms of rounding either side.
+      for (const f of rec.frames) expect(f.capturedAt - t0).toBeGreaterThanOrEqual(f.pts * 1000 - 2);
+      const span = (rec.frames.at(-1)!.capturedAt - t0) / 1000;
+      expect(span).toBeGreaterThanOrEqual(rec.frames.at(-1)!.pts - 0.002);
+    });
+
+    it('loops a file with seq and pts still counting up, and waits for the consumer without skipping', async () => {
+      const source = await open('clip.mp4', { pacing: 'fast', loop: true, policy: 'wait', size: { width: 32, height: 24 } });
+      const rec = record(source);
+      source.start();
+      source.request(150);
+      await untilCount(source.frames$, rec.frames, 150);
+      await sleep(100);
+      expect(rec.frames).toHaveLength(150);
+      rec.frames.forEach((f, i) => expect(f).toMatchObject({ seq: i, pts: i / 30 }));
+      expect(Buffer.from(rec.frames[60]!.data).equals(rec.frames[0]!.data)).toBe(true);
+      expect(Buffer.from(rec.frames[125]!.data).equals(rec.frames[5]!.data)).toBe(true);
+      expect(source.status.state).toBe('live');
+      await source.stop();
+      expect(source.status).toMatchObject({ state: 'ended', detail: 'stopped' });
+    });
+
+    it('keeps the source size unless told otherwise, and fits inside a box keeping the aspect ratio', async () => {
+      const native = await open('clip.mp4', { pacing: 'fast', policy: 'wait' });
+      const inside = await open('clip.mp4', { pacing: 'fast', policy: 'wait', size: { width: 100, height: 100, fit: 'inside' } });
+      for (const s of [native, inside]) {
+        s.start();
+        s.request(1);
+      }
+      await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
+      expect(native.latest).toMatchObject({ width: 320, height: 240, sourceWidth: 320, sourceHeight: 240 });
+      expect(inside.latest).toMatchObject({ width: 100, height: 75, sourceWidth: 320, sourceHeight: 240 });
+    });
+
+    it.skipIf(fixtureClips.length === 0)('decodes every fixture clip to the working size with exact counts and pts', async () => {
+      for (const name of fixtureClips) {
+        const truth = JSON.parse(readFileSync(join(FIXTURES, name.replace(/\.mp4$/, '.truth.json')), 'utf8')) as {
+          width: number;
+          height: number;
+          fps: number;
+          frames: unknown[];
+        };
+        const source = await openFfmpegSource(name, {
+          streamId: name,
+          ffmpegPath: binary.path,
+          pacing: 'fast',
+          size: { width: 224, height: 224 },
+          access: { fileRoots: [FIXTURES] },
+        });
+        sources.push(source);
+        const rec = record(source);
+        source.start();
+        await rec.framesDone;
+        expect(source.status.state, name).toBe('ended');
+        expect(rec.frames, name).toHaveLength(truth.frames.length);
+        rec.frames.forEach((f, i) =>
+          expect(f).toMatchObject({ seq: i, pts: i / truth.fps, width: 224, height: 224, sourceWidth: truth.width, sourceHeight: truth.height }),
+        );
+      }
+    });
+
+    it('ends a corrupt file as failed, with ffmpeg\'s reason', async () => {
+      writeFileSync(join(dir, 'corrupt.mp4'), Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 256)));
+      const source = await open('corrupt.mp4');
+      const rec = record(source);
+      source.start();
+      await rec.framesDone;
+      expect(rec.frames).toHaveLength(0);
+      expect(source.status.state).toBe('failed');
+      expect(source.status.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(source.status.detail).toMatch(/Invalid data found|moov atom not found/);
+    });
+
+    it('fails clearly when the ffmpeg binary is missing', async () => {
+      const source = await open('clip.mp4', { ffmpegPath: join(dir, 'no-ffmpeg') });
+      source.start();
+      const status = await waitForState(source, 'failed');
+      expect(status.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(status.detail).toMatch(/ffmpeg not found.*no-ffmpeg/);
+    });
+
+    it('stops mid-stream and right after start, leaving no process behind', async () => {
+      const running = await open('clip.mp4', { size: { width: 32, height: 24 } });
+      running.start();
+      await waitForState(running, 'live');
+      await running.stop();
+      expect(running.status).toMatchObject({ state: 'ended', detail: 'stopped' });
+      for (let i = 0; i < 3; i++) {
+        const early = await open('clip.mp4');
+        early.start();
+        await early.stop(); // before fluent-ffmpeg has even spawned the process
+        expect(early.status.state).toBe('ended');
+      }
+    });
+
+    it('refuses disallowed protocols and paths before starting anything', async () => {
+      for (const [uri, code] of [
+        ['ftp://127.0.0.1/clip.mp4', 'INGEST_PROTOCOL_REFUSED'],
+        ['concat:clip.mp4|clip.mp4', 'INGEST_PROTOCOL_REFUSED'],
+        ['file:../../etc/passwd', 'INGEST_PATH_REFUSED'],
+        ['/etc/hostname', 'INGEST_PATH_REFUSED'],
+      ] as const) {
+        const err = await open(uri).catch((e: unknown) => e);
+        expect(isGroundstreamError(err, code), `${uri}: ${String(err)}`).toBe(true);
+      }
+    });
+  });
+
+  describe(`network sources with ${binary.origin} ffmpeg`, () => {
+    it('reconnects when the HTTP server dies mid-stream: live, reconnecting, live again', async () => {
+      const rate = ts.length / 20;
+      const server = await serve({ '/live.ts': { body: ts, pace: { bytesPerSecond: rate, burstBytes: rate * 6 } } });
+      const source = await open(server.url('/live.ts'), { size: { width: 32, height: 24 }, backoff: { initialMs: 100, maxMs: 400 } });
+      const rec = record(source);
+      source.start();
+      await waitForState(source, 'live');
+      await untilCount(source.frames$, rec.frames, 5);
+      await server.kill();
+      await waitForState(source, 'reconnecting');
+      // While the server is down, tries fail with ffmpeg's reason in the status.
+      await waitForState(source, 'reconnecting', (s) => /refused/i.test(s.detail ?? ''));
+      const before = rec.frames.length;
+      await server.restart();
+      await waitForState(source, 'live');
+      await untilCount(source.frames$, rec.frames, before + 5);
+      await source.stop();
+      const states = rec.statuses.map((s) => s.state);
+      expect(inOrder(states, ['connecting', 'live', 'reconnecting', 'live', 'ended'])).toBe(true);
+      const refused = rec.statuses.find((s) => /refused/i.test(s.detail ?? ''));
+      expect(refused?.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(refused?.retryInMs).toBeLessThanOrEqual(400);
+      rec.frames.forEach((f, i) => expect(f.seq).toBe(i));
+      for (let i = 1; i < rec.frames.length; i++) expect(rec.frames[i]!.pts).toBeGreaterThanOrEqual(rec.frames[i - 1]!.pts);
+    });
+
+    it('gives up as failed after maxAttempts failed tries in a row, with the reason from ffmpeg', async () => {
+      const server = await serve({});
+      const source = await open(server.url('/missing.ts'), { backoff: { initialMs: 50, maxMs: 100, maxAttempts: 2 } });
+      const rec = record(source);
+      source.start();
+      const failed = await waitForState(source, 'failed');
+      expect(failed).toMatchObject({ attempt: 3, error: { code: 'INGEST_OPEN_FAILED' } });
+      expect(failed.detail).toMatch(/404/);
+      expect(rec.statuses.map((s) => s.state)).toEqual(['connecting', 'reconnecting', 'reconnecting', 'failed']);
+      expect(server.hits).toBe(3);
+    });
+
+    it('restarts a live source that stalls', async () => {
+      const rate = ts.length / 20;
+      const server = await serve({ '/stall.ts': { body: ts, pace: { bytesPerSecond: 0, burstBytes: rate * 8 } } });
+      const source = await open(server.url('/stall.ts'), { size: { width: 32, height: 24 }, stallTimeoutMs: 1000, backoff: { initialMs: 100 } });
+      const rec = record(source);
+      source.start();
+      await waitForState(source, 'stalled');
+      const reconnecting = await waitForState(source, 'reconnecting');
+      expect(reconnecting.error?.code).toBe('INGEST_STALLED');
+      expect(inOrder(rec.statuses.map((s) => s.state), ['connecting', 'stalled', 'reconnecting'])).toBe(true);
+    });
+
+    it('reads HLS over HTTP, and ffmpeg refuses a playlist that points at a local file', async () => {
+      const seg = readFileSync(makeClip(binary.path, dir, 'seg.ts', { width: 160, height: 120, seconds: 1, container: 'ts' }));
+      const playlist = (uri: string) => `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n${uri}\n#EXT-X-ENDLIST\n`;
+      const server = await serve({
+        '/ok.m3u8': { body: Buffer.from(playlist('seg.ts')), type: 'application/vnd.apple.mpegurl' },
+        '/evil.m3u8': { body: Buffer.from(playlist(`file://${join(dir, 'seg.ts')}`)), type: 'application/vnd.apple.mpegurl' },
+        '/seg.ts': { body: seg },
+      });
+      const ok = await openFfmpegSource(
+        { kind: 'url', url: server.url('/ok.m3u8'), live: false },
+        { streamId: 'hls', ffmpegPath: binary.path, pacing: 'fast', size: { width: 32, height: 24 } },
+      );
+      sources.push(ok);
+      const okRec = record(ok);
+      ok.start();
+      await okRec.framesDone;
+      expect(ok.status.state).toBe('ended');
+      expect(okRec.frames).toHaveLength(30);
+
+      const evil = await openFfmpegSource({ kind: 'url', url: server.url('/evil.m3u8'), live: false }, { streamId: 'evil', ffmpegPath: binary.path });
+      sources.push(evil);
+      const evilRec = record(evil);
+      evil.start();
+      await evilRec.framesDone;
+      expect(evilRec.frames).toHaveLength(0);
+      expect(evil.status.state).toBe('failed');
+      expect(evil.status.detail).toMatch(/not on whitelist/);
+    });
+  });
+}
