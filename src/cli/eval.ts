@@ -1,10 +1,15 @@
-/** `groundstream eval <clip.mp4...>`: SHAPES_WORLD.md's scores for a model on clips with truth. */
+/**
+ * `groundstream eval <clip.mp4...>`: SHAPES_WORLD.md's scores for a model on clips with truth;
+ * `groundstream eval --session <recording>`: the same scores for what a live run produced.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
 import { Scorer, type Scores } from '../eval/average-precision.js';
 import { evaluateClip, type ClipEvaluation } from '../eval/evaluate-clip.js';
+import { evaluateSession, type SessionEvaluation } from '../eval/evaluate-session.js';
 import { scoringQueries, type Truth } from '../eval/shapes-world.js';
 import { loadModel } from '../model/index.js';
+import { readSession, type Session } from '../record/read-session.js';
 import { modelOptionsFrom, type ModelFlags } from './model-flags.js';
 
 export interface EvalFlags extends ModelFlags {
@@ -12,6 +17,8 @@ export interface EvalFlags extends ModelFlags {
   queries?: string[];
   threshold?: number;
   json?: boolean;
+  /** Recordings to score instead of running the model (one --truth each, unless the recorded source has one beside it). */
+  session?: string[];
 }
 
 export function readTruth(path: string): Truth {
@@ -38,6 +45,11 @@ function progress(err: NodeJS.WriteStream, name: string) {
 }
 
 export async function runEval(clips: string[], flags: EvalFlags, out = process.stdout, err = process.stderr): Promise<number> {
+  if (flags.session?.length) {
+    if (clips.length) throw new GroundstreamError('CONFIG_INVALID', 'give clips or --session recordings, not both');
+    return runEvalSessions(flags.session, flags, out);
+  }
+  if (!clips.length) throw new GroundstreamError('CONFIG_INVALID', 'give at least one clip (or --session)');
   const truths = clips.map((c, i) => flags.truth?.[i] ?? c.replace(/\.[^./]+$/, '.truth.json'));
   if (flags.truth && flags.truth.length !== clips.length) {
     throw new GroundstreamError('CONFIG_INVALID', `give one --truth per clip (${clips.length} clips, ${flags.truth.length} truths)`);
@@ -70,4 +82,52 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
   } finally {
     await model.close();
   }
+}
+
+/** The truth of a recording: --truth, else the one beside the recorded stream's file source. */
+function sessionTruthPath(session: Session, given: string | undefined, path: string): string {
+  if (given) return given;
+  const src = session.header.source?.source;
+  const beside = src && /\.[^./]+$/.test(src) ? src.replace(/\.[^./]+$/, '.truth.json') : undefined;
+  if (beside && existsSync(beside)) return beside;
+  throw new GroundstreamError('CONFIG_INVALID', `${path}: give --truth (the recorded source ${src ? JSON.stringify(src) : 'is unknown'} has no truth file beside it)`);
+}
+
+/**
+ * Scores recorded results instead of running a model. Queries default to the recorded ones and
+ * the operating threshold to the highest recorded threshold: nothing below it was recorded, so
+ * a lower one is refused, and so are queries the recording did not ask for.
+ */
+export async function runEvalSessions(paths: string[], flags: EvalFlags, out = process.stdout): Promise<number> {
+  if (flags.truth && flags.truth.length !== paths.length) {
+    throw new GroundstreamError('CONFIG_INVALID', `give one --truth per session (${paths.length} sessions, ${flags.truth.length} truths)`);
+  }
+  const sessions = paths.map((p) => readSession(p));
+  const recorded = Math.max(...sessions.map((s) => s.header.threshold));
+  const threshold = flags.threshold ?? recorded;
+  if (threshold < recorded) {
+    throw new GroundstreamError('CONFIG_INVALID', `--threshold ${threshold} is below the recorded threshold ${recorded}: nothing under it was recorded`);
+  }
+  const queries = flags.queries?.length ? flags.queries.map((q) => q.trim().toLowerCase()) : [...new Set(sessions.flatMap((s) => s.header.queries))];
+  for (const [i, s] of sessions.entries()) {
+    const missing = queries.filter((q) => !s.header.queries.includes(q));
+    if (missing.length) throw new GroundstreamError('CONFIG_INVALID', `${paths[i]} did not record ${missing.map((q) => JSON.stringify(q)).join(', ')}`);
+  }
+  const overall = new Scorer(queries, threshold);
+  const perSession: Record<string, SessionEvaluation> = {};
+  for (const [i, s] of sessions.entries()) {
+    const truth = readTruth(sessionTruthPath(s, flags.truth?.[i], paths[i]!));
+    const r = evaluateSession(s.results.map((x) => x.message), truth, { queries, threshold, scorer: overall });
+    perSession[paths[i]!] = r;
+    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames\n`);
+  }
+  const all = overall.result();
+  if (flags.json) {
+    out.write(`${JSON.stringify({ model: sessions[0]!.header.server.model.name, threshold, ...all, sessions: perSession })}\n`);
+  } else {
+    out.write(`${summary('overall', all)}\n`);
+    const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);
+    out.write(`lowest AP: ${low.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
+  }
+  return 0;
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-/** The `groundstream` command: serve, detect, eval. */
+/** The `groundstream` command: serve, detect, eval, record, replay. */
 import { Command } from 'commander';
 import { isGroundstreamError } from '../errors.js';
 import { runDetect, type DetectFlags } from './detect.js';
 import { addModelFlags } from './model-flags.js';
 import { runServe, type ServeFlags } from './serve.js';
 import { runEval, type EvalFlags } from './eval.js';
+import { runRecord, type RecordFlags } from './record.js';
+import { runReplay, type ReplayFlags } from './replay.js';
 
 const program = new Command('groundstream').description('Real-time visual grounding: name things in words, get their boxes.');
 
@@ -28,9 +30,10 @@ addModelFlags(
 addModelFlags(
   program
     .command('eval')
-    .description('score a model on clips with truth (SHAPES_WORLD.md scoring), every frame, no drops')
-    .argument('<clip...>', 'video clips; each has <clip>.truth.json beside it unless --truth is given')
-    .option('--truth <file>', 'truth file for each clip, in order (repeatable)', collect)
+    .description('score a model on clips with truth (SHAPES_WORLD.md scoring), every frame, no drops; or score recordings (--session)')
+    .argument('[clip...]', 'video clips; each has <clip>.truth.json beside it unless --truth is given')
+    .option('--session <recording>', 'score a recording (from `record`) instead of running the model (repeatable)', collect)
+    .option('--truth <file>', 'truth file for each clip or session, in order (repeatable)', collect)
     .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
     .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', parseFloat)
     .option('--json', 'print one JSON object'),
@@ -39,6 +42,40 @@ addModelFlags(
 });
 
 const int = (v: string) => parseInt(v, 10);
+program
+  .command('record')
+  .description('record what a running server streams for some queries to NDJSON (docs/record-replay.md)')
+  .option('--url <ws-url>', 'server WebSocket', 'ws://127.0.0.1:8080/v1/ws')
+  .requiredOption('-s, --stream <id>', 'stream to record')
+  .requiredOption('-q, --query <text>', 'a query (repeatable)', collect)
+  .option('-t, --threshold <t>', "score threshold (default: the server model's); nothing below it is recorded", parseFloat)
+  .option('--max-rate <n>', 'results a second at most (default: every result)', parseFloat)
+  .option('-o, --out <dir>', 'directory for the files (default ./recordings)')
+  .option('--name <base>', 'file name before -0001.ndjson (default <stream>-<date>-<time>)')
+  .option('--rotate-mb <n>', 'start a new file past this many MiB', parseFloat)
+  .option('--rotate-seconds <n>', 'start a new file every this many seconds', parseFloat)
+  .option('--seconds <n>', 'stop after this many seconds (default: Ctrl-C or the end of the stream)', parseFloat)
+  .option('--fsync', 'fsync every line (survives power loss, not only a crash)')
+  .option('--token <token>', 'bearer token (env GROUNDSTREAM_TOKEN)')
+  .action(async (flags: RecordFlags) => {
+    process.exitCode = await runRecord(flags);
+  });
+
+program
+  .command('replay')
+  .description('serve a recording to clients as it was received, without a model')
+  .argument('<recording>', 'a .ndjson part, a directory holding one recording, or its base path')
+  .option('-p, --port <n>', 'TCP port (default 8080)', int)
+  .option('--host <addr>', 'bind address (default 127.0.0.1)')
+  .option('--speed <x>', '1 = recorded timing, 2 = twice as fast, max = no waiting (default 1)')
+  .option('--loop', 'start again at the end')
+  .option('--no-wait', 'play at once instead of when the first client subscribes')
+  .option('--stream <id>', 'serve under this stream id (default: the recorded one)')
+  .option('--exit', 'exit when the recording has been played')
+  .action(async (path: string, flags: ReplayFlags) => {
+    process.exitCode = await runReplay(path, flags);
+  });
+
 program
   .command('serve')
   .description('run the server (HTTP + WebSocket) with the demo stream and any others')

@@ -70,7 +70,12 @@ export interface SubscriberResult {
 export interface PipelineOptions {
   /** Tracker settings, or false for no tracking (no `trackId`s). Default: tracking on, defaults. */
   tracking?: TrackerOptions | false;
+  /** A ready tracker used instead of one built from `tracking` (a replay serves recorded tracks). */
+  tracker?: PipelineTracker;
 }
+
+/** What the pipeline asks of a tracker; StreamTracker is the real one. */
+export type PipelineTracker = Pick<StreamTracker, 'detectThresholds' | 'update'>;
 
 export interface PipelineStats {
   framesIn: number;
@@ -90,7 +95,7 @@ export class StreamPipeline {
   private readonly results = new Subject<InferenceResult>();
   private readonly sub: Subscription;
   private prepared: { version: number; set: QuerySet } | null = null;
-  private readonly tracker: StreamTracker | null;
+  private readonly tracker: PipelineTracker | null;
   private readonly views = new Map<string, TrackView>();
 
   constructor(
@@ -101,7 +106,7 @@ export class StreamPipeline {
     options: PipelineOptions = {},
   ) {
     this.registry = new QueryRegistry(model.info.threshold);
-    this.tracker = options.tracking === false ? null : new StreamTracker(options.tracking);
+    this.tracker = options.tracker ?? (options.tracking === false ? null : new StreamTracker(options.tracking));
     this.sub = frames$
       .pipe(
         filter(() => {

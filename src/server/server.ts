@@ -29,8 +29,8 @@ export interface ServerDeps {
   model: GroundingModel;
   /** Opens sources; default: ffmpeg for paths and URLs, pushed frames for "push". */
   openSource?: SourceFactory;
-  /** Options of every stream's pipeline, e.g. `{ tracking: false }` (a replay serves recorded
-   * track IDs as they are). Default: the pipeline's defaults. */
+  /** Options of every stream's pipeline: tracker settings, or a replay's recorded tracks.
+   * Default: the pipeline's defaults. */
   pipeline?: PipelineOptions;
   /** Directories file sources may read from, besides config.allowedDirs. */
   fileRoots?: string[];

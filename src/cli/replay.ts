@@ -1,0 +1,157 @@
+/**
+ * `groundstream replay <recording>`: serves a recording to clients as it was received, through
+ * the real server (sessions, back-pressure, protocol), with a RecordedModel in place of the
+ * network and a ReplayFrameSource in place of ffmpeg. No model is loaded.
+ */
+import { resolveConfig, type ServerConfig } from '../config/config.js';
+import { GroundstreamError } from '../errors.js';
+import { readSession, type Session } from '../record/read-session.js';
+import { RecordedModel } from '../record/recorded-model.js';
+import { ReplayFrameSource, replayFrames, type ReplaySpeed } from '../record/replay-source.js';
+import { GroundstreamServer } from '../server/server.js';
+import { webHandler } from '../server/web.js';
+
+export interface ReplayServerOptions {
+  readonly session: Session;
+  /** Shown as the stream's `source` in GET /v1/streams. */
+  readonly path?: string;
+  /** Server settings (port, host, tokens, ...); streams are set here. Default port 8080. */
+  readonly config?: Partial<ServerConfig>;
+  /** Default 1 (the recorded timing). */
+  readonly speed?: ReplaySpeed;
+  readonly loop?: boolean;
+  /** Hold playback until a client subscribes to the stream, so it sees the recording from its
+   * first result. Default true; false plays at once (frames nobody watches are skipped). */
+  readonly waitForSubscriber?: boolean;
+  /** Serve the stream under this id. Default: the recorded stream's. */
+  readonly streamId?: string;
+  /** Serve the viewer and overlay pages too. Default false. */
+  readonly pages?: boolean;
+}
+
+export interface ReplayServer {
+  readonly server: GroundstreamServer;
+  /** Base URL, http://host:port. */
+  readonly url: string;
+  readonly streamId: string;
+  /** Settles when the replay stream reached its end (never with `loop`). */
+  readonly ended: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a server that plays `session` as its one stream. */
+export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayServer> {
+  const { session } = o;
+  const streamId = o.streamId ?? session.header.stream;
+  const model = new RecordedModel(session);
+  const config = resolveConfig(o.config ?? {}, {
+    streams: [{ id: streamId, source: o.path ?? `recording of ${session.header.stream}`, realtime: o.speed !== 'max', loop: o.loop ?? false }],
+  });
+  let server: GroundstreamServer | undefined;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const firstSubscriber = new Promise<void>((resolve) => {
+    // the server has no subscription event to hook; polling its pipeline costs nothing
+    poll = setInterval(() => {
+      if ((server?.streams.get(streamId)?.pipeline.subscribers ?? 0) > 0) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 2);
+  });
+  let source: ReplayFrameSource | undefined;
+  server = new GroundstreamServer({
+    config,
+    model,
+    // the recording carries the live server's track IDs and lost IDs: serve them as they are
+    pipeline: { tracker: model.tracker() },
+    openSource: async (spec) => {
+      if (spec.id !== streamId || source) throw new GroundstreamError('INGEST_SOURCE_INVALID', `a replay server plays only its recording (stream "${streamId}")`);
+      source = new ReplayFrameSource({
+        streamId,
+        frames: replayFrames(session),
+        speed: o.speed ?? 1,
+        loop: o.loop ?? false,
+        ...(o.waitForSubscriber === false ? {} : { hold: firstSubscriber }),
+        pixels: (i) => model.placeholder(i),
+      });
+      return source;
+    },
+    handlers: o.pages ? [webHandler()] : [],
+  });
+  if (o.waitForSubscriber === false) clearInterval(poll);
+  const url = await server.listen();
+  const ended = new Promise<void>((resolve) => {
+    source!.status$.subscribe({ complete: () => resolve() });
+  });
+  const s = server;
+  return {
+    server: s,
+    url,
+    streamId,
+    ended,
+    close: async () => {
+      clearInterval(poll);
+      await s.close();
+    },
+  };
+}
+
+export interface ReplayFlags {
+  port?: number;
+  host?: string;
+  speed?: string;
+  loop?: boolean;
+  wait?: boolean;
+  stream?: string;
+  exit?: boolean;
+}
+
+export function parseSpeed(v: string | undefined): ReplaySpeed {
+  if (v === undefined) return 1;
+  if (v === 'max') return 'max';
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new GroundstreamError('CONFIG_INVALID', `--speed wants a positive number or "max", got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export async function runReplay(path: string, flags: ReplayFlags, out = process.stdout): Promise<number> {
+  const session = readSession(path);
+  const speed = parseSpeed(flags.speed);
+  const { header, results } = session;
+  const replay = await startReplayServer({
+    session,
+    path,
+    config: { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.host ? { host: flags.host } : {}) },
+    speed,
+    loop: flags.loop ?? false,
+    waitForSubscriber: flags.wait !== false,
+    ...(flags.stream ? { streamId: flags.stream } : {}),
+    pages: true,
+  });
+  const seconds = results.length > 1 ? (results.at(-1)!.receivedAt - results[0]!.receivedAt) / 1000 : 0;
+  const subscribe = { type: 'subscribe', id: 'replay', stream: replay.streamId, queries: header.queries, threshold: header.threshold };
+  out.write(
+    [
+      `replaying ${results.length} results (${seconds.toFixed(1)} s at speed ${speed}) from ${session.files.length} file(s)${session.truncated ? `, ${session.truncated} incomplete line(s) skipped` : ''}`,
+      `  websocket ${replay.url.replace(/^http/, 'ws')}/v1/ws`,
+      `  stream    ${replay.streamId}, queries ${header.queries.map((q) => JSON.stringify(q)).join(', ')}, threshold ${header.threshold}`,
+      `  subscribe ${JSON.stringify(subscribe)}`,
+      `  viewer    ${replay.url}/?stream=${encodeURIComponent(replay.streamId)}${header.queries.map((q) => `&q=${encodeURIComponent(q)}`).join('')}`,
+      flags.wait === false ? '  playing now' : '  playback starts when the first client subscribes',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await replay.close();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  if (flags.exit) {
+    await replay.ended;
+    await stop();
+  }
+  return 0;
+}

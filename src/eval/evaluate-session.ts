@@ -1,0 +1,51 @@
+/**
+ * Scores results a live run produced (a recording's `detections` messages) against a clip's
+ * truth, instead of running the model. Only frames that have a result are scored, each once.
+ */
+import type { Detection } from '../domain/types.js';
+import { Scorer, type Scores } from './average-precision.js';
+import type { Truth } from './shapes-world.js';
+
+/** What scoring needs of one result: which frame, and what was found on it. */
+export interface FrameResult {
+  readonly frame: { readonly seq: number };
+  readonly detections: readonly Detection[];
+}
+
+export interface SessionEvaluation extends Scores {
+  /** Results given, and results that found no truth frame or repeated a frame already scored. */
+  results: number;
+  unscored: number;
+}
+
+export interface EvaluateSessionOptions {
+  readonly queries: readonly string[];
+  /** Operating threshold for false positives and recall. */
+  readonly threshold: number;
+  /** Add the frames to this scorer too (overall scores over several sessions). */
+  readonly scorer?: Scorer;
+}
+
+/**
+ * Frame `seq` is scored against truth frame `seq` modulo the truth's length: a looping file
+ * source keeps counting seq across laps, and every lap is the same clip.
+ */
+export function evaluateSession(results: Iterable<FrameResult>, truth: Truth, opts: EvaluateSessionOptions): SessionEvaluation {
+  const scorer = new Scorer(opts.queries, opts.threshold);
+  const n = truth.frames.length;
+  const seen = new Set<number>();
+  let total = 0;
+  let unscored = 0;
+  for (const r of results) {
+    total++;
+    const objects = n ? truth.frames[r.frame.seq % n]?.objects : undefined;
+    if (!objects || seen.has(r.frame.seq)) {
+      unscored++;
+      continue;
+    }
+    seen.add(r.frame.seq);
+    scorer.addFrame(objects, r.detections);
+    opts.scorer?.addFrame(objects, r.detections);
+  }
+  return { ...scorer.result(), results: total, unscored };
+}
