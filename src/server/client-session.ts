@@ -168,7 +168,7 @@ export class ClientSession {
       throw e;
     }
     if (this.closed || this.subs.get(msg.id) !== sub) return;
-    const { version, results$ } = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold });
+    const { version, results$ } = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth });
     this.attach(sub, results$);
     this.ack(sub, version);
   }
@@ -222,6 +222,7 @@ export class ClientSession {
       queryVersion: r.queryVersion,
       timings: { ...r.timings, total: Date.now() - r.frame.capturedAt },
       detections: r.detections,
+      ...(r.lost?.length ? { lost: r.lost } : {}),
     };
     const due = sub.image && r.pixels ? this.images.take(r.stream, r.frame.seq, this.imageWants(r.stream)) : null;
     if (!due && !sub.tail) return this.outbox.offer(msg);

@@ -107,7 +107,8 @@ describe('StreamPipeline', () => {
     frames.next(frame(1));
     expect((await rs).detections).toEqual([]);
     expect((await rl).detections).toHaveLength(1);
-    expect(model.calls[0]!.options!.thresholds).toEqual({ star: 0.2 });
+    // the lowest is 0.2, lowered to the tracker's low-pass floor (TRACKER_DEFAULTS.lowThreshold)
+    expect(model.calls[0]!.options!.thresholds).toEqual({ star: 0.1 });
   });
 
   it('takes query changes from the next inference and reports the version answered', async () => {

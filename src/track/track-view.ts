@@ -1,0 +1,40 @@
+/**
+ * One subscriber's view of a stream's tracks. It remembers which track IDs it has handed out, so
+ * `track: 'new'` means new to this subscriber (one with a higher threshold meets a track later
+ * than one with a lower), and reports as lost only IDs this subscriber was told about. With
+ * `smooth` it hands out each track's smoothed box and score instead of the raw ones.
+ */
+import type { Detection } from '../domain/types.js';
+import type { TrackedDetection } from './stream-tracker.js';
+
+export class TrackView {
+  private readonly seen = new Set<number>();
+
+  /** `smooth`: report smoothed boxes and scores (default false: raw, as the model saw them). */
+  constructor(public smooth = false) {}
+
+  /**
+   * `detections`: this subscriber's share of a result (already filtered by its queries and
+   * threshold on the raw score); `lost`: the stream's lost IDs for the same result.
+   */
+  apply(detections: readonly TrackedDetection[], lost: readonly number[]): { detections: Detection[]; lost: number[] } {
+    const out = detections.map((d): Detection => {
+      const { smoothed, ...raw } = d;
+      const base = this.smooth && smoothed ? { ...raw, box: [...smoothed.box] as Detection['box'], score: clamp01(smoothed.score) } : raw;
+      if (d.trackId === undefined) return base;
+      const isNew = !this.seen.has(d.trackId);
+      if (isNew) this.seen.add(d.trackId);
+      return { ...base, track: isNew ? 'new' : 'updated' };
+    });
+    const gone: number[] = [];
+    for (const id of lost) if (this.seen.delete(id)) gone.push(id);
+    return { detections: out, lost: gone };
+  }
+
+  /** IDs handed out and not yet reported lost. */
+  get known(): number {
+    return this.seen.size;
+  }
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
