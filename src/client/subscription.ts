@@ -24,6 +24,8 @@ export interface SubscribeOptions {
   readonly maxRate?: number;
   /** Also receive the frames themselves (as `images$`). Default: off. */
   readonly image?: ImageOptions;
+  /** Smoothed boxes and scores per track (for overlays). Default: off (raw, for robots). */
+  readonly smooth?: boolean;
 }
 
 /** A change to a live subscription: absent fields stay, `null` clears. */
@@ -44,6 +46,7 @@ export interface SubscriptionSettings {
   readonly threshold?: number;
   readonly maxRate?: number;
   readonly image?: ImageOptions;
+  readonly smooth?: boolean;
 }
 
 /** A live subscription. Its observables are hot: subscribe to them before results arrive. */
@@ -132,7 +135,7 @@ export class SubscriptionImpl implements Subscription {
     options: SubscribeOptions,
     private readonly host: SubscriptionHost,
   ) {
-    this.base = apply({ stream: options.stream, queries: options.queries }, options);
+    this.base = apply({ stream: options.stream, queries: options.queries, ...(options.smooth !== undefined ? { smooth: options.smooth } : {}) }, options);
     this.detections$ = this.detections.asObservable();
     this.missed$ = this.missed.asObservable();
     this.images$ = this.images.asObservable();
