@@ -1,6 +1,10 @@
 """Train ShapesOwl from a fixed seed. Run with Debian's PyTorch:
 
-    /usr/bin/python3 models/shapes-owl/train/train.py --steps 9000 --out models/shapes-owl/work/model.pt
+    /usr/bin/python3 models/shapes-owl/train/train.py --steps 4500 --out models/shapes-owl/work/stage1.pt
+    /usr/bin/python3 models/shapes-owl/train/train.py --init models/shapes-owl/work/stage1.pt --steps 2000 \
+        --lr 1e-3 --warmup 100 --seed 20261127 --out models/shapes-owl/work/model.pt
+
+(models/shapes-owl/train/train-all.sh runs both stages.)
 
 Scenes are rendered on the fly by one worker process (deterministic for a given seed)."""
 from __future__ import annotations
@@ -65,14 +69,18 @@ def main():
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="models/shapes-owl/work/model.pt")
+    ap.add_argument("--init", default=None, help="start from these weights (the second stage of the recipe)")
+    ap.add_argument("--warmup", type=int, default=300)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     model = ShapesOwl(len(tok.VOCAB))
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu"))
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0}], lr=args.lr)
-    warm = min(300, args.steps // 10)
+    warm = max(1, min(args.warmup, args.steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
     loader = torch.utils.data.DataLoader(Scenes(args.seed), batch_size=args.batch, num_workers=1, prefetch_factor=4,
