@@ -48,7 +48,8 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     for (const { path, truth } of stills()) {
       const objects = truth.frames[0]!.objects;
       const queries = objects.map((o) => `${o.color} ${o.shape}`);
-      const r = await split.detect(readFileSync(path), queries);
+      // a low threshold: this checks geometry (scale, aspect, orientation), not calibration
+      const r = await split.detect(readFileSync(path), queries, { threshold: 0.15 });
       expect([r.width, r.height]).toEqual([truth.width, truth.height]);
       for (const o of objects) {
         total++;
@@ -61,7 +62,7 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
       }
     }
     // a wrong scale, aspect or orientation anywhere in pre- or postprocessing would find almost none
-    expect(found / total).toBeGreaterThanOrEqual(0.8);
+    expect(found / total).toBeGreaterThanOrEqual(0.9);
   });
 
   it('gives the same detections through the split graphs and the combined graph', async () => {
