@@ -110,6 +110,70 @@ describe('limits', () => {
   });
 });
 
+describe('faults', () => {
+  it('drops a client that vanishes without closing, after two missed pings', async () => {
+    const { server, ws } = await start({ pingIntervalMs: 200 });
+    try {
+      const gone = await TestClient.open(ws);
+      const alive = await TestClient.open(ws);
+      expect(server.clientCount).toBe(2);
+      // the vanished client's process stops reading: it answers no ping and sends no close
+      (gone.ws as any)._socket.pause();
+      while (server.clientCount > 1) await new Promise((r) => setTimeout(r, 50));
+      expect(server.clientCount).toBe(1);
+      alive.send({ type: 'ping', id: 'x' });
+      expect((await alive.next((m) => m.type === 'pong')).id).toBe('x');
+      (gone.ws as any)._socket.destroy();
+      await alive.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps answering after thousands of random and mutated messages', async () => {
+    const { server, ws } = await start({});
+    try {
+      await server.streams.add({ id: 'p', source: 'push' });
+      const c = await TestClient.open(ws);
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      const valid = [
+        JSON.stringify({ type: 'subscribe', id: 'a', stream: 'p', queries: ['circle'] }),
+        JSON.stringify({ type: 'update', id: 'a', queries: ['star'], threshold: 0.5 }),
+        JSON.stringify({ type: 'ping', id: 'q', t: 1 }),
+      ];
+      const frame = encodeFrame({ stream: 'p', seq: 1, capturedAt: 1, format: 'png' }, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2]));
+      for (let i = 0; i < 3000; i++) {
+        const base = valid[i % valid.length]!;
+        const r = rnd();
+        if (r < 0.3) {
+          const bytes = Buffer.from(frame);
+          for (let k = 0; k < 1 + rnd() * 4; k++) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
+          c.ws.send(bytes);
+        } else if (r < 0.6) {
+          const chars = base.split('');
+          for (let k = 0; k < 1 + rnd() * 4; k++) chars[Math.floor(rnd() * chars.length)] = String.fromCharCode(Math.floor(rnd() * 128));
+          c.ws.send(chars.join(''));
+        } else if (r < 0.7) {
+          c.ws.send(Buffer.from(Array.from({ length: Math.floor(rnd() * 200) }, () => Math.floor(rnd() * 256))), { binary: true });
+        } else if (r < 0.8) {
+          // random text (valid UTF-8: invalid UTF-8 in a text frame is a WebSocket protocol error, closed with 1007 by design)
+          c.ws.send(Array.from({ length: Math.floor(rnd() * 200) }, () => String.fromCharCode(32 + Math.floor(rnd() * 0x2000))).join(''));
+        } else {
+          c.ws.send(base);
+        }
+      }
+      c.send({ type: 'ping', id: 'after-fuzz' });
+      expect((await c.next((m) => m.type === 'pong' && m.id === 'after-fuzz', 60_000)).id).toBe('after-fuzz');
+      expect(c.of('error').length).toBeGreaterThan(100);
+      expect((await fetch(ws.replace('ws', 'http').replace('/v1/ws', '/healthz'))).status).toBe(200);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('metrics', () => {
   it('exposes frames, inference time, latency, clients and source state for Prometheus', async () => {
     const { server, base, ws } = await start({});
