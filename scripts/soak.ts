@@ -20,7 +20,9 @@ const arg = (name: string, dflt: number) => {
 };
 const SECONDS = arg('seconds', 600);
 const CLIENTS = arg('clients', 40);
-const WARMUP = Math.min(60, SECONDS / 5);
+// Warm-up: caches (text embeddings of all 53 queries, onnxruntime's buffers for each query bucket)
+// fill during the first minutes; growth is measured from there.
+const WARMUP = Math.min(120, SECONDS / 5);
 const FIXTURES = new URL('../fixtures', import.meta.url).pathname;
 const QUERIES = scoringQueries();
 
@@ -109,9 +111,13 @@ rssWarm = process.memoryUsage().rss;
 const resultsAtWarm = sims.map((s) => s.results);
 await new Promise((r) => setTimeout(r, (SECONDS - WARMUP) * 1000));
 clearInterval(timer);
-// let every client settle: close them all, then give the server a moment
-for (const s of sims) s.ws?.close();
-await new Promise((r) => setTimeout(r, 2000));
+// let every client settle: close them all (a client that stopped reading resumes, or its close
+// handshake waits for ws's 30 s timeout), then wait for the server to see every socket gone
+for (const s of sims) {
+  (s.ws as unknown as { _socket?: { resume(): void } } | null)?._socket?.resume();
+  s.ws?.close();
+}
+for (let i = 0; i < 100 && server.clientCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
 global.gc?.();
 const rssEnd = process.memoryUsage().rss;
 const growth = (rssEnd - rssWarm) / rssWarm;
