@@ -46,11 +46,14 @@ interface Sim {
   results: number;
   connects: number;
 }
+/** Every socket ever opened, so that the end can resume and close the ones replaced mid-run. */
+const sockets: WebSocket[] = [];
 const sims: Sim[] = Array.from({ length: CLIENTS }, (_, i) => ({ ws: null, subs: new Set(), reader: i % 4 !== 0, results: 0, connects: 0 }));
 let nextId = 0;
 
 function connect(s: Sim) {
   const ws = new WebSocket(wsUrl);
+  sockets.push(ws);
   s.ws = ws;
   s.subs.clear();
   s.connects++;
@@ -113,11 +116,12 @@ await new Promise((r) => setTimeout(r, (SECONDS - WARMUP) * 1000));
 clearInterval(timer);
 // let every client settle: close them all (a client that stopped reading resumes, or its close
 // handshake waits for ws's 30 s timeout), then wait for the server to see every socket gone
-for (const s of sims) {
-  (s.ws as unknown as { _socket?: { resume(): void } } | null)?._socket?.resume();
-  s.ws?.close();
+// (a socket that was closed while paused would otherwise wait for ws's 30 s close timeout)
+for (const ws of sockets) {
+  (ws as unknown as { _socket?: { resume(): void } })._socket?.resume();
+  if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close();
 }
-for (let i = 0; i < 100 && server.clientCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
+for (let i = 0; i < 350 && server.clientCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
 global.gc?.();
 const rssEnd = process.memoryUsage().rss;
 const growth = (rssEnd - rssWarm) / rssWarm;
