@@ -1,0 +1,95 @@
+/**
+ * Issue 4, ingest: FfmpegSource (pacing 'fast') decoding a 1280x720 H.264 clip to 224x224 frames
+ * in JS, against ffmpeg alone with the same arguments writing the same raw frames to /dev/null
+ * (the decode limit). The clip is the fixture looped into a longer file (stream copy, no
+ * re-encode) so that process start-up is a small part of each run.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ffmpegPath, openFfmpegSource, type FfmpegSource } from '../../src/ingest/index.js';
+import { FIXTURES } from '../lib/fixtures.js';
+import { fmt, fmtMeasure, measure, ratioOf } from '../lib/stats.js';
+import { check, type StepContext, type StepResult } from '../lib/step.js';
+
+const SIZE = 224;
+
+async function viaSource(clip: string, root: string): Promise<{ frames: number; seconds: number; source: FfmpegSource }> {
+  const source = await openFfmpegSource(clip, { streamId: 'bench', size: { width: SIZE, height: SIZE }, pacing: 'fast', access: { fileRoots: [root] } });
+  let frames = 0;
+  let bytes = 0;
+  source.frames$.subscribe((f) => {
+    frames++;
+    bytes += f.data[0]!; // touch the frame as a consumer would
+  });
+  const done = new Promise<void>((resolve) => source.status$.subscribe({ complete: () => resolve() }));
+  const t0 = performance.now();
+  source.start();
+  await done;
+  const seconds = (performance.now() - t0) / 1000;
+  if (source.status.state !== 'ended') throw new Error(`source ${source.status.state}: ${source.status.detail ?? ''}`);
+  void bytes;
+  return { frames, seconds, source };
+}
+
+function viaFfmpegAlone(source: FfmpegSource): Promise<number> {
+  const a = source.commandLine;
+  // The same arguments, quieter, and the same raw frames to /dev/null instead of a pipe.
+  const input = a.inputOptions.map((o) => (o === 'info' ? 'error' : o));
+  const args = [...input, '-i', a.input, ...a.outputOptions, '-y', '/dev/null'];
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`ffmpeg exited ${code}: ${err}`))));
+  });
+}
+
+export async function ingestStep(ctx: StepContext): Promise<StepResult> {
+  const t0 = performance.now();
+  const loops = ctx.ci ? 1 : 8;
+  const fixture = join(FIXTURES, 'clips/clip05-1280x720.mp4');
+  const clip = join(ctx.tmp, `clip05-x${loops}.mp4`);
+  const made = spawnSync(ffmpegPath(), ['-nostdin', '-loglevel', 'error', '-stream_loop', String(loops - 1), '-i', fixture, '-c', 'copy', '-y', clip]);
+  if (made.status !== 0) throw new Error(`could not make the long clip: ${String(made.stderr)}`);
+
+  const warm = await viaSource(clip, ctx.tmp); // page cache, binary, JIT
+  await viaFfmpegAlone(warm.source);
+  const runs = { ours: [] as number[], alone: [] as number[], frames: [] as number[] };
+  for (let r = 0; r < ctx.runs; r++) {
+    const v = await viaSource(clip, ctx.tmp);
+    runs.ours.push(v.frames / v.seconds);
+    runs.frames.push(v.frames);
+    runs.alone.push(v.frames / (await viaFfmpegAlone(v.source)));
+  }
+  const frames = runs.frames[0]!;
+  if (runs.frames.some((f) => f !== frames)) throw new Error(`frame counts differ between runs: ${runs.frames.join(', ')}`);
+  const ours = measure(runs.ours, 'frames/s');
+  const alone = measure(runs.alone, 'frames/s');
+  const cost = ratioOf(alone, ours); // time ours / time alone
+  ctx.log(`FfmpegSource ${fmt(ours.median)} frames/s, ffmpeg alone ${fmt(alone.median)} frames/s (x${fmt(cost.median)} the time)`);
+  return {
+    name: 'ingest',
+    title: 'Ingest (issue 4)',
+    seconds: (performance.now() - t0) / 1000,
+    targets: [
+      check(4, 'FfmpegSource, 1280x720 H.264 → 224x224 RGB, pacing fast', ours.median, '>=', 150, `${fmtMeasure(ours)} frames/s`, '≥ 150 frames/s'),
+      check(4, 'FfmpegSource time vs ffmpeg alone to /dev/null, same frames', cost.median, '<=', 1.2, `${fmtMeasure(cost)}x`, '≤ 1.2x'),
+    ],
+    tables: [
+      {
+        title: `Decoding ${frames} frames of 1280x720 H.264 to 224x224 RGB`,
+        columns: ['what', 'frames/s', 'time vs ffmpeg alone'],
+        rows: [
+          ["FfmpegSource (src/ingest), pacing 'fast', frames cut and emitted in JS", fmtMeasure(ours), `${fmtMeasure(cost)}x`],
+          ['ffmpeg alone, same arguments, raw frames to /dev/null', fmtMeasure(alone), '1x'],
+        ],
+        note: `fixtures/clips/clip05-1280x720.mp4 looped ${loops} times (stream copy); start of the process to the end of the last frame; ${ctx.runs} runs, each pair back to back.`,
+      },
+    ],
+    charts: [],
+    notes: [],
+    data: { frames, sourceFps: ours, ffmpegAloneFps: alone, timeRatio: cost },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The memory benchmark's body, run in a fresh process (see memory.ts): detect() called again and
+ * again with changing query sets (sizes 1 to 16, drawn from the vocabulary, plus a never-seen
+ * query every fifth call so that the embedding cache keeps filling), RSS sampled as it goes.
+ * Prints one JSON line.
+ */
+import { loadModel } from '../../src/model/index.js';
+import { COLORS, decodeClip, prng, queryVocabulary, SHAPES } from '../lib/fixtures.js';
+
+// Paths come from the parent: in a bundle, import.meta.url no longer points into the repository.
+const { calls, warmup, every, modelDir, clip } = JSON.parse(process.env.BENCH_MEMORY ?? '{}') as {
+  calls: number;
+  warmup: number;
+  every: number;
+  modelDir: string;
+  clip: string;
+};
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+const model = await loadModel(modelDir);
+const S = model.info.imageSize;
+const frames = decodeClip(clip, S, 640, 360, 30).frames;
+const vocab = queryVocabulary();
+const rng = prng(1);
+const pick = <T>(a: readonly T[]) => a[Math.floor(rng() * a.length)]!;
+let novel = 0;
+
+function querySet(i: number): string[] {
+  const n = 1 + Math.floor(rng() * 16);
+  const set = new Set<string>();
+  while (set.size < n) set.add(pick(vocab));
+  if (i % 5 === 0) {
+    const k = novel++;
+    set.add(`${COLORS[k % 8]} ${SHAPES[(k >> 3) % 5]} next to a ${COLORS[(k / 40) % 8 | 0]} ${SHAPES[(k / 320) % 5 | 0]}`);
+  }
+  return [...set];
+}
+
+const detect = (i: number) => model.detect({ data: frames[i % frames.length]!, width: S, height: S, sourceWidth: 640, sourceHeight: 360 }, querySet(i));
+for (let i = 0; i < warmup; i++) await detect(i);
+gc();
+const mem = () => {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+};
+const samples = [{ call: 0, ...mem() }];
+const t0 = performance.now();
+for (let i = 1; i <= calls; i++) {
+  await detect(warmup + i);
+  if (i % every === 0) samples.push({ call: i, ...mem() });
+}
+const msPerCall = (performance.now() - t0) / calls;
+gc();
+await model.close();
+console.log(JSON.stringify({ calls, warmup, msPerCall, novelQueries: novel, samples }));
+process.exit(0);

@@ -1,0 +1,103 @@
+/**
+ * Issue 3, memory: RSS over 10,000 detect() calls with changing query sets must grow by less than
+ * 5%. Runs in a fresh Node process (bundled with esbuild, no vite-node in it), so that the RSS is
+ * the model's and not the other benchmarks'; the baseline is taken after a warm-up, when
+ * onnxruntime's arenas and the shape-specific plans for every query bucket exist.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { BUNDLED_MODEL_DIR } from '../../src/model/index.js';
+import { FIXTURES, ROOT } from '../lib/fixtures.js';
+import { fmt, fmtMeasure, measure } from '../lib/stats.js';
+import { check, type StepContext, type StepResult } from '../lib/step.js';
+
+interface Sample {
+  call: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export async function memoryStep(ctx: StepContext): Promise<StepResult> {
+  const t0 = performance.now();
+  const calls = ctx.ci ? 100 : 10_000;
+  const segments = 5;
+  const every = calls / 50;
+  // Inside the repository so that the bundle's external packages resolve from node_modules.
+  const outdir = join(ROOT, 'node_modules/.cache/groundstream-bench');
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, 'memory-child.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'bench/steps/memory-child.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  const stdout = execFileSync(process.execPath, ['--expose-gc', outfile], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      BENCH_MEMORY: JSON.stringify({ calls, warmup: ctx.ci ? 20 : 300, every, modelDir: BUNDLED_MODEL_DIR, clip: join(FIXTURES, 'clips/clip01-640x360.mp4') }),
+    },
+    maxBuffer: 16 << 20,
+  });
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { calls: number; msPerCall: number; novelQueries: number; samples: Sample[] };
+  const s = out.samples;
+  const base = s[0]!;
+  const last = s.at(-1)!;
+  const growth = (last.rss - base.rss) / base.rss;
+  const per = calls / segments;
+  const segmentGrowth = measure(
+    Array.from({ length: segments }, (_, k) => {
+      const a = s.find((x) => x.call === k * per)!;
+      const b = s.find((x) => x.call === (k + 1) * per)!;
+      return ((b.rss - a.rss) / base.rss) * 100;
+    }),
+    '%',
+  );
+  const mb = (b: number) => fmt(b / 2 ** 20);
+  const peak = Math.max(...s.map((x) => x.rss));
+  ctx.log(`RSS ${mb(base.rss)} -> ${mb(last.rss)} MiB (${fmt(growth * 100)}%) over ${calls} calls, ${fmt(out.msPerCall)} ms a call`);
+  return {
+    name: 'memory',
+    title: 'Memory (issue 3)',
+    seconds: (performance.now() - t0) / 1000,
+    targets: [check(3, `RSS growth over ${calls.toLocaleString('en-US')} detect() calls with changing query sets`, growth * 100, '<=', 5, `${fmt(growth * 100)}% (${mb(base.rss)} → ${mb(last.rss)} MiB)`, '< 5%')],
+    tables: [
+      {
+        title: `RSS over ${calls.toLocaleString('en-US')} detect() calls`,
+        columns: ['', 'after warm-up', 'after last call', 'peak', 'growth'],
+        rows: [
+          ['RSS, MiB', mb(base.rss), mb(last.rss), mb(peak), `${fmt(growth * 100)}%`],
+          ['V8 heap used, MiB', mb(base.heapUsed), mb(last.heapUsed), mb(Math.max(...s.map((x) => x.heapUsed))), `${fmt(((last.heapUsed - base.heapUsed) / base.heapUsed) * 100)}%`],
+          ['external (array buffers), MiB', mb(base.external), mb(last.external), mb(Math.max(...s.map((x) => x.external))), ''],
+          [`growth per ${per.toLocaleString('en-US')} calls, % of baseline`, '', '', '', fmtMeasure(segmentGrowth)],
+        ],
+        note:
+          `One fresh process; query sets of 1 to 16 queries (every bucket up to 16), a never-seen query every 5th call ` +
+          `(${out.novelQueries} in all, kept by the embedding cache), ${fmt(out.msPerCall)} ms a call. The last row is the median (range) of ${segments} consecutive segments.`,
+      },
+    ],
+    charts: [
+      {
+        file: 'memory-rss',
+        title: 'RSS against detect() calls',
+        xLabel: 'detect() calls after warm-up',
+        yLabel: 'MiB',
+        series: [
+          { name: 'RSS', points: s.map((x) => ({ x: x.call, y: x.rss / 2 ** 20 })) },
+          { name: 'V8 heap used', points: s.map((x) => ({ x: x.call, y: x.heapUsed / 2 ** 20 })) },
+        ],
+      },
+    ],
+    notes: [],
+    data: { calls, msPerCall: out.msPerCall, growthPercent: growth * 100, segmentGrowthPercent: segmentGrowth, samples: s },
+  };
+}

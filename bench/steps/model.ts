@@ -1,0 +1,226 @@
+/**
+ * Issue 3, the model: detect() against bare onnxruntime on the same graph (the model-bound limit),
+ * the combined graph against the detector graph, and our throughput against transformers.js's
+ * zero-shot-object-detection pipeline on the same model, stills and queries.
+ *
+ * The references are measured side by side: each run times a block of bare calls and a block of
+ * ours back to back, so that a ratio compares like with like even when the machine is noisy.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { BUNDLED_MODEL_DIR, loadModel } from '../../src/model/index.js';
+import { readModelFolder } from '../../src/model/model-folder.js';
+import { normalizeInto } from '../../src/model/owl/preprocess.js';
+import { TextTokenizer } from '../../src/model/text-tokenizer.js';
+import { decodeClip, FIXTURES, MODELS, QUERIES_8, stills } from '../lib/fixtures.js';
+import { fmt, fmtMeasure, measure, median, ratioOf, sleep } from '../lib/stats.js';
+import { check, msPerCall, type StepContext, type StepResult } from '../lib/step.js';
+
+/** The session options groundstream uses (onnx-session.ts defaults), for the bare references. */
+const ORT_OPTIONS: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 2,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionProviders: ['cpu'],
+};
+
+/** Images a second with `k` calls of `fn` in flight, `n` calls in all. */
+async function imagesPerSecondConcurrent(k: number, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: k }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+  return (n * 1000) / (performance.now() - t0);
+}
+
+/** CPU ms (all threads) a call of `run`, called `frames` times at `fps`. */
+async function cpuPerCallPaced(frames: number, fps: number, run: () => Promise<unknown>): Promise<number> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < frames; i++) {
+    await run();
+    await sleep(Math.max(0, t0 + ((i + 1) * 1000) / fps - performance.now()));
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / frames;
+}
+
+export async function modelStep(ctx: StepContext): Promise<StepResult> {
+  const t0 = performance.now();
+  const R = ctx.runs;
+  const N = ctx.ci ? 5 : 150; // calls per run, bare and detect()
+  const folder = readModelFolder(BUNDLED_MODEL_DIR);
+  const S = folder.imageSize;
+  const clip = decodeClip(join(FIXTURES, 'clips/clip05-1280x720.mp4'), S, 1280, 720, 30);
+  const raw = clip.frames.map((data) => ({ data, width: S, height: S, sourceWidth: 1280, sourceHeight: 720 }));
+
+  // Bare onnxruntime: tensors built once, nothing but session.run in the loop.
+  const tok = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.maxTextLength);
+  const batch = tok.encodeBatch(QUERIES_8);
+  const ids = new ort.Tensor('int64', batch.ids, [batch.rows, batch.length]);
+  const mask = new ort.Tensor('int64', batch.mask, [batch.rows, batch.length]);
+  const textEncoder = await ort.InferenceSession.create(join(BUNDLED_MODEL_DIR, 'onnx/text_encoder.onnx'), ORT_OPTIONS);
+  const embeds = (await textEncoder.run({ input_ids: ids, attention_mask: mask })).text_embeds as ort.Tensor;
+  const pixels = new Float32Array(3 * S * S);
+  normalizeInto(pixels, clip.frames[0]!, S, S, S, folder.mean, folder.std);
+  const pix = new ort.Tensor('float32', pixels, [1, 3, S, S]);
+  const detector = await ort.InferenceSession.create(join(BUNDLED_MODEL_DIR, 'onnx/detector.onnx'), ORT_OPTIONS);
+  const combined = await ort.InferenceSession.create(join(BUNDLED_MODEL_DIR, 'onnx/model.onnx'), ORT_OPTIONS);
+  const bareDetector = () => detector.run({ pixel_values: pix, text_embeds: embeds });
+  const bareCombined = () => combined.run({ input_ids: ids, attention_mask: mask, pixel_values: pix });
+
+  const model = await loadModel(); // split graphs, 2 intra-op threads (the server's default)
+  const qs = await model.prepareQueries(QUERIES_8);
+  const detectRaw = (i: number) => model.detect(raw[i % raw.length]!, qs);
+
+  for (let i = 0; i < (ctx.ci ? 3 : 40); i++) {
+    await bareDetector();
+    await bareCombined();
+    await detectRaw(i);
+  }
+  const runs = { bare: [] as number[], detect: [] as number[], combined: [] as number[], pre: [] as number[], infer: [] as number[], post: [] as number[] };
+  for (let r = 0; r < R; r++) {
+    runs.bare.push(await msPerCall(N, bareDetector));
+    // detect()'s own timings say where its time goes (normalise, onnxruntime, decode boxes).
+    const split = { pre: 0, infer: 0, post: 0 };
+    runs.detect.push(
+      await msPerCall(N, async (i) => {
+        const t = (await detectRaw(i)).timings;
+        split.pre += t.preprocess;
+        split.infer += t.infer;
+        split.post += t.postprocess;
+      }),
+    );
+    runs.pre.push(split.pre / N);
+    runs.infer.push(split.infer / N);
+    runs.post.push(split.post / N);
+    runs.combined.push(await msPerCall(N, bareCombined));
+  }
+  const bare = measure(runs.bare, 'ms');
+  const detect = measure(runs.detect, 'ms');
+  const comb = measure(runs.combined, 'ms');
+  const overhead = ratioOf(detect, bare);
+  const detVsComb = ratioOf(bare, comb);
+  ctx.log(`detect ${fmt(detect.median)} ms, bare detector ${fmt(bare.median)} ms (x${fmt(overhead.median)}), bare combined ${fmt(comb.median)} ms`);
+
+  // Diagnostic: onnxruntime's intra-op threads spin after each run (its default). Paced at 30 fps
+  // the spinning, not the model, is most of the CPU a frame costs.
+  const noSpin = await ort.InferenceSession.create(join(BUNDLED_MODEL_DIR, 'onnx/detector.onnx'), {
+    ...ORT_OPTIONS,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const bareNoSpin = () => noSpin.run({ pixel_values: pix, text_embeds: embeds });
+  for (let i = 0; i < 20; i++) await bareNoSpin();
+  const pacedFrames = ctx.ci ? 5 : 30;
+  const spin = { on: [] as number[], off: [] as number[], offWall: [] as number[] };
+  for (let r = 0; r < R; r++) {
+    spin.on.push(await cpuPerCallPaced(pacedFrames, 30, bareDetector));
+    spin.off.push(await cpuPerCallPaced(pacedFrames, 30, bareNoSpin));
+    spin.offWall.push(await msPerCall(N, bareNoSpin));
+  }
+  await noSpin.release();
+
+  // transformers.js on the same model folder, stills and queries; ours gets the same encoded images.
+  const spinOn = measure(spin.on, 'ms');
+  const spinOff = measure(spin.off, 'ms');
+  const noSpinWall = measure(spin.offWall, 'ms');
+
+  const images = stills();
+  const { pipeline, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = `${MODELS}/`;
+  const tjs = await pipeline('zero-shot-object-detection', 'shapes-owl', {
+    dtype: 'fp32',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 },
+  });
+  const reps = ctx.ci ? 1 : 3; // each still this many times per run
+  const theirs = (i: number) => tjs(images[i % images.length]!.path, QUERIES_8, { threshold: folder.threshold });
+  const ours = (i: number) => model.detect(images[i % images.length]!.bytes, qs);
+  for (let i = 0; i < images.length * (ctx.ci ? 1 : 2); i++) {
+    await theirs(i);
+    await ours(i);
+  }
+  // What decoding alone costs (the steps of image-input.ts's encoded path), to see where time goes.
+  const decode = async (i: number) => {
+    const bytes = images[i % images.length]!.bytes;
+    await sharp(bytes).metadata();
+    await sharp(bytes, { failOn: 'error' }).rotate().resize(S, S, { fit: 'fill', kernel: folder.kernel }).removeAlpha().toColourspace('srgb').raw().toBuffer();
+  };
+  const tRuns = { theirs: [] as number[], ours: [] as number[], decode: [] as number[], ours2: [] as number[], theirs2: [] as number[] };
+  for (let r = 0; r < R; r++) {
+    tRuns.theirs.push(1000 / (await msPerCall(images.length * reps, theirs)));
+    tRuns.ours.push(1000 / (await msPerCall(images.length * reps, ours)));
+    tRuns.decode.push(await msPerCall(images.length * reps, decode));
+    // Two calls in flight: sharp decodes one image on libuv's pool while the other is in the model.
+    tRuns.ours2.push(await imagesPerSecondConcurrent(2, images.length * reps, ours));
+    tRuns.theirs2.push(await imagesPerSecondConcurrent(2, images.length * reps, theirs));
+  }
+  const ours2 = measure(tRuns.ours2, 'images/s');
+  const theirs2 = measure(tRuns.theirs2, 'images/s');
+  const decodeMs = measure(tRuns.decode, 'ms');
+  const theirFps = measure(tRuns.theirs, 'images/s');
+  const ourFps = measure(tRuns.ours, 'images/s');
+  const speedup = ratioOf(ourFps, theirFps);
+  ctx.log(`stills: ours ${fmt(ourFps.median)}/s, transformers.js ${fmt(theirFps.median)}/s (x${fmt(speedup.median)})`);
+  await tjs.dispose();
+
+  await Promise.all([model.close(), textEncoder.release(), detector.release(), combined.release()]);
+  const x = (m: typeof bare) => `${fmtMeasure(m)}x`;
+  return {
+    name: 'model',
+    title: 'Model (issue 3)',
+    seconds: (performance.now() - t0) / 1000,
+    targets: [
+      check(3, 'detect() with 8 cached queries vs bare onnxruntime (detector graph)', overhead.median, '<=', 1.15, x(overhead), '≤ 1.15x'),
+      check(3, 'throughput vs transformers.js pipeline (same model, stills, 8 queries)', speedup.median, '>=', 4, x(speedup), '≥ 4x'),
+      check(3, 'combined graph (model.onnx), 8 queries, 2 threads', comb.median, '<=', 5, `${fmtMeasure(comb)} ms`, '≤ 5 ms'),
+      check(3, 'detector graph (cached embeddings) vs combined graph', detVsComb.median, '<=', 1, x(detVsComb), '< 1x (faster)'),
+    ],
+    tables: [
+      {
+        title: 'Per frame, 224x224, 8 queries',
+        columns: ['what', 'ms per frame', 'vs bare detector'],
+        rows: [
+          ['bare onnxruntime, detector.onnx (pixel_values [1,3,224,224], text_embeds [8,65])', fmtMeasure(bare), '1x'],
+          ['detect() on a decoded frame (normalise + detector + decode boxes), cached queries', fmtMeasure(detect), x(overhead)],
+          [
+            `… of which normalise ${fmt(median(runs.pre))}, onnxruntime (tensors + run) ${fmt(median(runs.infer))}, decode boxes ${fmt(median(runs.post))} ms (detect()'s own timings)`,
+            '',
+            '',
+          ],
+          ['bare onnxruntime, model.onnx (combined: text tower every frame, input_ids [8,16])', fmtMeasure(comb), x(ratioOf(comb, bare))],
+        ],
+        note: `${N} calls a run, ${R} runs; onnxruntime ${ORT_OPTIONS.intraOpNumThreads} intra-op threads, 1 inter-op, all optimisations.`,
+      },
+      {
+        title: "Diagnostic: onnxruntime's thread spinning (bare detector graph, 8 queries)",
+        columns: ['session option', 'CPU ms per frame, paced at 30 fps', 'ms per frame, back to back'],
+        rows: [
+          ['default (intra-op threads spin between runs)', fmtMeasure(spinOn), fmtMeasure(bare)],
+          ['session.intra_op.allow_spinning = 0', fmtMeasure(spinOff), fmtMeasure(noSpinWall)],
+        ],
+        note: `CPU: process.cpuUsage() (all threads) over ${pacedFrames} frames at 30 fps, a run. The server uses the default, so at a live rate most of its CPU per frame is spinning (see the clients table).`,
+      },
+      {
+        title: 'Stills (JPEG/WebP bytes in, detections out), 8 queries',
+        columns: ['what', 'images/s', 'ms per image', 'ratio'],
+        rows: [
+          ['groundstream detect() (sharp decode + resize, cached queries, detector graph)', fmtMeasure(ourFps), fmtMeasure(measure(tRuns.ours.map((v) => 1000 / v), 'ms')), x(speedup)],
+          ["transformers.js pipeline('zero-shot-object-detection'), same folder, fp32", fmtMeasure(theirFps), fmtMeasure(measure(tRuns.theirs.map((v) => 1000 / v), 'ms')), '1x'],
+          ['(for scale) sharp decode + resize to 224x224 alone, as detect() does it', '', fmtMeasure(decodeMs), ''],
+          ['groundstream detect(), 2 calls in flight', fmtMeasure(ours2), '', x(ratioOf(ours2, theirs2))],
+          ['transformers.js pipeline, 2 calls in flight', fmtMeasure(theirs2), '', '1x'],
+        ],
+        note: `${images.length} stills (${images.map((s) => s.name).join(', ')}) x ${reps} a run, ${R} runs; the target is on one call at a time. transformers.js gets the file path, runs the combined graph (text tower on every call) with the same thread settings.`,
+      },
+    ],
+    charts: [],
+    notes: [],
+    data: { bareDetectorMs: bare, detectSplitMs: { preprocess: measure(runs.pre, 'ms'), infer: measure(runs.infer, 'ms'), postprocess: measure(runs.post, 'ms') }, pacedCpuMs: { spinning: spinOn, noSpinning: spinOff }, noSpinningMs: noSpinWall, detectMs: detect, bareCombinedMs: comb, detectOverhead: overhead, detectorVsCombined: detVsComb, oursImagesPerSecond: ourFps, stillDecodeMs: decodeMs, oursImagesPerSecond2InFlight: ours2, transformersJsImagesPerSecond2InFlight: theirs2, transformersJsImagesPerSecond: theirFps, speedupVsTransformersJs: speedup },
+  };
+}
