@@ -6,12 +6,14 @@
  *   vite-node bench/run.ts [--ci] [--only model,memory,ingest,streaming] [--runs N] [--out DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderChart } from './lib/chart.js';
+import { CONTENDED, watchContention } from './lib/contention.js';
 import { ROOT } from './lib/fixtures.js';
 import { machineInfo } from './lib/machine.js';
 import { writeReport } from './lib/report.js';
+import { sleep } from './lib/stats.js';
 import type { StepContext, StepResult } from './lib/step.js';
 import { ingestStep } from './steps/ingest.js';
 import { memoryStep } from './steps/memory.js';
@@ -24,6 +26,19 @@ const STEPS: Record<string, (ctx: StepContext) => Promise<StepResult>> = {
   ingest: ingestStep,
   streaming: streamingStep,
 };
+
+/** Waits (at most 5 minutes) until other processes leave the CPU alone for 2 s. */
+async function waitForIdle(log: (line: string) => void): Promise<void> {
+  const deadline = performance.now() + 5 * 60_000;
+  for (let said = false; performance.now() < deadline; said = true) {
+    const others = watchContention();
+    await sleep(2000);
+    const share = others();
+    if (!(share > CONTENDED)) return;
+    if (!said) log(`other processes use ${Math.round(share * 100)}% of the CPU: waiting for them (at most 5 minutes)`);
+  }
+  log('still busy: measuring anyway (the report flags it)');
+}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,11 +68,13 @@ async function main(): Promise<number> {
     for (const name of only) {
       console.log(`== ${name}`);
       try {
+        if (!ci) await waitForIdle(ctx.log);
+        const others = watchContention();
         const r = await STEPS[name]!(ctx);
-        r.loadAverage = Math.round(loadavg()[0]! * 100) / 100;
+        r.otherCpu = others();
         results.push(r);
         for (const t of r.targets) console.log(`  ${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.measured} (target ${t.target})`);
-        console.log(`  (${r.seconds.toFixed(0)} s, load average ${r.loadAverage})`);
+        console.log(`  (${r.seconds.toFixed(0)} s; other processes used ${(100 * r.otherCpu).toFixed(0)}% of the CPU meanwhile)`);
       } catch (e) {
         const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
         failures.push({ step: name, error });
@@ -82,6 +99,8 @@ async function main(): Promise<number> {
   writeFileSync(join(out, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(out, 'BENCHMARKS.md'), writeReport(report));
 
+  const busy = results.filter((r) => (r.otherCpu ?? 0) > CONTENDED);
+  if (busy.length) console.log(`bench: other processes were busy during ${busy.map((r) => r.name).join(', ')}: those numbers are not clean`);
   const targets = results.flatMap((r) => r.targets);
   const passed = targets.filter((t) => t.pass).length;
   console.log(

@@ -11,6 +11,10 @@
 import WebSocket from 'ws';
 
 const clock = () => performance.timeOrigin + performance.now();
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 /** This process's clock minus the parent's (set by the `skew` command). */
 let skew = 0;
 
@@ -135,7 +139,7 @@ const commands = {
   },
   mark() {
     windows.clear();
-    return { t: clock() - skew };
+    return { t: clock() - skew, cpuMs: cpuMs() };
   },
   collect() {
     const out = {};
@@ -151,7 +155,7 @@ const commands = {
         latency: { count: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s.length ? s[s.length - 1] : NaN },
       };
     }
-    return { t: clock() - skew, streams: out };
+    return { t: clock() - skew, cpuMs: cpuMs(), streams: out };
   },
   async close({ group }) {
     const sockets = groups.get(group) ?? [];

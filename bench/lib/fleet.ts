@@ -23,6 +23,8 @@ export interface StreamWindow {
 export interface Collected {
   /** Clock (ms, this process's) when collected. */
   t: number;
+  /** The fleet process's CPU so far, ms. */
+  cpuMs: number;
   streams: Record<string, StreamWindow>;
 }
 
@@ -74,7 +76,7 @@ export class ClientFleet {
   }
 
   /** Starts a measurement window: forgets what arrived so far. */
-  mark(): Promise<{ t: number }> {
+  mark(): Promise<{ t: number; cpuMs: number }> {
     return this.call('mark');
   }
 

@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { resolveConfig } from '../../src/config/config.js';
 import type { GroundingModel, QuerySet } from '../../src/model/index.js';
 import { GroundstreamServer } from '../../src/server/server.js';
+import { watchContention } from './contention.js';
 import { ClientFleet, type StreamWindow } from './fleet.js';
 import { FIXTURES, type DecodedClip } from './fixtures.js';
 import { sleep } from './stats.js';
@@ -21,6 +22,10 @@ export interface WindowResult {
   cpuMs: number;
   /** Event-loop delay p99 in ms. */
   loopDelayP99: number;
+  /** CPU of the clients' process during the window, ms. */
+  clientCpuMs: number;
+  /** Share of the machine's CPU other processes (not the server, not the clients) used (0..1). */
+  otherCpu: number;
 }
 
 export class Harness {
@@ -97,15 +102,19 @@ export class Harness {
   async window(seconds: number): Promise<WindowResult> {
     const ids = this.server.streams.list().map((e) => e.id);
     const before = new Map(ids.map((id) => [id, { ...this.server.streams.get(id)!.pipeline.stats }]));
-    await this.fleet.mark();
+    const mark = await this.fleet.mark();
     this.loopDelay.reset();
     const cpu0 = process.cpuUsage();
+    const others = watchContention();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const cpu = process.cpuUsage(cpu0);
     const t1 = performance.now();
     const loopDelayP99 = this.loopDelay.percentile(99) / 1e6;
     const collected = await this.fleet.collect();
+    // The clients' process is part of the benchmark: its CPU is not "other".
+    const clientCpuMs = collected.cpuMs - mark.cpuMs;
+    const otherCpu = others(clientCpuMs);
     const streams: WindowResult['streams'] = {};
     let processed = 0;
     for (const id of ids) {
@@ -117,7 +126,7 @@ export class Harness {
       streams[id] = { ...d, held, clients: collected.streams[id] };
       processed += d.processed;
     }
-    return { seconds: (t1 - t0) / 1000, streams, processed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99 };
+    return { seconds: (t1 - t0) / 1000, streams, processed, cpuMs: (cpu.user + cpu.system) / 1000, clientCpuMs, loopDelayP99, otherCpu };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** BENCHMARKS.md from a run's results: machine, targets (pass or miss), each step's tables, charts. */
 import type { MachineInfo } from './machine.js';
+import { CONTENDED } from './contention.js';
 import type { StepResult, Table } from './step.js';
 
 export interface Report {
@@ -55,7 +56,12 @@ export function writeReport(r: Report): string {
     '',
     '| issue | target | measured | wanted | |',
     '| --- | --- | --- | --- | --- |',
-    ...targets.map((t) => `| ${t.issue} | ${t.name} | ${t.measured} | ${t.target} | ${t.pass ? 'met' : '**missed**'} |`),
+    ...r.steps.flatMap((s) =>
+      s.targets.map((t) => {
+        const flag = (s.otherCpu ?? 0) > CONTENDED ? ' (contended run)' : '';
+        return `| ${t.issue} | ${t.name} | ${t.measured} | ${t.target} | ${t.pass ? 'met' : '**missed**'}${flag} |`;
+      }),
+    ),
     '',
     `${targets.filter((t) => t.pass).length} of ${targets.length} targets met.`,
   ];
@@ -63,7 +69,9 @@ export function writeReport(r: Report): string {
     lines.push('', '**Steps that failed to run:**', '', ...r.failures.map((f) => `- ${f.step}: \`${f.error.split('\n')[0]}\``));
   }
   for (const s of r.steps) {
-    lines.push('', `## ${s.title}`, '', `(${Math.round(s.seconds)} s; 1-minute load average at the end: ${s.loadAverage ?? 'n/a'} on ${m.cores} cores)`);
+    const other = s.otherCpu ?? NaN;
+    const busy = other > CONTENDED ? ' **Other work competed for the CPU: these numbers are not clean.**' : '';
+    lines.push('', `## ${s.title}`, '', `(${Math.round(s.seconds)} s; other processes used ${Number.isFinite(other) ? `${Math.round(other * 100)}%` : 'n/a'} of the machine's CPU meanwhile.${busy})`);
     for (const t of s.tables) lines.push('', table(t));
     for (const c of s.charts) lines.push('', `![${c.title}](docs/bench/${c.file}.png)`);
     if (s.notes.length) lines.push('', ...s.notes.map((n) => `- ${n}`));

@@ -54,8 +54,8 @@ export interface StepResult {
   name: string;
   title: string;
   seconds: number;
-  /** 1-minute load average when the step ended (other work on the machine shows up here). */
-  loadAverage?: number;
+  /** Share of all cores other processes used during the step (0..1); NaN where unknown. */
+  otherCpu?: number;
   targets: Target[];
   tables: Table[];
   charts: Chart[];
