@@ -4,15 +4,16 @@
  * few iterations, writes to a temporary directory, and checks only that everything still runs.
  *
  *   vite-node bench/run.ts [--ci] [--only model,memory,ingest,streaming] [--runs N] [--out DIR]
+ *   vite-node bench/run.ts --rewrite [--out DIR]   # BENCHMARKS.md and charts again from bench/results.json
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderChart } from './lib/chart.js';
 import { CONTENDED, watchContention } from './lib/contention.js';
 import { ROOT } from './lib/fixtures.js';
 import { machineInfo } from './lib/machine.js';
-import { writeReport } from './lib/report.js';
+import { writeReport, type Report } from './lib/report.js';
 import { sleep } from './lib/stats.js';
 import type { StepContext, StepResult } from './lib/step.js';
 import { ingestStep } from './steps/ingest.js';
@@ -45,7 +46,30 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** Writes the charts and BENCHMARKS.md of a report under `out`; returns the chart files. */
+async function publish(report: Report, out: string): Promise<string[]> {
+  const chartDir = join(out, 'docs/bench');
+  mkdirSync(chartDir, { recursive: true });
+  const charts: string[] = [];
+  for (const chart of report.steps.flatMap((r) => r.charts)) {
+    const file = join(chartDir, `${chart.file}.png`);
+    await renderChart(chart, file);
+    charts.push(file);
+  }
+  mkdirSync(join(out, 'bench'), { recursive: true });
+  writeFileSync(join(out, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'BENCHMARKS.md'), writeReport(report));
+  return charts;
+}
+
 async function main(): Promise<number> {
+  if (process.argv.includes('--rewrite')) {
+    const out = arg('out') ?? ROOT;
+    const report = JSON.parse(readFileSync(join(out, 'bench/results.json'), 'utf8')) as Report;
+    const charts = await publish(report, out);
+    console.log(`bench: rewrote ${join(out, 'BENCHMARKS.md')} and ${charts.length} charts from bench/results.json`);
+    return 0;
+  }
   const started = performance.now();
   const ci = process.argv.includes('--ci');
   const only = arg('only')?.split(',') ?? Object.keys(STEPS);
@@ -85,19 +109,9 @@ async function main(): Promise<number> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const chartDir = join(out, 'docs/bench');
-  mkdirSync(chartDir, { recursive: true });
-  const charts: string[] = [];
-  for (const chart of results.flatMap((r) => r.charts)) {
-    const file = join(chartDir, `${chart.file}.png`);
-    await renderChart(chart, file);
-    charts.push(file);
-  }
   const seconds = (performance.now() - started) / 1000;
-  const report = { generatedAt: new Date().toISOString(), mode: ci ? 'ci' : 'full', seconds, runs: ctx.runs, machine, failures, steps: results };
-  mkdirSync(join(out, 'bench'), { recursive: true });
-  writeFileSync(join(out, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(out, 'BENCHMARKS.md'), writeReport(report));
+  const report: Report = { generatedAt: new Date().toISOString(), mode: ci ? 'ci' : 'full', seconds, runs: ctx.runs, machine, failures, steps: results };
+  const charts = await publish(report, out);
 
   const busy = results.filter((r) => (r.otherCpu ?? 0) > CONTENDED);
   if (busy.length) console.log(`bench: other processes were busy during ${busy.map((r) => r.name).join(', ')}: those numbers are not clean`);

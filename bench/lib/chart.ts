@@ -19,7 +19,11 @@ function niceTicks(lo: number, hi: number): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => (hi - lo) / s <= 6)!;
   const out: number[] = [];
-  for (let v = Math.floor(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  // The last tick is the first at or above `hi`, so that nothing is drawn above the axis.
+  for (let v = Math.floor(lo / step) * step; ; v += step) {
+    out.push(Number(v.toPrecision(12)));
+    if (v >= hi - step * 1e-9) break;
+  }
   return out;
 }
 

@@ -1,0 +1,93 @@
+/** Latency and throughput against the source's rate (1 stream, 1 client, 8 queries), and the issue-5 targets. */
+import { QUERIES_8 } from '../../lib/fixtures.js';
+import { fmt, fmtMeasure, measure, median, sleep } from '../../lib/stats.js';
+import { check } from '../../lib/step.js';
+import { col, point, summarize, type Section, type Summary } from './plan.js';
+
+export async function loadSection(s: Section): Promise<void> {
+  const { h, plan, runs: R, qs8, detect8, detect8Cpu, capacity, targets, tables, charts, data, noteErrors } = s;
+  const load = await h.addStream('load', 30);
+  await h.connect('load', 1, 'load', QUERIES_8);
+  const loadRows: { label: string; fps: number; alone: number[]; rows: Summary[] }[] = [];
+  for (const level of plan.loads) {
+    const fps = level.fps ?? level.factor! * capacity;
+    load.setRate(fps);
+    const entry = { label: level.label, fps, alone: [] as number[], rows: [] as Summary[] };
+    for (let r = 0; r < R; r++) {
+      load.pause();
+      await sleep(30); // let the inference in flight finish
+      entry.alone.push(await h.detectAlone(qs8, plan.aloneCalls));
+      load.resume();
+      await sleep(plan.settle * 1000);
+      entry.rows.push(summarize(await h.window(level.fps ? plan.window30 : plan.window), 'load'));
+    }
+    noteErrors(entry.rows, `load ${level.label}`);
+    loadRows.push(entry);
+    const p = entry.rows;
+    s.ctx.log(`load ${level.label} (${fmt(fps)} fps): ${fmt(median(p.map((x) => x.fps)))} frames/s, p50 ${fmt(median(p.map((x) => x.p50)))} ms, p99 ${fmt(median(p.map((x) => x.p99)))} ms`);
+  }
+  await h.disconnect('load');
+  await h.removeStream('load');
+
+  const at = (label: string) => loadRows.find((l) => l.label === label)!;
+  const rt = at('30 fps');
+  const over = at('4x');
+  const aloneOf = (e: typeof rt) => measure(e.alone, 'ms');
+  // model-bound: frames/s x detect time alone (1.0 = every moment spent in detect()).
+  const bound = measure(over.rows.map((x, i) => (x.fps * over.alone[i]!) / 1000), 'x');
+  const p50Slack = measure(rt.rows.map((x, i) => x.p50 - rt.alone[i]!), 'ms');
+  const p99Slack = measure(rt.rows.map((x, i) => x.p99 - 2 * rt.alone[i]!), 'ms');
+  const overP99 = measure(over.rows.map((x, i) => x.p99 / over.alone[i]!), 'x');
+  const heldMax = Math.max(...over.rows.map((x) => x.held));
+  // Latency trend while overloaded: later windows against earlier ones (a queue would grow it).
+  const p50s = over.rows.map((x) => x.p50);
+  const half = Math.max(1, Math.floor(p50s.length / 2));
+  const earlier = median(p50s.slice(0, half));
+  const later = median(p50s.slice(-half));
+  const trend = later / earlier;
+  const delivered = measure(over.rows.map((x) => x.results / Math.max(1, x.processed)), 'x');
+  targets.push(
+    check(5, 'model-bound throughput (source 4x faster than the model) vs 1 / detect() alone', bound.median, '>=', 0.9, `${fmtMeasure(bound)}x`, '≥ 0.9x'),
+    check(5, 'latency at a 30 fps source: p50 − detect() alone', p50Slack.median, '<=', 5, `${fmtMeasure(p50Slack)} ms (p50 ${fmtMeasure(col(rt.rows, 'p50'))}, detect ${fmtMeasure(aloneOf(rt))} ms)`, '≤ 5 ms'),
+    check(5, 'latency at a 30 fps source: p99 − 2 x detect() alone', p99Slack.median, '<=', 10, `${fmtMeasure(p99Slack)} ms (p99 ${fmtMeasure(col(rt.rows, 'p99'))} ms)`, '≤ 10 ms'),
+    check(5, 'at 4x overload: p99 / detect() alone', overP99.median, '<=', 3, `${fmtMeasure(overP99)}x (p99 ${fmtMeasure(col(over.rows, 'p99'))} ms)`, '≤ 3x'),
+    check(
+      5,
+      'at 4x overload: no queue growth (frames held by the pipeline; p50 of later windows vs earlier)',
+      heldMax <= 2 && later <= 1.25 * earlier + 1 ? 1 : 0,
+      '>=',
+      1,
+      `frames held ≤ ${heldMax}, p50 later/earlier windows ${fmt(trend)}x, results received / processed ${fmt(delivered.median)}`,
+      'held ≤ 2, later p50 ≤ 1.25x earlier + 1 ms',
+    ),
+  );
+  tables.push({
+    title: 'Latency and throughput against load (1 stream, 1 client, 8 queries)',
+    columns: ['source', 'offered frames/s', 'processed frames/s', 'dropped', 'p50 ms', 'p99 ms', 'detect() alone ms', 'server CPU ms/frame', 'event-loop p99 ms', "others' CPU"],
+    rows: loadRows.map((l) => [
+      l.label === '30 fps' ? '30 fps' : `${l.label} the model's rate`,
+      fmtMeasure(col(l.rows, 'offered')),
+      fmtMeasure(col(l.rows, 'fps')),
+      `${fmt(median(l.rows.map((x) => (100 * x.dropped) / Math.max(1, x.processed + x.dropped))))}%`,
+      fmtMeasure(col(l.rows, 'p50')),
+      fmtMeasure(col(l.rows, 'p99')),
+      fmtMeasure(measure(l.alone, 'ms')),
+      fmtMeasure(col(l.rows, 'cpuPerFrame')),
+      fmtMeasure(col(l.rows, 'loopP99')),
+      `${fmt(col(l.rows, 'otherCpu').max)}%`,
+    ]),
+    note: `Latency is capture-to-client: the frame's due time at the source to the client's receipt of its detections (clients in another process, clocks aligned). Each run: detect() alone for ${plan.aloneCalls} calls with the source paused, then a ${plan.window30} s (30 fps) or ${plan.window} s window.`,
+  });
+  charts.push({
+    file: 'latency-vs-load',
+    title: 'Latency against load (1 stream, 8 queries)',
+    xLabel: "source rate / model's rate (1 / detect time)",
+    yLabel: 'capture-to-client latency, ms',
+    series: [
+      { name: 'p50', points: loadRows.map((l) => point(l.fps / capacity, col(l.rows, 'p50'))) },
+      { name: 'p99', points: loadRows.map((l) => point(l.fps / capacity, col(l.rows, 'p99'))) },
+      { name: 'detect() alone', points: loadRows.map((l) => point(l.fps / capacity, measure(l.alone, 'ms'))), dashed: true },
+    ],
+  });
+  data.load = { detectAloneMs: detect8, detectAloneCpuMs: detect8Cpu, capacity, levels: loadRows.map((l) => ({ label: l.label, fps: l.fps, detectAloneMs: l.alone, runs: l.rows })) };
+}
