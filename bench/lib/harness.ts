@@ -36,7 +36,7 @@ export class Harness {
     readonly url: string,
     readonly fleet: ClientFleet,
     readonly model: GroundingModel,
-    private readonly clip: DecodedClip,
+    readonly clip: DecodedClip,
     /** Sources by stream id, as the server opened them. */
     readonly sources: Map<string, SyntheticSource>,
   ) {

@@ -131,7 +131,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   const spinWall = measure(spin.onWall, 'ms');
 
   const images = stills();
-  const { pipeline, env } = await import('@huggingface/transformers');
+  const { pipeline, env, RawImage } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = `${MODELS}/`;
   const tjs = await pipeline('zero-shot-object-detection', 'shapes-owl', {
@@ -152,7 +152,28 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     await sharp(bytes).metadata();
     await sharp(bytes, { failOn: 'error' }).rotate().resize(S, S, { fit: 'fill', kernel: folder.kernel }).removeAlpha().toColourspace('srgb').raw().toBuffer();
   };
-  const tRuns = { theirs: [] as number[], ours: [] as number[], decode: [] as number[], ours2: [] as number[], theirs2: [] as number[] };
+  // The same stills decoded once (full size, EXIF applied), handed to both as pixels: what a video
+  // frame is. Both then resize (sharp), normalise and run the model; no JPEG/WebP decode in the loop.
+  const decoded = await Promise.all(
+    images.map(async (im) => {
+      const { data, info } = await sharp(im.bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+    }),
+  );
+  const rawImages = decoded.map((d) => new RawImage(new Uint8ClampedArray(d.data.buffer, d.data.byteOffset, d.data.length), d.width, d.height, 3));
+  const theirsRaw = (i: number) => tjs(rawImages[i % rawImages.length]!, QUERIES_8, { threshold: folder.threshold });
+  const oursRaw = (i: number) => model.detect(decoded[i % decoded.length]!, qs);
+  // Video frames as the server gets them: decoded by ffmpeg straight to the working size.
+  const frameImages = raw.map((f) => new RawImage(new Uint8ClampedArray(f.data.buffer, f.data.byteOffset, f.data.length), S, S, 3));
+  const theirsFrame = (i: number) => tjs(frameImages[i % frameImages.length]!, QUERIES_8, { threshold: folder.threshold });
+  const oursFrame = (i: number) => model.detect(raw[i % raw.length]!, qs);
+  for (let i = 0; i < images.length; i++) {
+    await theirsRaw(i);
+    await oursRaw(i);
+    await theirsFrame(i);
+    await oursFrame(i);
+  }
+  const tRuns = { theirs: [] as number[], ours: [] as number[], decode: [] as number[], ours2: [] as number[], theirs2: [] as number[], theirsRaw: [] as number[], oursRaw: [] as number[], theirsFrame: [] as number[], oursFrame: [] as number[] };
   for (let r = 0; r < R; r++) {
     tRuns.theirs.push(1000 / (await msPerCall(images.length * reps, theirs)));
     tRuns.ours.push(1000 / (await msPerCall(images.length * reps, ours)));
@@ -160,14 +181,29 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     // Two calls in flight: sharp decodes one image on libuv's pool while the other is in the model.
     tRuns.ours2.push(await imagesPerSecondConcurrent(2, images.length * reps, ours));
     tRuns.theirs2.push(await imagesPerSecondConcurrent(2, images.length * reps, theirs));
+    tRuns.theirsRaw.push(1000 / (await msPerCall(images.length * reps, theirsRaw)));
+    tRuns.oursRaw.push(1000 / (await msPerCall(images.length * reps, oursRaw)));
+    tRuns.theirsFrame.push(1000 / (await msPerCall(images.length * reps, theirsFrame)));
+    tRuns.oursFrame.push(1000 / (await msPerCall(images.length * reps, oursFrame)));
   }
+  const theirFrameFps = measure(tRuns.theirsFrame, 'images/s');
+  const ourFrameFps = measure(tRuns.oursFrame, 'images/s');
+  const speedupFrame = ratioOf(ourFrameFps, theirFrameFps);
+  const theirRawFps = measure(tRuns.theirsRaw, 'images/s');
+  const ourRawFps = measure(tRuns.oursRaw, 'images/s');
+  const speedupRaw = ratioOf(ourRawFps, theirRawFps);
+  // If detect() cost nothing beyond the decode it shares with transformers.js (both use sharp's
+  // libvips), stills could go at most this much faster than the pipeline:
+  const ceiling = measure(tRuns.theirs.map((v, i) => 1000 / v / tRuns.decode[i]!), 'x');
   const ours2 = measure(tRuns.ours2, 'images/s');
   const theirs2 = measure(tRuns.theirs2, 'images/s');
   const decodeMs = measure(tRuns.decode, 'ms');
   const theirFps = measure(tRuns.theirs, 'images/s');
   const ourFps = measure(tRuns.ours, 'images/s');
   const speedup = ratioOf(ourFps, theirFps);
-  ctx.log(`stills: ours ${fmt(ourFps.median)}/s, transformers.js ${fmt(theirFps.median)}/s (x${fmt(speedup.median)})`);
+  ctx.log(`stills: ours ${fmt(ourFps.median)}/s, transformers.js ${fmt(theirFps.median)}/s (x${fmt(speedup.median)}, ceiling x${fmt(ceiling.median)})`);
+  ctx.log(`video frames at working size: ours ${fmt(ourFrameFps.median)}/s, transformers.js ${fmt(theirFrameFps.median)}/s (x${fmt(speedupFrame.median)})`);
+  ctx.log(`decoded stills: ours ${fmt(ourRawFps.median)}/s, transformers.js ${fmt(theirRawFps.median)}/s (x${fmt(speedupRaw.median)})`);
   await tjs.dispose();
 
   await Promise.all([model.close(), textEncoder.release(), detector.release(), combined.release()]);
@@ -178,7 +214,9 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     seconds: (performance.now() - t0) / 1000,
     targets: [
       check(3, 'detect() with 8 cached queries vs bare onnxruntime (detector graph)', overhead.median, '<=', 1.15, x(overhead), '≤ 1.15x'),
-      check(3, 'throughput vs transformers.js pipeline (same model, stills, 8 queries)', speedup.median, '>=', 4, x(speedup), '≥ 4x'),
+      check(3, 'throughput vs transformers.js pipeline (same model, stills, 8 queries)', speedup.median, '>=', 4, `${x(speedup)} (ceiling set by the shared decode: ${x(ceiling)})`, '≥ 4x'),
+      check(3, 'throughput vs transformers.js pipeline (same model, the stills decoded once, 8 queries)', speedupRaw.median, '>=', 4, x(speedupRaw), '≥ 4x'),
+      check(3, 'throughput vs transformers.js pipeline (same model, video frames decoded at 224x224, 8 queries)', speedupFrame.median, '>=', 4, x(speedupFrame), '≥ 4x'),
       check(3, 'combined graph (model.onnx), 8 queries, 2 threads', comb.median, '<=', 5, `${fmtMeasure(comb)} ms`, '≤ 5 ms'),
       check(3, 'detector graph (cached embeddings) vs combined graph', detVsComb.median, '<=', 1, x(detVsComb), '< 1x (faster)'),
     ],
@@ -213,15 +251,26 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
         rows: [
           ['groundstream detect() (sharp decode + resize, cached queries, detector graph)', fmtMeasure(ourFps), fmtMeasure(measure(tRuns.ours.map((v) => 1000 / v), 'ms')), x(speedup)],
           ["transformers.js pipeline('zero-shot-object-detection'), same folder, fp32", fmtMeasure(theirFps), fmtMeasure(measure(tRuns.theirs.map((v) => 1000 / v), 'ms')), '1x'],
-          ['(for scale) sharp decode + resize to 224x224 alone, as detect() does it', '', fmtMeasure(decodeMs), ''],
+          ['(for scale) sharp decode + resize to 224x224 alone, as detect() does it', '', fmtMeasure(decodeMs), `ceiling ${x(ceiling)}`],
           ['groundstream detect(), 2 calls in flight', fmtMeasure(ours2), '', x(ratioOf(ours2, theirs2))],
           ['transformers.js pipeline, 2 calls in flight', fmtMeasure(theirs2), '', '1x'],
         ],
-        note: `${images.length} stills (${images.map((s) => s.name).join(', ')}) x ${reps} a run, ${R} runs; the target is on one call at a time. transformers.js gets the file path, runs the combined graph (text tower on every call) with the same thread settings.`,
+        note: `${images.length} stills (${images.map((s) => s.name).join(', ')}) x ${reps} a run, ${R} runs; the target is on one call at a time. transformers.js gets the file path, runs the combined graph (text tower on every call) with the same thread settings. Both decode with sharp (libvips): "ceiling" is the pipeline's time over the decode alone, the most any detect() could gain on these files.`,
+      },
+      {
+        title: 'Decoded images (pixels in, as video frames arrive), 8 queries',
+        columns: ['what', 'images/s', 'ms per image', 'ratio'],
+        rows: [
+          ['groundstream detect({ data, width, height }) (sharp resize, normalise, detector graph)', fmtMeasure(ourRawFps), fmtMeasure(measure(tRuns.oursRaw.map((v) => 1000 / v), 'ms')), x(speedupRaw)],
+          ["transformers.js pipeline('zero-shot-object-detection') on a RawImage", fmtMeasure(theirRawFps), fmtMeasure(measure(tRuns.theirsRaw.map((v) => 1000 / v), 'ms')), '1x'],
+          ['groundstream detect(), frames of clip05 decoded by ffmpeg to 224x224 (the server\'s path)', fmtMeasure(ourFrameFps), fmtMeasure(measure(tRuns.oursFrame.map((v) => 1000 / v), 'ms')), x(speedupFrame)],
+          ['transformers.js pipeline on the same 224x224 frames as RawImages', fmtMeasure(theirFrameFps), fmtMeasure(measure(tRuns.theirsFrame.map((v) => 1000 / v), 'ms')), '1x'],
+        ],
+        note: `First pair: the stills decoded once at full size (${decoded.map((d) => `${d.width}x${d.height}`).join(', ')}), handed to both as RGB pixels (both resize with sharp). Second pair: video frames as ffmpeg hands them to the server, already at the working size. One call at a time.`,
       },
     ],
     charts: [],
     notes: [],
-    data: { bareDetectorMs: bare, detectSplitMs: { preprocess: measure(runs.pre, 'ms'), infer: measure(runs.infer, 'ms'), postprocess: measure(runs.post, 'ms') }, pacedCpuMs: { spinning: spinOn, noSpinning: spinOff }, spinningMs: spinWall, detectMs: detect, bareCombinedMs: comb, detectOverhead: overhead, detectorVsCombined: detVsComb, oursImagesPerSecond: ourFps, stillDecodeMs: decodeMs, oursImagesPerSecond2InFlight: ours2, transformersJsImagesPerSecond2InFlight: theirs2, transformersJsImagesPerSecond: theirFps, speedupVsTransformersJs: speedup },
+    data: { bareDetectorMs: bare, detectSplitMs: { preprocess: measure(runs.pre, 'ms'), infer: measure(runs.infer, 'ms'), postprocess: measure(runs.post, 'ms') }, pacedCpuMs: { spinning: spinOn, noSpinning: spinOff }, spinningMs: spinWall, detectMs: detect, bareCombinedMs: comb, detectOverhead: overhead, detectorVsCombined: detVsComb, oursImagesPerSecond: ourFps, stillDecodeMs: decodeMs, oursImagesPerSecond2InFlight: ours2, transformersJsImagesPerSecond2InFlight: theirs2, transformersJsImagesPerSecond: theirFps, speedupVsTransformersJs: speedup, decodeCeiling: ceiling, oursDecodedImagesPerSecond: ourRawFps, transformersJsDecodedImagesPerSecond: theirRawFps, speedupVsTransformersJsDecoded: speedupRaw, oursFramesPerSecond: ourFrameFps, transformersJsFramesPerSecond: theirFrameFps, speedupVsTransformersJsFrames: speedupFrame },
   };
 }

@@ -17,6 +17,9 @@ export interface SubscriberQueries {
 interface Entry extends SubscriberQueries {
   /** The subscriber's own version history: (its version, the stream version it took effect at). */
   history: { own: number; stream: number }[];
+  own: ReadonlySet<string>;
+  /** Same for subscribers who would see the same detections (queries and threshold). */
+  key: string;
 }
 
 export function normalizeAll(texts: readonly string[]): string[] {
@@ -45,7 +48,9 @@ export class QueryRegistry {
     const prev = this.subs.get(id);
     const own = (prev?.history.at(-1)?.own ?? 0) + 1;
     const history = [...(prev?.history ?? []), { own, stream: this._version }].slice(-8);
-    this.subs.set(id, { queries: normalizeAll(q.queries), threshold: q.threshold, history });
+    const queries = normalizeAll(q.queries);
+    const key = JSON.stringify([q.threshold ?? null, [...queries].sort()]);
+    this.subs.set(id, { queries, threshold: q.threshold, history, own: new Set(queries), key });
     return own;
   }
 
@@ -75,16 +80,29 @@ export class QueryRegistry {
    * What subscriber `id` gets from a result computed at stream version `streamVersion`: its own
    * version then in force, and its own queries above its threshold. Null when the result predates
    * the subscriber (it is not told about frames computed before it joined).
+   *
+   * `shared`: one map per result; subscribers with the same queries and threshold then get the
+   * same (read-only) array, which is filtered once and can be encoded once.
    */
-  select(id: string, streamVersion: number, detections: readonly Detection[]): { version: number; detections: Detection[] } | null {
+  select<D extends Detection>(
+    id: string,
+    streamVersion: number,
+    detections: readonly D[],
+    shared?: Map<string, D[]>,
+  ): { version: number; key: string; detections: D[] } | null {
     const s = this.subs.get(id);
     if (!s) return null;
-    const h = [...s.history].reverse().find((x) => x.stream <= streamVersion);
+    let h: { own: number; stream: number } | undefined;
+    for (let i = s.history.length - 1; i >= 0 && !h; i--) if (s.history[i]!.stream <= streamVersion) h = s.history[i];
     if (!h) return null;
-    const own = new Set(s.queries);
-    const t = s.threshold ?? this.defaultThreshold;
-    // A result computed before the subscriber's latest update answers its older query set; the
-    // older texts are not kept, so it gets the detections of the queries it still has.
-    return { version: h.own, detections: detections.filter((d) => own.has(d.query) && d.score >= t) };
+    let mine = shared?.get(s.key);
+    if (!mine) {
+      const t = s.threshold ?? this.defaultThreshold;
+      // A result computed before the subscriber's latest update answers its older query set; the
+      // older texts are not kept, so it gets the detections of the queries it still has.
+      mine = detections.filter((d) => s.own.has(d.query) && d.score >= t);
+      shared?.set(s.key, mine);
+    }
+    return { version: h.own, key: s.key, detections: mine };
   }
 }

@@ -97,6 +97,8 @@ export class StreamPipeline {
   private prepared: { version: number; set: QuerySet } | null = null;
   private readonly tracker: PipelineTracker | null;
   private readonly views = new Map<string, TrackView>();
+  /** Work shared by the subscribers of the result being handed out (see view()). */
+  private shared: { result: InferenceResult; selections: Map<string, TrackedDetection[]>; views: Map<string, { detections: Detection[]; lost: number[] }> } | null = null;
 
   constructor(
     readonly id: string,
@@ -167,11 +169,16 @@ export class StreamPipeline {
   }
 
   private view(id: string, r: InferenceResult): SubscriberResult | null {
-    const sel = this.registry.select(id, r.streamVersion, r.detections);
+    // Every subscriber sees a result in the same synchronous pass; those with the same queries,
+    // threshold and track history share one filtered, marked detections array (encoded once too).
+    if (this.shared?.result !== r) this.shared = { result: r, selections: new Map(), views: new Map() };
+    const sel = this.registry.select(id, r.streamVersion, r.detections, this.shared.selections);
     if (!sel) return null;
     const view = this.views.get(id);
     // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
-    const tracked = view ? view.apply(sel.detections, r.lost ?? []) : { detections: sel.detections, lost: [] };
+    const tracked = view
+      ? view.apply(sel.detections, r.lost ?? [], { key: sel.key, map: this.shared.views })
+      : { detections: sel.detections, lost: [] };
     return {
       subscription: id,
       stream: r.stream,

@@ -5,9 +5,31 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from './messages.js';
 import type { ProtocolError } from './protocol-error.js';
 
-/** Serialise a server → client message as a WebSocket text payload. */
+/** JSON of values that many messages share by reference (a result's detections and frame, which
+ * every subscriber with the same view gets): encoded once, however many clients it goes to. The
+ * values must not change after they are first sent; the pipeline never mutates a result. */
+const sharedJson = new WeakMap<object, string>();
+
+function encodeShared(v: object): string {
+  let json = sharedJson.get(v);
+  if (json === undefined) {
+    json = JSON.stringify(v);
+    sharedJson.set(v, json);
+  }
+  return json;
+}
+
+/** Serialise a server → client message as a WebSocket text payload. Output is exactly
+ * JSON.stringify(msg): same keys, same order. */
 export function encodeServerMessage(msg: ServerMessage): string {
-  return JSON.stringify(msg);
+  if (msg.type !== 'detections') return JSON.stringify(msg);
+  let out = '{';
+  for (const [k, v] of Object.entries(msg)) {
+    if (v === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${(k === 'detections' || k === 'frame') && typeof v === 'object' && v !== null ? encodeShared(v) : JSON.stringify(v)}`;
+  }
+  return `${out}}`;
 }
 
 /** Serialise a client → server message as a WebSocket text payload. */

@@ -17,18 +17,35 @@ export class TrackView {
    * `detections`: this subscriber's share of a result (already filtered by its queries and
    * threshold on the raw score); `lost`: the stream's lost IDs for the same result.
    */
-  apply(detections: readonly TrackedDetection[], lost: readonly number[]): { detections: Detection[]; lost: number[] } {
-    const out = detections.map((d): Detection => {
-      const { smoothed, ...raw } = d;
-      const base = this.smooth && smoothed ? { ...raw, box: [...smoothed.box] as Detection['box'], score: clamp01(smoothed.score) } : raw;
-      if (d.trackId === undefined) return base;
-      const isNew = !this.seen.has(d.trackId);
-      if (isNew) this.seen.add(d.trackId);
-      return { ...base, track: isNew ? 'new' : 'updated' };
-    });
+  apply(
+    detections: readonly TrackedDetection[],
+    lost: readonly number[],
+    shared?: { key: string; map: Map<string, { detections: Detection[]; lost: number[] }> },
+  ): { detections: Detection[]; lost: number[] } {
+    // What this subscriber has seen decides each detection's mark; subscribers who saw the same
+    // (and share `shared.key`: the same input) get the same read-only output, built once.
+    let marks = '';
+    for (const d of detections) {
+      if (d.trackId === undefined) marks += '-';
+      else if (this.seen.has(d.trackId)) marks += 'u';
+      else {
+        this.seen.add(d.trackId);
+        marks += 'n';
+      }
+    }
     const gone: number[] = [];
     for (const id of lost) if (this.seen.delete(id)) gone.push(id);
-    return { detections: out, lost: gone };
+    const key = shared ? `${shared.key}|${this.smooth ? 's' : 'r'}|${marks}|${gone.join(',')}` : '';
+    const hit = shared?.map.get(key);
+    if (hit) return hit;
+    const out = detections.map((d, i): Detection => {
+      const { smoothed, ...raw } = d;
+      const base = this.smooth && smoothed ? { ...raw, box: [...smoothed.box] as Detection['box'], score: clamp01(smoothed.score) } : raw;
+      return marks[i] === '-' ? base : { ...base, track: marks[i] === 'n' ? 'new' : 'updated' };
+    });
+    const result = { detections: out, lost: gone };
+    shared?.map.set(key, result);
+    return result;
   }
 
   /** IDs handed out and not yet reported lost. */

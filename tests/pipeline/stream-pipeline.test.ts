@@ -137,4 +137,39 @@ describe('StreamPipeline', () => {
     expect(r.map((x) => x.error?.code ?? 'ok')).toEqual(['ok', 'MODEL_RUN_FAILED', 'ok']);
     expect(p.stats.inferenceErrors).toBe(1);
   });
+
+  it('hands subscribers with the same view one shared detections array, and others their own', async () => {
+    const { frames, p } = setup();
+    // a and b: the same queries in another order and case; c: a higher threshold; d: smoothing on
+    const subs = [
+      p.subscribe('a', ['red circle', 'star']),
+      p.subscribe('b', ['Star', 'red circle']),
+      p.subscribe('c', ['red circle', 'star'], { threshold: 0.6 }),
+      p.subscribe('d', ['red circle', 'star'], { smooth: true }),
+    ];
+    const N = 6; // enough frames for the tracker to confirm the boxes
+    const all = Promise.all(subs.map((s) => firstValueFrom(s.results$.pipe(take(N), toArray()))));
+    for (let i = 1; i <= N; i++) {
+      frames.next(frame(i));
+      await tick();
+    }
+    const [a, b, c, d] = await all;
+    for (let i = 0; i < N; i++) {
+      expect(b![i]!.detections).toBe(a![i]!.detections); // one array: filtered, marked and encoded once
+      expect(b![i]!.frame).toBe(a![i]!.frame);
+      expect(c![i]!.detections).toEqual([]); // 0.5 is under c's 0.6
+      expect(d![i]!.detections).not.toBe(a![i]!.detections);
+    }
+    const last = a!.at(-1)!.detections;
+    expect(last).toHaveLength(2);
+    expect(last.every((x) => x.trackId !== undefined && x.track === 'updated')).toBe(true);
+    // a late joiner has not seen the tracks yet: its marks say "new" while a's say "updated"
+    const e = p.subscribe('e', ['red circle', 'star']);
+    const next = Promise.all([firstValueFrom(subs[0]!.results$), firstValueFrom(e.results$)]);
+    frames.next(frame(N + 1));
+    const [a2, e2] = await next;
+    expect(a2!.detections.map((x) => x.track)).toEqual(['updated', 'updated']);
+    expect(e2!.detections.map((x) => x.track)).toEqual(['new', 'new']);
+    expect(e2!.detections).not.toBe(a2!.detections);
+  });
 });
