@@ -117,7 +117,7 @@ export class StreamPipeline {
           this.stats.framesIdle++;
           return false;
         }),
-        latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++),
+        latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++, { defer: setImmediate }),
         filter((r): r is InferenceResult => r !== null),
       )
       .subscribe({ next: (r) => this.results.next(r), complete: () => this.results.complete(), error: (e) => this.results.error(e) });

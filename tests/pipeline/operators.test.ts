@@ -1,4 +1,4 @@
-import { delay, of } from 'rxjs';
+import { asyncScheduler, delay, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { latestWhileBusy } from '../../src/pipeline/latest-while-busy.js';
@@ -34,6 +34,19 @@ describe('latestWhileBusy', () => {
       const out = cold('ab|').pipe(latestWhileBusy((v) => of(v).pipe(delay(4))));
       expectObservable(out).toBe('----a---(b|)');
     });
+  });
+
+  it('with defer, takes a value that arrives between the end of work and the next start', () => {
+    const dropped: string[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      // work takes 3 frames, the next start is deferred 2 more: c (frame 4) arrives in that gap,
+      // replaces b, and is the one started at frame 5
+      const src = hot('a-b-c-------|');
+      const defer = (run: () => void) => void asyncScheduler.schedule(run, 2);
+      const out = src.pipe(latestWhileBusy((v) => of(v.toUpperCase()).pipe(delay(3)), (v) => dropped.push(v), { defer }));
+      expectObservable(out).toBe('---A----C---|');
+    });
+    expect(dropped).toEqual(['b']);
   });
 
   it('tears down the running work when unsubscribed', () => {
