@@ -4,8 +4,6 @@
  * place (FramePump), stamped, and emitted. Live inputs reconnect with backoff when ffmpeg exits or
  * stalls; a file ends as `ended`, or `failed` when ffmpeg could not read it.
  */
-import { Subject, type Observable } from 'rxjs';
-import type { Frame } from '../domain/types.js';
 import { GroundstreamError } from '../errors.js';
 import { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from './backoff.js';
 import { buildDecodeArgs, type DecodeArgs, type DecodeOptions } from './ffmpeg-args.js';
@@ -13,8 +11,8 @@ import { ffmpegPath as defaultFfmpegPath } from './ffmpeg-binary.js';
 import { FfmpegLog } from './ffmpeg-log.js';
 import { runFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg.js';
 import { FramePump } from './frame-pump.js';
-import { Demand, type BackpressurePolicy, type FrameSource, type Pacing, type WorkingSize } from './frame-source.js';
-import { StatusTracker, type SourceStatus, type StatusChange } from './status.js';
+import type { BackpressurePolicy, Pacing, WorkingSize } from './frame-source.js';
+import { FrameSourceBase } from './frame-source-base.js';
 import type { ResolvedInput } from './url-policy.js';
 
 export interface FfmpegSourceOptions {
@@ -55,18 +53,10 @@ interface Geometry {
   readonly sourceHeight?: number;
 }
 
-export class FfmpegSource implements FrameSource {
-  readonly streamId: string;
-  readonly policy: BackpressurePolicy;
-  private readonly framesSubject = new Subject<Frame>();
-  readonly frames$: Observable<Frame> = this.framesSubject.asObservable();
-  private readonly tracker: StatusTracker;
-  readonly status$: Observable<SourceStatus>;
-  private readonly demand: Demand;
+export class FfmpegSource extends FrameSourceBase {
   private readonly args: DecodeArgs;
   private readonly stallMs: number;
   private readonly ffmpegPath: string;
-  private latestFrame: Frame | undefined;
   private seq = 0;
   /** Frame rate used for pts (files); undefined: pts from the clock. */
   private fps: number | undefined;
@@ -79,24 +69,12 @@ export class FfmpegSource implements FrameSource {
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: FfmpegSourceOptions) {
-    this.streamId = options.streamId;
-    this.policy = options.policy ?? 'latest';
-    this.demand = new Demand(this.policy);
-    this.tracker = new StatusTracker(options.streamId);
-    this.status$ = this.tracker.status$;
+    super(options.streamId, options.policy);
     this.stallMs = options.stallTimeoutMs ?? 10_000;
     if (!(this.stallMs > 0)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `stall timeout ${this.stallMs} ms`);
     // Resolved here so that a missing ffmpeg is refused when the source is built, not later.
     this.ffmpegPath = options.ffmpegPath ?? defaultFfmpegPath();
     this.args = buildDecodeArgs(options.input, { size: options.size, loop: options.loop, scaler: options.scaler });
-  }
-
-  get status(): SourceStatus {
-    return this.tracker.current;
-  }
-
-  get latest(): Frame | undefined {
-    return this.latestFrame;
   }
 
   /** The ffmpeg command line (for logs and tests). */
@@ -110,12 +88,11 @@ export class FfmpegSource implements FrameSource {
     // Nothing in run() should throw; if it does, it is this source's failure, not the process's.
     this.done = this.run().catch((e: unknown) => {
       const error = new GroundstreamError('INGEST_DECODE_FAILED', e instanceof Error ? e.message : String(e), { cause: e });
-      this.finish('failed', { error, detail: error.message });
+      this.end('failed', { error, detail: error.message });
     });
   }
 
-  request(n = 1): void {
-    this.demand.add(n);
+  protected demandChanged(): void {
     this.current?.poke();
   }
 
@@ -124,16 +101,11 @@ export class FfmpegSource implements FrameSource {
     this.wake?.();
     await this.current?.kill();
     await this.done;
-    this.finish('ended', { detail: 'stopped' });
+    this.end('ended', { detail: 'stopped' });
   }
 
   private get paced(): boolean {
     return !this.options.input.live && (this.options.pacing ?? 'native') === 'native';
-  }
-
-  private finish(state: 'ended' | 'failed', change: StatusChange): void {
-    this.tracker.set(state, change);
-    this.framesSubject.complete();
   }
 
   private async run(): Promise<void> {
@@ -145,9 +117,9 @@ export class FfmpegSource implements FrameSource {
       if (this.stopping || end.kind === 'stopped') return;
       if (end.frames > 0) attempt = 0;
       const { error, detail } = explain(end, this.stallMs);
-      if (!live) return this.finish(error ? 'failed' : 'ended', { ...(error && { error }), detail });
+      if (!live) return this.end(error ? 'failed' : 'ended', { ...(error && { error }), detail });
       attempt += 1;
-      if (attempt > backoff.maxAttempts) return this.finish('failed', { attempt, ...(error && { error }), detail });
+      if (attempt > backoff.maxAttempts) return this.end('failed', { attempt, ...(error && { error }), detail });
       const retryInMs = backoffDelay(attempt, backoff, this.options.random);
       this.tracker.set('reconnecting', { attempt, retryInMs, ...(error && { error }), detail });
       await new Promise<void>((resolve) => {
@@ -243,11 +215,7 @@ export class FfmpegSource implements FrameSource {
     // Files: the clip's own timeline (ffmpeg made it constant-rate). Live: the clock.
     const pts = this.fps ? seq / this.fps : this.origin === undefined ? 0 : Math.round(now - this.origin) / 1000;
     this.origin ??= now - pts * 1000;
-    const frame: Frame = { streamId: this.streamId, seq, pts, capturedAt: Date.now(), ...g, data };
-    this.demand.use();
-    this.latestFrame = frame;
-    if (this.status.state !== 'live') this.tracker.set('live', { attempt: 0 });
-    this.framesSubject.next(frame);
+    this.publish({ streamId: this.streamId, seq, pts, capturedAt: Date.now(), ...g, data });
   }
 }
 

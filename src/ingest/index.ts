@@ -1,5 +1,6 @@
 /** Ingest: frame sources producing Frames (docs/ingest.md). Re-exports only. */
 export * from './frame-source.js';
+export { FrameSourceBase } from './frame-source-base.js';
 export * from './status.js';
 export * from './backoff.js';
 export * from './url-policy.js';

@@ -3,12 +3,11 @@
  * messages the protocol module unpacks. Each image is decoded with sharp at the working size and
  * stamped; a bad image is an error result for that push only, never the end of the source.
  */
-import { Subject, type Observable } from 'rxjs';
 import type { Frame } from '../domain/types.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
-import { Demand, validateWorkingSize, type BackpressurePolicy, type FrameSource, type WorkingSize } from './frame-source.js';
+import { validateWorkingSize, type BackpressurePolicy, type WorkingSize } from './frame-source.js';
+import { FrameSourceBase } from './frame-source-base.js';
 import { decodeImage, type DecodedImage } from './image-decode.js';
-import { StatusTracker, type SourceStatus } from './status.js';
 
 export interface PushedSourceOptions {
   readonly streamId: string;
@@ -53,20 +52,12 @@ interface Job {
   error?: GroundstreamError;
 }
 
-export class PushedFrameSource implements FrameSource {
-  readonly streamId: string;
-  readonly policy: BackpressurePolicy;
-  private readonly framesSubject = new Subject<Frame>();
-  readonly frames$: Observable<Frame> = this.framesSubject.asObservable();
-  private readonly tracker: StatusTracker;
-  readonly status$: Observable<SourceStatus>;
-  private readonly demand: Demand;
+export class PushedFrameSource extends FrameSourceBase {
   private readonly maxPixels: number;
   private readonly maxPending: number;
   private readonly stallMs: number;
   /** Jobs in arrival order. `latest`: at most one decoding and one waiting. */
   private readonly jobs: Job[] = [];
-  private latestFrame: Frame | undefined;
   private nextSeq = 0;
   private firstCapturedAt: number | undefined;
   private lastPushAt = performance.now();
@@ -75,23 +66,11 @@ export class PushedFrameSource implements FrameSource {
   private closed = false;
 
   constructor(private readonly options: PushedSourceOptions) {
+    super(options.streamId, options.policy);
     validateWorkingSize(options.size);
-    this.streamId = options.streamId;
-    this.policy = options.policy ?? 'latest';
-    this.demand = new Demand(this.policy);
-    this.tracker = new StatusTracker(options.streamId);
-    this.status$ = this.tracker.status$;
     this.maxPixels = options.maxPixels ?? 3840 * 2160;
     this.maxPending = Math.max(1, options.maxPending ?? 4);
     this.stallMs = options.stallTimeoutMs ?? 10_000;
-  }
-
-  get status(): SourceStatus {
-    return this.tracker.current;
-  }
-
-  get latest(): Frame | undefined {
-    return this.latestFrame;
   }
 
   /** Starts the stall clock; the first `push` starts the source too. */
@@ -103,8 +82,7 @@ export class PushedFrameSource implements FrameSource {
     this.watchdog.unref();
   }
 
-  request(n = 1): void {
-    this.demand.add(n);
+  protected demandChanged(): void {
     this.flush();
   }
 
@@ -140,8 +118,7 @@ export class PushedFrameSource implements FrameSource {
     this.closed = true;
     clearInterval(this.watchdog);
     for (const job of this.jobs.splice(0)) job.resolve({ status: 'dropped', reason: 'stopped' });
-    this.tracker.set('ended', { detail: 'stopped' });
-    this.framesSubject.complete();
+    this.end('ended', { detail: 'stopped' });
   }
 
   /** One decode at a time, in arrival order; sharp runs it off the main thread. */
@@ -185,11 +162,8 @@ export class PushedFrameSource implements FrameSource {
         sourceHeight: d.sourceHeight,
         data: d.data,
       };
-      this.demand.use();
-      this.latestFrame = frame;
       this.tracker.learn({ width: d.width, height: d.height, sourceWidth: d.sourceWidth, sourceHeight: d.sourceHeight });
-      if (this.status.state !== 'live') this.tracker.set('live');
-      this.framesSubject.next(frame);
+      this.publish(frame);
       job.resolve({ status: 'emitted', frame });
     }
   }
