@@ -5,6 +5,10 @@
  * A failed inference becomes an error result for that frame; the stream goes on. Subscribers are
  * fed synchronously from one Subject, so what a subscriber does with its results (the server
  * buffers or conflates per client) never holds up the model or the others.
+ *
+ * `frames$` is consumed as it comes: give it a source with the 'latest' policy (what the server
+ * opens). A 'wait' source emits only on request(), which this graph does not make; evaluation,
+ * which must see every frame, drives its source itself (eval/clip-frames.ts).
  */
 import { Subject, Subscription, filter, from, map, type Observable } from 'rxjs';
 import type { Detection, Frame } from '../domain/types.js';
@@ -53,15 +57,17 @@ export interface InferenceResult {
   error?: { code: string; message: string };
 }
 
+/** What one subscriber gets. `frame` and `detections` may be shared with other subscribers of the
+ * same view, and are frozen: copy them to change them. */
 export interface SubscriberResult {
   subscription: string;
   stream: string;
-  frame: FrameMeta;
+  frame: Readonly<FrameMeta>;
   pixels?: FramePixels;
   /** The subscriber's own query version this result answers. */
   queryVersion: number;
   timings: Timings;
-  detections: Detection[];
+  detections: readonly Readonly<Detection>[];
   /** IDs of tracks this subscriber was shown that are gone for good (absent when none). */
   lost?: number[];
   error?: { code: string; message: string };
@@ -98,7 +104,12 @@ export class StreamPipeline {
   private readonly tracker: PipelineTracker | null;
   private readonly views = new Map<string, TrackView>();
   /** Work shared by the subscribers of the result being handed out (see view()). */
-  private shared: { result: InferenceResult; selections: Map<string, TrackedDetection[]>; views: Map<string, { detections: Detection[]; lost: number[] }> } | null = null;
+  private shared: {
+    result: InferenceResult;
+    selections: Map<string, TrackedDetection[]>;
+    /** Per selection key: TrackView outputs by marks. */
+    views: Map<string, Map<string, { detections: Detection[]; lost: number[] }>>;
+  } | null = null;
 
   constructor(
     readonly id: string,
@@ -176,9 +187,12 @@ export class StreamPipeline {
     if (!sel) return null;
     const view = this.views.get(id);
     // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
-    const tracked = view
-      ? view.apply(sel.detections, r.lost ?? [], { key: sel.key, map: this.shared.views })
-      : { detections: sel.detections, lost: [] };
+    let views = this.shared.views.get(sel.key);
+    if (!views) this.shared.views.set(sel.key, (views = new Map()));
+    const tracked = view ? view.apply(sel.detections, r.lost ?? [], views) : { detections: sel.detections, lost: [] };
+    // Shared between subscribers and encoded once (protocol/encode.ts caches frozen values): frozen
+    // so that nobody can change what another subscriber, or the cache, already holds.
+    if (!Object.isFrozen(tracked.detections)) freezeDetections(tracked.detections);
     return {
       subscription: id,
       stream: r.stream,
@@ -194,13 +208,13 @@ export class StreamPipeline {
 
   private async infer(f: Frame): Promise<InferenceResult | null> {
     const release = await this.limiter.acquire();
-    const frame: FrameMeta = {
+    const frame: FrameMeta = Object.freeze({
       seq: f.seq,
       pts: f.pts,
       capturedAt: f.capturedAt,
       width: f.sourceWidth ?? f.width,
       height: f.sourceHeight ?? f.height,
-    };
+    });
     const u = this.registry.union();
     try {
       if (!u.texts.length) return null;
@@ -232,4 +246,12 @@ export class StreamPipeline {
       release();
     }
   }
+}
+
+function freezeDetections(list: Detection[]): void {
+  for (const d of list) {
+    Object.freeze(d.box);
+    Object.freeze(d);
+  }
+  Object.freeze(list);
 }

@@ -20,10 +20,10 @@ export class TrackView {
   apply(
     detections: readonly TrackedDetection[],
     lost: readonly number[],
-    shared?: { key: string; map: Map<string, { detections: Detection[]; lost: number[] }> },
+    shared?: Map<string, { detections: Detection[]; lost: number[] }>,
   ): { detections: Detection[]; lost: number[] } {
     // What this subscriber has seen decides each detection's mark; subscribers who saw the same
-    // (and share `shared.key`: the same input) get the same read-only output, built once.
+    // (and pass the same `shared` map: one per input array) get the same output, built once.
     let marks = '';
     for (const d of detections) {
       if (d.trackId === undefined) marks += '-';
@@ -35,8 +35,8 @@ export class TrackView {
     }
     const gone: number[] = [];
     for (const id of lost) if (this.seen.delete(id)) gone.push(id);
-    const key = shared ? `${shared.key}|${this.smooth ? 's' : 'r'}|${marks}|${gone.join(',')}` : '';
-    const hit = shared?.map.get(key);
+    const key = shared ? `${this.smooth ? 's' : 'r'}${marks}|${gone.join(',')}` : '';
+    const hit = shared?.get(key);
     if (hit) return hit;
     const out = detections.map((d, i): Detection => {
       const { smoothed, ...raw } = d;
@@ -44,7 +44,7 @@ export class TrackView {
       return marks[i] === '-' ? base : { ...base, track: marks[i] === 'n' ? 'new' : 'updated' };
     });
     const result = { detections: out, lost: gone };
-    shared?.map.set(key, result);
+    shared?.set(key, result);
     return result;
   }
 

@@ -156,6 +156,7 @@ describe('StreamPipeline', () => {
     const [a, b, c, d] = await all;
     for (let i = 0; i < N; i++) {
       expect(b![i]!.detections).toBe(a![i]!.detections); // one array: filtered, marked and encoded once
+      expect(Object.isFrozen(a![i]!.detections) && Object.isFrozen(a![i]!.frame)).toBe(true);
       expect(b![i]!.frame).toBe(a![i]!.frame);
       expect(c![i]!.detections).toEqual([]); // 0.5 is under c's 0.6
       expect(d![i]!.detections).not.toBe(a![i]!.detections);

@@ -35,16 +35,22 @@ describe('encodeServerMessage', () => {
     }
   });
 
-  it('encodes a shared detections array once: later messages reuse its JSON', () => {
-    const shared = [{ query: 'blue square', score: 0.7, box: [1, 2, 3, 4] as [number, number, number, number] }];
-    const first = encodeServerMessage(result('a', { detections: shared }));
-    // The cache holds the first encoding (arrays are read-only once sent, as the pipeline's are),
-    // so changing the array afterwards shows up only in messages built from a new array.
-    shared[0]!.score = 0.1;
-    const second = encodeServerMessage(result('b', { detections: shared }));
-    expect(JSON.parse(second).detections).toEqual(JSON.parse(first).detections);
-    expect(JSON.parse(second).subscription).toBe('b');
-    const fresh = encodeServerMessage(result('c', { detections: [...shared] }));
-    expect(JSON.parse(fresh).detections[0].score).toBe(0.1);
+  it('caches the JSON of frozen (shared) values only: a reused, changed object is encoded afresh', () => {
+    const reused = [{ query: 'blue square', score: 0.7, box: [1, 2, 3, 4] as [number, number, number, number] }];
+    encodeServerMessage(result('a', { detections: reused }));
+    reused[0]!.score = 0.1;
+    expect(JSON.parse(encodeServerMessage(result('b', { detections: reused }))).detections[0].score).toBe(0.1);
+
+    const shared = Object.freeze([Object.freeze({ query: 'star', score: 0.8, box: Object.freeze([1, 2, 3, 4]) as unknown as [number, number, number, number] })]);
+    const first = encodeServerMessage(result('a', { detections: shared as DetectionsMessage['detections'] }));
+    const second = encodeServerMessage(result('b', { detections: shared as DetectionsMessage['detections'] }));
+    expect(second).toBe(first.replace('"subscription":"a"', '"subscription":"b"'));
+    expect(second).toBe(JSON.stringify(result('b', { detections: shared as DetectionsMessage['detections'] })));
+  });
+
+  it('leaves out function and symbol values as JSON.stringify does', () => {
+    const odd = { ...result('a'), f: () => 1, s: Symbol('x') } as unknown as ServerMessage;
+    expect(encodeServerMessage(odd)).toBe(JSON.stringify(odd));
+    expect(() => JSON.parse(encodeServerMessage(odd))).not.toThrow();
   });
 });
