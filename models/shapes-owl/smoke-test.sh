@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-$PY models/shapes-owl/train/train.py --steps 12 --batch 8 --out "$work/model.pt"
+$PY models/shapes-owl/train/train.py --steps 12 --batch 8 --hard-share 0.7 --minimal-share 0.5 --cross-halves 0.16 0.34 --out "$work/model.pt"
 $PY models/shapes-owl/train/export.py --weights "$work/model.pt" --out "$work/export" --reference "$work/export/ref" 2> >(grep -v Warning >&2)
 node models/shapes-owl/check-export.mjs "$work/export"
 $PY models/shapes-owl/train/evaluate.py --weights "$work/model.pt" --json fixtures/clips/clip01-640x360.mp4 > "$work/eval.json"

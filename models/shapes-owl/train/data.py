@@ -15,6 +15,10 @@ FILTERS = [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS, Image.BOX, Image.HAMMIN
 UNKNOWN = ["dog", "cat", "car", "person", "helmet", "tree", "ball", "hexagon", "oval", "rectangle", "diamond",
            "heart", "moon", "arrow", "ring", "line", "dot", "pink", "brown", "gray", "cyan", "banana", "xyz"]
 N_QUERIES = 12
+# Recipe knobs (train.py sets them; the defaults are stages 1 and 2 of train-all.sh)
+HARD_SHARE = 0.5  # share of negatives drawn from the hard pool (sharing a colour or shape with the scene)
+MINIMAL_SHARE = 0.0  # of those, the share drawn from minimal pairs: one word changed from a present object
+CROSS_HALVES = None  # (lo, hi) bar half-widths for crosses; None draws every cross at 1/6
 MAX_OBJ = 6
 MEAN = np.array(CLIP_MEAN, np.float32) * 255
 STD = np.array(CLIP_STD, np.float32) * 255
@@ -32,7 +36,7 @@ def random_scene(rng: np.random.Generator, pairs=W.SEEN_PAIRS):
     w, h = (int(short * aspect), short) if aspect >= 1 else (short, int(short / aspect))
     bg = W.background(rng, w, h)
     n = int(rng.integers(1, MAX_OBJ + 1)) if rng.random() > 0.03 else 0
-    objs = W.place_objects(rng, bg, n, pairs, color_extra=rng.uniform(0, 15))
+    objs = W.place_objects(rng, bg, n, pairs, color_extra=rng.uniform(0, 15), cross_halves=CROSS_HALVES)
     img = W.composite(bg, objs, aa=rng.random() < 0.8)
     return W.degrade(img, rng), objs, w, h
 
@@ -49,6 +53,11 @@ def sample_queries(rng, objs):
     cands = [q for q in W.scoring_queries() if (q.color, q.shape) not in W.HELD_OUT and q not in pos]
     hard = [q for q in cands if q.color in present_c or q.shape in present_s]
     easy = [q for q in cands if q not in hard]
+    # minimal pairs: a present object with its colour or its shape swapped ("purple square" on a purple
+    # circle), the commonest false positives of an additive text encoder
+    present_pairs = {(o.color, o.shape) for o in objs}
+    minimal = [q for q in hard if q.color and q.shape and any(
+        (q.color == c) != (q.shape == s) for c, s in present_pairs)]
     pos_list = list(pos)
     rng.shuffle(pos_list)
     chosen = pos_list[: int(rng.integers(3, 8))]
@@ -61,7 +70,10 @@ def sample_queries(rng, objs):
             texts.append(W.phrase(q, rng, UNKNOWN[rng.integers(len(UNKNOWN))]))
             queries.append(q)
             continue
-        pool = hard if (hard and r < 0.6) else (easy or hard)
+        if minimal and r < 0.1 + HARD_SHARE * MINIMAL_SHARE:
+            pool = minimal
+        else:
+            pool = hard if (hard and r < 0.1 + HARD_SHARE) else (easy or hard)
         q = pool[rng.integers(len(pool))]
         queries.append(q)
         texts.append(W.phrase(q, rng))

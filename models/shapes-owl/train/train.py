@@ -71,7 +71,13 @@ def main():
     ap.add_argument("--out", default="models/shapes-owl/work/model.pt")
     ap.add_argument("--init", default=None, help="start from these weights (the second stage of the recipe)")
     ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--hard-share", type=float, default=0.5, help="share of negatives that share a word with the scene")
+    ap.add_argument("--minimal-share", type=float, default=0.0, help="of those, the share of one-word-swapped pairs")
+    ap.add_argument("--cross-halves", type=float, nargs=2, default=None, help="range of cross bar half-widths")
     args = ap.parse_args()
+    import data
+    data.HARD_SHARE, data.MINIMAL_SHARE = args.hard_share, args.minimal_share
+    data.CROSS_HALVES = tuple(args.cross_halves) if args.cross_halves else None
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     model = ShapesOwl(len(tok.VOCAB))

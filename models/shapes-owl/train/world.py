@@ -91,10 +91,13 @@ def phrase(q: Query, rng: np.random.Generator, unknown_word: str = "dog") -> str
 
 # ---------------------------------------------------------------- shapes ---------------------------
 
-def shape_polygon(shape: str, cx: float, cy: float, size: float, angle: float, inner: float = 0.45):
+def shape_polygon(shape: str, cx: float, cy: float, size: float, angle: float, inner: float = 0.45,
+                  cross_half: float = 1 / 6):
     """Vertices of the shape, scaled so that the larger side of its axis-aligned box is `size` pixels.
 
-    Circles return None (drawn as ellipses)."""
+    Circles return None (drawn as ellipses). `cross_half` is a cross's bar half-width over its half-length:
+    1/6 reads "arms one third as wide as long" as bars a third as wide as the cross; training also draws
+    thicker ones (up to 1/3), since the sentence can be read that way too."""
     if shape == "circle":
         return None
     if shape == "square":
@@ -107,7 +110,7 @@ def shape_polygon(shape: str, cx: float, cy: float, size: float, angle: float, i
         r = np.where(np.arange(10) % 2 == 0, 1.0, inner)
         pts = np.stack([r * np.cos(a), -r * np.sin(a)], 1)
     elif shape == "cross":
-        t = 1 / 6  # arm half-width over arm half-length: arms one third as wide as long
+        t = cross_half
         pts = np.array([[-t, -1], [t, -1], [t, -t], [1, -t], [1, t], [t, t], [t, 1], [-t, 1],
                         [-t, t], [-1, t], [-1, -t], [-t, -t]], dtype=np.float64)
     else:
@@ -267,13 +270,15 @@ class Obj:
     size: float
     angle: float
     star_inner: float = 0.45
+    cross_half: float = 1 / 6
     vx: float = 0.0
     vy: float = 0.0
     va: float = 0.0
     poly: np.ndarray | None = field(default=None, repr=False)
 
     def layout(self) -> None:
-        self.poly = shape_polygon(self.shape, self.cx, self.cy, self.size, self.angle, self.star_inner)
+        self.poly = shape_polygon(self.shape, self.cx, self.cy, self.size, self.angle, self.star_inner,
+                                  self.cross_half)
 
     def box(self) -> list[float]:
         return shape_box(self.shape, self.poly, self.cx, self.cy, self.size)
@@ -318,8 +323,11 @@ def jitter_color(name: str, rng, extra: float = 0.0) -> np.ndarray:
 
 
 def place_objects(rng, bg: np.ndarray, n: int, pairs, size_range=(0.08, 0.35), max_tries: int = 60,
-                  color_extra: float = 0.0) -> list[Obj]:
-    """Up to n objects on bg that satisfy the size, contrast and overlap rules of the world."""
+                  color_extra: float = 0.0, cross_halves: tuple[float, float] | None = None) -> list[Obj]:
+    """Up to n objects on bg that satisfy the size, contrast and overlap rules of the world.
+
+    cross_halves: draw each cross's bar half-width from this range (training); None keeps 1/6 and the
+    random stream of earlier renderings (fixtures)."""
     h, w = bg.shape[:2]
     short = min(w, h)
     objs: list[Obj] = []
@@ -331,6 +339,8 @@ def place_objects(rng, bg: np.ndarray, n: int, pairs, size_range=(0.08, 0.35), m
         size = rng.uniform(*size_range) * short
         o = Obj(color, shape, jitter_color(color, rng, color_extra), 0, 0, size, rng.uniform(0, 2 * np.pi),
                 star_inner=rng.uniform(0.38, 0.5))
+        if cross_halves is not None and shape == "cross":
+            o.cross_half = float(rng.uniform(*cross_halves))
         o.cx = rng.uniform(size / 2, w - size / 2)
         o.cy = rng.uniform(size / 2, h - size / 2)
         o.layout()
