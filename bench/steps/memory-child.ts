@@ -5,16 +5,11 @@
  * Prints one JSON line.
  */
 import { loadModel } from '../../src/model/index.js';
+import { benchInput } from '../lib/child-input.js';
 import { COLORS, decodeClip, prng, queryVocabulary, SHAPES } from '../lib/fixtures.js';
 
 // Paths come from the parent: in a bundle, import.meta.url no longer points into the repository.
-const { calls, warmup, every, modelDir, clip } = JSON.parse(process.env.BENCH_MEMORY ?? '{}') as {
-  calls: number;
-  warmup: number;
-  every: number;
-  modelDir: string;
-  clip: string;
-};
+const { calls, warmup, every, modelDir, clip } = benchInput<{ calls: number; warmup: number; every: number; modelDir: string; clip: string }>();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 const model = await loadModel(modelDir);

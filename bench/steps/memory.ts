@@ -4,11 +4,9 @@
  * the model's and not the other benchmarks'; the baseline is taken after a warm-up, when
  * onnxruntime's arenas and the shape-specific plans for every query bucket exist.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { BUNDLED_MODEL_DIR } from '../../src/model/index.js';
+import { runBundled } from '../lib/child.js';
 import { FIXTURES, ROOT } from '../lib/fixtures.js';
 import { fmt, fmtMeasure, measure } from '../lib/stats.js';
 import { check, type StepContext, type StepResult } from '../lib/step.js';
@@ -26,29 +24,11 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const calls = ctx.ci ? 100 : 10_000;
   const segments = 5;
   const every = calls / 50;
-  // Inside the repository so that the bundle's external packages resolve from node_modules.
-  const outdir = join(ROOT, 'node_modules/.cache/groundstream-bench');
-  mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, 'memory-child.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'bench/steps/memory-child.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
-  const stdout = execFileSync(process.execPath, ['--expose-gc', outfile], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      BENCH_MEMORY: JSON.stringify({ calls, warmup: ctx.ci ? 20 : 300, every, modelDir: BUNDLED_MODEL_DIR, clip: join(FIXTURES, 'clips/clip01-640x360.mp4') }),
-    },
-    maxBuffer: 16 << 20,
-  });
-  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { calls: number; msPerCall: number; novelQueries: number; samples: Sample[] };
+  const out = await runBundled<{ calls: number; msPerCall: number; novelQueries: number; samples: Sample[] }>(
+    join(ROOT, 'bench/steps/memory-child.ts'),
+    { calls, warmup: ctx.ci ? 20 : 300, every, modelDir: BUNDLED_MODEL_DIR, clip: join(FIXTURES, 'clips/clip01-640x360.mp4') },
+    ['--expose-gc'],
+  );
   const s = out.samples;
   const base = s[0]!;
   const last = s.at(-1)!;
