@@ -66,6 +66,7 @@ export const ERRORS = {
   HTTP_BAD_REQUEST: { status: 400, message: 'bad request: %s' },
   HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed: %s' },
   SERVER_SHUTTING_DOWN: { status: 503, message: 'server is shutting down: %s' },
+  SERVER_LISTEN_FAILED: { status: 500, message: 'cannot listen on %s' },
   AUTH_REQUIRED: { status: 401, message: 'authentication required: %s' },
   AUTH_FORBIDDEN: { status: 403, message: 'not allowed: %s' },
   LIMIT_STREAMS: { status: 429, message: 'too many streams: %s' },

@@ -143,11 +143,14 @@ export function isInside(root: string, child: string): boolean {
 /**
  * The real path of `path` if it is a regular file inside one of `roots`; otherwise
  * INGEST_PATH_REFUSED (outside, or no roots) or INGEST_SOURCE_INVALID (missing, not a file).
+ * A relative path is tried against the working directory first (`fixtures/clips/a.mp4` typed in
+ * the repository), then against each root (`clips/a.mp4` with fixtures/ as a root); either way
+ * the file it names must lie inside a root.
  */
 export async function confineFile(path: string, roots: readonly string[], fs: FsProbe = realFs): Promise<string> {
   if (roots.length === 0) throw new GroundstreamError('INGEST_PATH_REFUSED', `${path} (no file directories configured)`);
   const realRoots = await Promise.all(roots.map((r) => fs.realpath(resolve(r)).catch(() => undefined)));
-  const candidates = isAbsolute(path) ? [path] : roots.map((r) => resolve(r, path));
+  const candidates = isAbsolute(path) ? [path] : [resolve(path), ...roots.map((r) => resolve(r, path))];
   let found: string | undefined;
   for (const c of candidates) {
     const real = await fs.realpath(c).catch(() => undefined);
@@ -158,7 +161,10 @@ export async function confineFile(path: string, roots: readonly string[], fs: Fs
       return real;
     }
   }
-  if (found === undefined) throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such file: ${path}`);
+  if (found === undefined) {
+    const where = isAbsolute(path) ? '' : ' (relative paths are looked up in the working directory and in each allowed directory)';
+    throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such file: ${path}${where}`);
+  }
   throw new GroundstreamError('INGEST_PATH_REFUSED', path);
 }
 

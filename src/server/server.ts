@@ -208,10 +208,18 @@ export class GroundstreamServer {
   /** Opens the configured streams and listens; resolves with the base URL. */
   async listen(): Promise<string> {
     for (const s of this.deps.config.streams) await this.streams.add(s);
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.deps.config.port, this.deps.config.host, () => resolve());
-    });
+    const { port, host: bind } = this.deps.config;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.http.once('error', reject);
+        this.http.listen(port, bind, () => resolve());
+      });
+    } catch (e) {
+      await this.close(); // the streams opened above (and their ffmpeg) must not outlive this
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the port is in use (choose another with PORT or --port)' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+      throw new GroundstreamError('SERVER_LISTEN_FAILED', `${bind}:${port}: ${why}`, { cause: e });
+    }
     const a = this.http.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     return `http://${host}:${a.port}`;

@@ -1,5 +1,5 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isGroundstreamError } from '../../src/errors.js';
 import {
@@ -95,6 +95,13 @@ describe('file confinement', () => {
     expect(await codeOf(confineFile(join(dir, 'secret.mp4'), [root]))).toBe('INGEST_PATH_REFUSED');
     expect(await codeOf(confineFile('link.mp4', [root]))).toBe('INGEST_PATH_REFUSED');
     expect(await codeOf(confineFile('up/secret.mp4', [root]))).toBe('INGEST_PATH_REFUSED');
+  });
+
+  it('looks a relative path up in the working directory too, still only inside a root', async () => {
+    const fixtures = resolve('fixtures'); // tests run from the repository root
+    expect(await confineFile('fixtures/clips/clip01-640x360.mp4', [fixtures])).toBe(join(fixtures, 'clips', 'clip01-640x360.mp4'));
+    expect(await confineFile('clips/clip01-640x360.mp4', [fixtures])).toBe(join(fixtures, 'clips', 'clip01-640x360.mp4'));
+    expect(await codeOf(confineFile('package.json', [fixtures]))).toBe('INGEST_PATH_REFUSED');
   });
 
   it('refuses everything when no directory is configured, and reports missing files and directories', async () => {

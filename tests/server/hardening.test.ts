@@ -1,6 +1,8 @@
 /** Auth, limits, metrics and graceful shutdown of the real server over real sockets. */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -226,5 +228,22 @@ describe('graceful shutdown', () => {
     expect(await closed).toBe(1001);
     expect(await exited).toBe(0);
     expect(ffmpegChildren(child.pid!)).toEqual([]);
+  });
+
+  it('on a port in use says so with a code and exits 2 (the demo stream it opened first is closed: its ffmpeg would keep the process alive)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', String(port), '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += String(d)));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(2);
+      expect(err).toMatch(/^error SERVER_LISTEN_FAILED: cannot listen on 127\.0\.0\.1:\d+: the port is in use/m);
+      expect(err).not.toMatch(/at Server\./); // a message, not a stack trace
+    } finally {
+      blocker.close();
+    }
   });
 });
