@@ -53,7 +53,11 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
         });
         const r = await model.detect(bytes, queries, { threshold: flags.threshold, nmsIou });
         reports.push({ path, width: r.width, height: r.height, timings: r.timings, detections: r.detections });
-        if (flags.annotate) await annotate(bytes, r.detections, queries.texts, annotatePath(flags.annotate, path, images.length > 1));
+        if (flags.annotate) {
+          const target = annotatePath(flags.annotate, path, images.length > 1);
+          await annotate(bytes, r.detections, queries.texts, target);
+          if (!flags.json) err.write(`annotated: ${target}\n`);
+        }
       } catch (e) {
         if (!isGroundstreamError(e)) throw e;
         reports.push({ path, error: { code: e.code, message: e.message } });

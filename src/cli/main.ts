@@ -30,7 +30,7 @@ addModelFlags(
 addModelFlags(
   program
     .command('eval')
-    .description('score a model on clips with truth (SHAPES_WORLD.md scoring), every frame, no drops; or score recordings (--session)')
+    .description('score a model on clips with truth (docs/SHAPES_WORLD.md scoring), every frame, no drops; or score recordings (--session)')
     .argument('[clip...]', 'video clips; each has <clip>.truth.json beside it unless --truth is given')
     .option('--session <recording>', 'score a recording (from `record`) instead of running the model (repeatable)', collect)
     .option('--truth <file>', 'truth file for each clip or session, in order (repeatable)', collect)

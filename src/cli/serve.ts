@@ -64,12 +64,12 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const server = new GroundstreamServer({ config, model, fileRoots: [FIXTURES_DIR], handlers: [webHandler()], log });
   const url = await server.listen();
   const ws = url.replace(/^http/, 'ws');
-  const first = config.streams[0]?.id ?? 'demo';
+  const first = config.streams[0] ? encodeURIComponent(config.streams[0].id) : '<stream>'; // none with --no-demo and no --stream
   process.stdout.write(
     [
       `groundstream listening on ${url}`,
       `  viewer    ${url}/`,
-      `  overlay   ${url}/overlay?stream=${first}&q=red+circle&q=blue+object`,
+      `  overlay   ${url}/overlay?stream=${first}&q=purple+circle&q=star`,
       `  websocket ${ws}/v1/ws`,
       `  health    ${url}/healthz   streams ${url}/v1/streams`,
       '',

@@ -43,9 +43,13 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   }
 }
 
+const SPEC_KEYS = new Set(['id', 'source', 'realtime', 'loop']);
+
 function parseSpec(body: unknown): StreamSpec {
   const b = body as Record<string, unknown> | null;
-  if (!b || typeof b !== 'object') throw new GroundstreamError('HTTP_BAD_REQUEST', 'expected a JSON object');
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new GroundstreamError('HTTP_BAD_REQUEST', 'expected a JSON object');
+  const unknown = Object.keys(b).filter((k) => !SPEC_KEYS.has(k));
+  if (unknown.length) throw new GroundstreamError('HTTP_BAD_REQUEST', `unknown field ${JSON.stringify(unknown[0])} (allowed: id, source, realtime, loop)`);
   if (typeof b.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(b.id)) {
     throw new GroundstreamError('HTTP_BAD_REQUEST', '"id" must be a short id (letters, digits, . _ : -)');
   }

@@ -95,11 +95,13 @@ export class GroundstreamServer {
     this.metrics = new Metrics(this.streams, () => this.sessions.size);
     this.auth = new Auth({
       tokens: config.tokens,
-      required: config.requireAuth === 'auto' ? !isLoopback(config.host) : config.requireAuth,
+      // "auto": required beyond loopback, and wherever tokens were given (whoever sets one expects it checked)
+      required: config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth,
       allowedOrigins: config.allowedOrigins,
     });
     if (this.auth.required && config.tokens.length === 0) {
-      throw new GroundstreamError('CONFIG_INVALID', `host ${config.host} is beyond loopback: give API tokens (tokens, or GROUNDSTREAM_TOKEN), or set requireAuth: false`);
+      const why = config.requireAuth === true ? 'requireAuth is true' : `host ${config.host} is beyond loopback`;
+      throw new GroundstreamError('CONFIG_INVALID', `${why}: give API tokens (tokens, or GROUNDSTREAM_TOKEN), or set requireAuth: false`);
     }
     const handlers = [
       authHandler(this.auth),

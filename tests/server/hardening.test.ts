@@ -49,6 +49,19 @@ describe('auth', () => {
     }
   });
 
+  it('checks a token that is given on loopback too, and leaves a token-less loopback server open', async () => {
+    const withToken = await start({ tokens: [{ token: ADMIN, rights: ['watch', 'push', 'manage'] }] });
+    const open = await start({});
+    try {
+      expect((await fetch(`${withToken.base}/v1/streams`)).status).toBe(401);
+      expect((await fetch(`${withToken.base}/v1/streams`, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
+      expect((await fetch(`${open.base}/v1/streams`)).status).toBe(200);
+    } finally {
+      await withToken.server.close();
+      await open.server.close();
+    }
+  });
+
   it('checks tokens and rights on the WebSocket and the HTTP API', async () => {
     const { server, base, ws } = await start({
       requireAuth: true,

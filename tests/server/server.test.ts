@@ -56,6 +56,9 @@ describe('streaming server over real sockets', () => {
     expect((await r.json()).code).toBe('HTTP_BAD_REQUEST');
     const bad = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'evil', source: 'concat:/etc/passwd' }) });
     expect((await bad.json()).code).toBe('INGEST_PROTOCOL_REFUSED');
+    const extra = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', source: 'push', fps: 5 }) });
+    expect(extra.status).toBe(400);
+    expect(await extra.json()).toMatchObject({ code: 'HTTP_BAD_REQUEST', message: expect.stringContaining('unknown field "fps"') });
     expect((await fetch(`${base}/v1/streams/none`, { method: 'DELETE' })).status).toBe(404);
   });
 

@@ -1,0 +1,59 @@
+/** `groundstream detect` as a user runs it: the built CLI, the bundled model, a fixture still. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { iou } from '../../src/domain/geometry.js';
+import { FIXTURES, ROOT } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const STILL = join(FIXTURES, 'stills', 'still01-640x360.jpg');
+const truth = JSON.parse(readFileSync(join(FIXTURES, 'stills', 'still01-640x360.truth.json'), 'utf8')).frames[0].objects as { color: string; shape: string; box: [number, number, number, number] }[];
+const dir = mkdtempSync(join(tmpdir(), 'gs-detect-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('groundstream detect', () => {
+  it('prints detections as JSON and draws them with --annotate', async () => {
+    const out = join(dir, 'annotated.png');
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'detect', STILL, '-q', 'Blue Circle', '-q', 'purple cross', '--json', '--annotate', out]);
+    expect(stderr).toBe(''); // --json keeps stderr quiet
+    const report = JSON.parse(stdout);
+    expect(report.queries).toEqual(['blue circle', 'purple cross']);
+    const img = report.images[0];
+    expect([img.width, img.height]).toEqual([640, 360]);
+    const circle = truth.find((o) => o.color === 'blue' && o.shape === 'circle')!;
+    const found = img.detections.find((d: { query: string; box: [number, number, number, number] }) => d.query === 'blue circle' && iou(d.box, circle.box) >= 0.5);
+    expect(found).toBeDefined();
+
+    // the box is drawn in the first query's colour (#00e676) along its left edge, where the
+    // original has something else
+    const [annotated, original] = await Promise.all([out, STILL].map((p) => sharp(p).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+    expect([annotated!.info.width, annotated!.info.height]).toEqual([640, 360]);
+    const at = (b: Buffer, px: number, py: number) => [...b.subarray((py * 640 + px) * 3, (py * 640 + px) * 3 + 3)];
+    const green = (p: number[]) => Math.abs(p[0]! - 0x00) + Math.abs(p[1]! - 0xe6) + Math.abs(p[2]! - 0x76);
+    const y = Math.round((found.box[1] + found.box[3]) / 2);
+    const x = [-1, 0, 1].map((dx) => Math.round(found.box[0]) + dx).sort((a, b) => green(at(annotated!.data, a, y)) - green(at(annotated!.data, b, y)))[0]!;
+    expect(green(at(annotated!.data, x, y))).toBeLessThan(40);
+    expect(green(at(original!.data, x, y))).toBeGreaterThan(100);
+  });
+
+  it('reports a missing image and a corrupt one with their codes, and goes on with the rest', async () => {
+    const corrupt = join(dir, 'corrupt.jpg');
+    await sharp(STILL).toFile(join(dir, 'ok.png'));
+    await import('node:fs/promises').then((fs) => fs.writeFile(corrupt, readFileSync(STILL).subarray(0, 300)));
+    // exit status 1: some image failed; stdout still has the whole report
+    const failed = await run(process.execPath, [CLI, 'detect', join(dir, 'nope.jpg'), corrupt, join(dir, 'ok.png'), '-q', 'blue circle', '--json']).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(failed.code).toBe(1);
+    const images = JSON.parse(failed.stdout).images;
+    expect(images[0].error.code).toBe('IMAGE_INVALID');
+    expect(images[1].error.code).toBe('IMAGE_DECODE_FAILED');
+    expect(images[2].detections.length).toBeGreaterThan(0);
+  });
+});
