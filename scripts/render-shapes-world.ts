@@ -1,5 +1,5 @@
 /**
- * Independent second renderer of the shapes world (/work/shared/SHAPES_WORLD.md, v1), written from
+ * Independent second renderer of the shapes world (docs/SHAPES_WORLD.md, v1), written from
  * the specification only, so the bundled model can be scored on clips that do not share the first
  * renderer's quirks (colours, star/triangle proportions, rasteriser, textures, noise).
  *
