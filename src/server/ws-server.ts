@@ -5,7 +5,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SUBPROTOCOL } from '../protocol/index.js';
+import { CLOSE_CODES, SUBPROTOCOL } from '../protocol/index.js';
 
 export interface WsHandlers {
   /**
@@ -28,14 +28,22 @@ export interface WsOptions {
   pingIntervalMs: number;
 }
 
+/** Another version of our subprotocol (`groundstream.v2`): not ours, not a bearer token entry. */
+const isOtherVersion = (p: string) => p !== SUBPROTOCOL && /^groundstream\.v\d+$/.test(p);
+
 export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHandlers) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: opts.maxPayload,
     perMessageDeflate: false,
     // Browsers drop a connection whose offered subprotocol is not echoed: select ours when
-    // offered (the token rides as a second subprotocol and is never echoed back).
-    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // offered (the token rides as a second subprotocol and is never echoed back). A client that
+    // offers only another version of ours gets that one echoed, so that the handshake completes
+    // and it can be told why it is refused: close 4010 (see the upgrade callback).
+    handleProtocols: (offered) => {
+      if (offered.has(SUBPROTOCOL)) return SUBPROTOCOL;
+      return [...offered].find(isOtherVersion) ?? false;
+    },
   });
   const alive = new WeakMap<WebSocket, boolean>();
 
@@ -49,6 +57,10 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (refusal) {
         ws.close(refusal.close, refusal.reason.slice(0, 120));
+        return;
+      }
+      if (isOtherVersion(ws.protocol)) {
+        ws.close(CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
         return;
       }
       alive.set(ws, true);

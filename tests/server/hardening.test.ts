@@ -49,6 +49,19 @@ describe('auth', () => {
     }
   });
 
+  it('tells a client that speaks another protocol version why it is refused (4010), and picks v1 when offered', async () => {
+    const { server, ws } = await start({});
+    try {
+      expect(await closeCode(ws, ['groundstream.v2'])).toBe(4010);
+      const both = new WebSocket(ws, ['groundstream.v2', 'groundstream.v1']);
+      await new Promise((r) => both.once('open', r));
+      expect(both.protocol).toBe('groundstream.v1');
+      both.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('checks a token that is given on loopback too, and leaves a token-less loopback server open', async () => {
     const withToken = await start({ tokens: [{ token: ADMIN, rights: ['watch', 'push', 'manage'] }] });
     const open = await start({});
