@@ -125,6 +125,7 @@ export function readSession(path: string): Session {
     const [first, ...rest] = parsed.records;
     if (first === undefined) {
       if (parsed.truncated) continue; // a crash while writing the header of a new part
+      if (text.length === 0 && files.length > 1 && file === files.at(-1)) continue; // a crash between creating the last part and writing to it
       invalid(`${file}: empty`);
     }
     const h = checkHeader(first, file);

@@ -139,6 +139,16 @@ describe('reading a recording back', () => {
     expect(() => readSession(join(dir, 'three'))).toThrow(expect.objectContaining({ code: 'RECORD_INVALID' }));
   });
 
+  it('reads past an empty last part (the writer was killed between creating it and writing), not an empty only part', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'r-0001.ndjson'), `${JSON.stringify(header(1))}\n${JSON.stringify(result(0))}\n`);
+    writeFileSync(join(dir, 'r-0002.ndjson'), '');
+    expect(readSession(dir).results).toHaveLength(1);
+    const lone = tmp();
+    writeFileSync(join(lone, 'r-0001.ndjson'), '');
+    expect(() => readSession(lone)).toThrow(expect.objectContaining({ code: 'RECORD_INVALID', message: expect.stringContaining('empty') }));
+  });
+
   it('refuses parts of different recordings and formats newer than it reads', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'r-0001.ndjson'), `${JSON.stringify(header(1))}\n`);
