@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import pretty from 'pino-pretty';
 import { fromEnv, readConfigFile, resolveConfig, type ServerConfig, type StreamSpec } from '../config/config.js';
 import { GroundstreamError } from '../errors.js';
 import { configureFfmpeg } from '../ingest/ffmpeg-binary.js';
@@ -53,7 +54,12 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
 
 export async function runServe(flags: ServeFlags): Promise<void> {
   const config = serveConfig(flags, process.env);
-  const log = pino({ level: config.logLevel });
+  // Lines for people on a terminal, JSON for machines (LOG_FORMAT=json|pretty overrides).
+  const format = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const log =
+    format === 'pretty'
+      ? pino({ level: config.logLevel }, pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true }))
+      : pino({ level: config.logLevel });
   const ff = configureFfmpeg({ override: flags.ffmpeg });
   log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
   const model = await loadModel(config.model, {
