@@ -76,8 +76,19 @@ def export(model, out: str) -> dict:
                                     "logits": {0: "batch_size", 2: "num_queries"}, "pred_boxes": {0: "batch_size"}}, **kw)
     model.eval()
     import onnx
+    # The exporter cannot infer some output dims through Add/Concat and names them itself
+    # ("Addlogits_dim_1"); they are fixed, so write them down: the runtime logs and checks them.
+    fixed = {"logits": {1: GRID * GRID}, "pred_boxes": {1: GRID * GRID, 2: 4}}
     for name in ["model", "text_encoder", "detector"]:
-        onnx.checker.check_model(onnx.load(os.path.join(onnx_dir, f"{name}.onnx")))
+        path = os.path.join(onnx_dir, f"{name}.onnx")
+        g = onnx.load(path)
+        for out in g.graph.output:
+            for axis, size in fixed.get(out.name, {}).items():
+                dim = out.type.tensor_type.shape.dim[axis]
+                dim.ClearField("dim_param")
+                dim.dim_value = size
+        onnx.checker.check_model(g)
+        onnx.save(g, path)
     return {"model": "onnx/model.onnx", "text_encoder": "onnx/text_encoder.onnx", "detector": "onnx/detector.onnx"}
 
 
