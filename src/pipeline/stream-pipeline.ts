@@ -177,6 +177,7 @@ export class StreamPipeline {
   close(): void {
     this.sub.unsubscribe();
     this.results.complete();
+    this.shared = null; // it holds the last result's frame
   }
 
   private view(id: string, r: InferenceResult): SubscriberResult | null {
