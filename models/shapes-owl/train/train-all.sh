@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped weights: stage 1 from scratch, stage 2 continues from it with fresh scenes
-# (another seed) and a lower learning rate, stages 3 and 4 continue with more hard negatives (half of
+# (another seed) and a lower learning rate, stages 3 to 5 continue with more hard negatives (half of
 # them one word away from something present) and crosses of both thicknesses the world's text allows.
 # Then export, calibrate, and score (see README.md).
 set -euo pipefail
@@ -13,4 +13,6 @@ mkdir -p $W
 /usr/bin/python3 models/shapes-owl/train/train.py --init $W/stage2.pt --steps 2500 --lr 1e-3 --warmup 100 --seed 20261128 \
   --hard-share 0.7 --minimal-share 0.5 --cross-halves 0.16 0.34 --out $W/stage3.pt > $W/train-stage3.log 2>&1
 /usr/bin/python3 models/shapes-owl/train/train.py --init $W/stage3.pt --steps 1500 --lr 5e-4 --warmup 100 --seed 20261129 \
-  --hard-share 0.7 --minimal-share 0.5 --cross-halves 0.16 0.34 --out $W/model.pt > $W/train-stage4.log 2>&1
+  --hard-share 0.7 --minimal-share 0.5 --cross-halves 0.16 0.34 --out $W/stage4.pt > $W/train-stage4.log 2>&1
+/usr/bin/python3 models/shapes-owl/train/train.py --init $W/stage4.pt --steps 1500 --lr 3e-4 --warmup 100 --seed 20261130 \
+  --hard-share 0.7 --minimal-share 0.5 --cross-halves 0.16 0.34 --out $W/model.pt > $W/train-stage5.log 2>&1
