@@ -72,13 +72,4 @@ export function queries(n: number): string[] {
 export const QUERIES_8 = ['red circle', 'blue square', 'green triangle', 'yellow star', 'purple cross', 'orange circle', 'white square', 'black star'];
 
 /** A small deterministic PRNG (mulberry32) so that every run draws the same query sets. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../tests/helpers/prng.js';

@@ -1,14 +1,8 @@
+import { mulberry32 } from '../helpers/prng.js';
+
 /** A small seeded PRNG and generators for property-style tests (no dependency needed). */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const bytes = (max: number) => Uint8Array.from({ length: int(max + 1) }, () => int(256));

@@ -7,6 +7,7 @@ import type { Box, Detection } from '../../src/domain/types.js';
 import { IdMetricsCounter, type IdMetrics } from '../../src/eval/id-metrics.js';
 import { StreamTracker } from '../../src/track/stream-tracker.js';
 import type { TrackerOptions } from '../../src/track/config.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 export interface Mover {
   id: number;
@@ -25,16 +26,7 @@ export interface Mover {
 export const W = 640;
 export const H = 360;
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Position along one axis bouncing between lo and hi. */
 function bounce(p: number, lo: number, hi: number): number {

@@ -1,0 +1,13 @@
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). The one that tests and benchmarks share, so
+ * that a seed draws the same numbers everywhere. (scripts/render-shapes-world.ts keeps its own: it
+ * is an independent renderer on purpose.) */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
