@@ -106,8 +106,16 @@ def patch_targets(boxes: np.ndarray):
 
 
 class Scenes(torch.utils.data.IterableDataset):
-    def __init__(self, seed: int):
+    """Endless training samples, deterministic per seed and worker. Each rendering serves `reuse`
+    times with fresh queries: 2 = as drawn, then mirrored (left-right or top-bottom at random);
+    4 = as drawn, mirrored left-right, top-bottom, and both (the world has no preferred orientation).
+    Rendering costs more CPU than a training step, so reuse is what makes a 2-core budget go far."""
+
+    def __init__(self, seed: int, reuse: int = 2):
+        if reuse not in (1, 2, 4):
+            raise ValueError(f"reuse must be 1, 2 or 4, not {reuse}")
         self.seed = seed
+        self.reuse = reuse
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -115,20 +123,17 @@ class Scenes(torch.utils.data.IterableDataset):
         while True:
             im, objs, w, h = random_scene(rng)
             base = np.array([o.box() for o in objs], np.float32).reshape(-1, 4) / [w, h, w, h]
-            # each rendering serves twice (as drawn, then mirrored) with fresh queries: rendering costs
-            # as much CPU as a training step, and the world is mirror-symmetric
-            for variant in range(2):
-                boxes = base.copy()
-                if variant == 1:
-                    if rng.random() < 0.5:
-                        im = im.transpose(Image.FLIP_LEFT_RIGHT)
-                        boxes[:, [0, 2]] = 1 - base[:, [2, 0]]
-                    else:
-                        im = im.transpose(Image.FLIP_TOP_BOTTOM)
-                        boxes[:, [1, 3]] = 1 - base[:, [3, 1]]
-                yield self._sample(rng, im, objs, boxes)
+            if self.reuse == 4:
+                for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):
+                    yield self._sample(rng, *_flipped(im, base, flip_x, flip_y), objs)
+                continue
+            yield self._sample(rng, im, base.copy(), objs)
+            if self.reuse == 2:
+                # as before the reuse option existed: one mirror, its axis drawn from the stream
+                horizontal = rng.random() < 0.5
+                yield self._sample(rng, *_flipped(im, base, horizontal, not horizontal), objs)
 
-    def _sample(self, rng, im, objs, boxes_n):
+    def _sample(self, rng, im, boxes_n, objs):
         pix = to_pixels(im, FILTERS[rng.integers(len(FILTERS))])
         queries, texts = sample_queries(rng, objs)
         ids = np.zeros((N_QUERIES, tok.MAX_LEN), np.int64)
@@ -145,3 +150,15 @@ class Scenes(torch.utils.data.IterableDataset):
         assigned = patch_targets(boxes_n)
         return (torch.from_numpy(pix), torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(boxes),
                 torch.from_numpy(match), torch.from_numpy(assigned))
+
+
+def _flipped(im: Image.Image, boxes: np.ndarray, flip_x: bool, flip_y: bool):
+    """The image mirrored left-right and/or top-bottom, with its normalised x1y1x2y2 boxes."""
+    b = boxes.copy()
+    if flip_x:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+        b[:, [0, 2]] = 1 - boxes[:, [2, 0]]
+    if flip_y:
+        im = im.transpose(Image.FLIP_TOP_BOTTOM)
+        b[:, [1, 3]] = 1 - boxes[:, [3, 1]]
+    return im, b

@@ -61,6 +61,10 @@ def losses(model, batch):
     return cls_loss, l1, gi
 
 
+def save(model, path):
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=9000)
@@ -74,6 +78,9 @@ def main():
     ap.add_argument("--hard-share", type=float, default=0.5, help="share of negatives that share a word with the scene")
     ap.add_argument("--minimal-share", type=float, default=0.0, help="of those, the share of one-word-swapped pairs")
     ap.add_argument("--cross-halves", type=float, nargs=2, default=None, help="range of cross bar half-widths")
+    ap.add_argument("--reuse", type=int, default=2, choices=(1, 2, 4), help="samples per rendering (4: all mirrors)")
+    ap.add_argument("--workers", type=int, default=1, help="rendering processes (each its own seeded stream)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch has it (results differ in the last bits)")
     args = ap.parse_args()
     import data
     data.HARD_SHARE, data.MINIMAL_SHARE = args.hard_share, args.minimal_share
@@ -83,14 +90,16 @@ def main():
     model = ShapesOwl(len(tok.VOCAB))
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
+    device = torch.device(args.device)
+    model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0}], lr=args.lr)
     warm = max(1, min(args.warmup, args.steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
-    loader = torch.utils.data.DataLoader(Scenes(args.seed), batch_size=args.batch, num_workers=1, prefetch_factor=4,
-                                         persistent_workers=True)
+    loader = torch.utils.data.DataLoader(Scenes(args.seed, args.reuse), batch_size=args.batch, num_workers=args.workers, prefetch_factor=4,
+                                         persistent_workers=True, pin_memory=args.device != "cpu")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model.train()
     t0 = time.time()
@@ -98,6 +107,7 @@ def main():
     for step, batch in enumerate(loader):
         if step >= args.steps:
             break
+        batch = [t.to(device, non_blocking=True) for t in batch]
         cls_loss, l1, gi = losses(model, batch)
         loss = cls_loss + 5 * l1 + 2 * gi
         opt.zero_grad(set_to_none=True)
@@ -113,8 +123,8 @@ def main():
                   f"lr {sched.get_last_lr()[0]:.2e}  {el / 60:.1f} min  {(step + 1) * args.batch / max(el, 1e-6):.1f} img/s",
                   flush=True)
         if step % 1000 == 999:
-            torch.save(model.state_dict(), args.out)
-    torch.save(model.state_dict(), args.out)
+            save(model, args.out)
+    save(model, args.out)
     print(f"done in {(time.time() - t0) / 60:.1f} min -> {args.out}", flush=True)
 
 
