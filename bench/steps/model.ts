@@ -80,13 +80,18 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   const model = await loadModel(); // split graphs, 2 intra-op threads (the server's default)
   const qs = await model.prepareQueries(QUERIES_8);
   const detectRaw = (i: number) => model.detect(raw[i % raw.length]!, qs);
+  // The same model on a worker thread (config inferenceWorkers): what the hop costs.
+  const offModel = await loadModel(undefined, { session: { workers: 1 } });
+  const offQs = await offModel.prepareQueries(QUERIES_8);
+  const detectOff = (i: number) => offModel.detect(raw[i % raw.length]!, offQs);
 
   for (let i = 0; i < (ctx.ci ? 3 : 40); i++) {
     await bareDetector();
     await bareCombined();
     await detectRaw(i);
+    await detectOff(i);
   }
-  const runs = { bare: [] as number[], detect: [] as number[], combined: [] as number[], pre: [] as number[], infer: [] as number[], post: [] as number[] };
+  const runs = { bare: [] as number[], detect: [] as number[], worker: [] as number[], combined: [] as number[], pre: [] as number[], infer: [] as number[], post: [] as number[] };
   for (let r = 0; r < R; r++) {
     runs.bare.push(await msPerCall(N, bareDetector));
     // detect()'s own timings say where its time goes (normalise, onnxruntime, decode boxes).
@@ -103,7 +108,9 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     runs.infer.push(split.infer / N);
     runs.post.push(split.post / N);
     runs.combined.push(await msPerCall(N, bareCombined));
+    runs.worker.push(await msPerCall(N, detectOff));
   }
+  const worker = measure(runs.worker, 'ms');
   const bare = measure(runs.bare, 'ms');
   const detect = measure(runs.detect, 'ms');
   const comb = measure(runs.combined, 'ms');
@@ -206,7 +213,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   ctx.log(`decoded stills: ours ${fmt(ourRawFps.median)}/s, transformers.js ${fmt(theirRawFps.median)}/s (x${fmt(speedupRaw.median)})`);
   await tjs.dispose();
 
-  await Promise.all([model.close(), textEncoder.release(), detector.release(), combined.release()]);
+  await Promise.all([model.close(), offModel.close(), textEncoder.release(), detector.release(), combined.release()]);
   const x = (m: typeof bare) => `${fmtMeasure(m)}x`;
   return {
     name: 'model',
@@ -233,6 +240,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
             '',
           ],
           ['bare onnxruntime, model.onnx (combined: text tower every frame, input_ids [8,16])', fmtMeasure(comb), x(ratioOf(comb, bare))],
+          ['detect() with the model on a worker thread (inferenceWorkers 1: inputs copied over, outputs moved back)', fmtMeasure(worker), x(ratioOf(worker, bare))],
         ],
         note: `${N} calls a run, ${R} runs; onnxruntime ${ORT_OPTIONS.intraOpNumThreads} intra-op threads, 1 inter-op, all optimisations, no spinning (groundstream's settings). The text tower is tiny (text_encoder.onnx is 30 KB), so the combined graph costs about what the detector does.`,
       },
@@ -271,6 +279,6 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     ],
     charts: [],
     notes: [],
-    data: { bareDetectorMs: bare, detectSplitMs: { preprocess: measure(runs.pre, 'ms'), infer: measure(runs.infer, 'ms'), postprocess: measure(runs.post, 'ms') }, pacedCpuMs: { spinning: spinOn, noSpinning: spinOff }, spinningMs: spinWall, detectMs: detect, bareCombinedMs: comb, detectOverhead: overhead, detectorVsCombined: detVsComb, oursImagesPerSecond: ourFps, stillDecodeMs: decodeMs, oursImagesPerSecond2InFlight: ours2, transformersJsImagesPerSecond2InFlight: theirs2, transformersJsImagesPerSecond: theirFps, speedupVsTransformersJs: speedup, decodeCeiling: ceiling, oursDecodedImagesPerSecond: ourRawFps, transformersJsDecodedImagesPerSecond: theirRawFps, speedupVsTransformersJsDecoded: speedupRaw, oursFramesPerSecond: ourFrameFps, transformersJsFramesPerSecond: theirFrameFps, speedupVsTransformersJsFrames: speedupFrame },
+    data: { bareDetectorMs: bare, detectSplitMs: { preprocess: measure(runs.pre, 'ms'), infer: measure(runs.infer, 'ms'), postprocess: measure(runs.post, 'ms') }, pacedCpuMs: { spinning: spinOn, noSpinning: spinOff }, spinningMs: spinWall, detectMs: detect, detectOnWorkerMs: worker, bareCombinedMs: comb, detectOverhead: overhead, detectorVsCombined: detVsComb, oursImagesPerSecond: ourFps, stillDecodeMs: decodeMs, oursImagesPerSecond2InFlight: ours2, transformersJsImagesPerSecond2InFlight: theirs2, transformersJsImagesPerSecond: theirFps, speedupVsTransformersJs: speedup, decodeCeiling: ceiling, oursDecodedImagesPerSecond: ourRawFps, transformersJsDecodedImagesPerSecond: theirRawFps, speedupVsTransformersJsDecoded: speedupRaw, oursFramesPerSecond: ourFrameFps, transformersJsFramesPerSecond: theirFrameFps, speedupVsTransformersJsFrames: speedupFrame },
   };
 }

@@ -5,6 +5,7 @@ import type { LoadOptions } from '../model/index.js';
 export interface ModelFlags {
   model?: string;
   threads?: number;
+  workers?: number;
   provider?: string[];
   graphOpt?: 'disabled' | 'basic' | 'extended' | 'all';
   combined?: boolean;
@@ -15,6 +16,7 @@ export function addModelFlags(cmd: Command): Command {
   return cmd
     .option('-m, --model <dir>', 'model folder in the Hugging Face layout (default: the bundled shapes-owl)')
     .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', (v) => parseInt(v, 10))
+    .option('--workers <n>', 'run the model on n worker threads, each with its own copy (default 0: this thread)', (v) => parseInt(v, 10))
     .option('--provider <name...>', 'execution providers in order of preference (default cpu)')
     .option('--graph-opt <level>', 'graph optimisation: disabled | basic | extended | all (default all)')
     .option('--combined', 'run the combined graph even when split graphs exist')
@@ -27,6 +29,7 @@ export function modelOptionsFrom(flags: ModelFlags, log?: (m: string) => void): 
     maxPixels: flags.maxPixels,
     session: {
       intraOpThreads: flags.threads,
+      workers: flags.workers,
       executionProviders: flags.provider,
       graphOptimization: flags.graphOpt,
     },

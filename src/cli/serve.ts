@@ -22,6 +22,7 @@ export interface ServeFlags {
   stream?: string[];
   demo?: boolean;
   concurrency?: number;
+  inferenceWorkers?: number;
   threads?: number;
   allowDir?: string[];
   logLevel?: string;
@@ -43,6 +44,7 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
     host: flags.host,
     model: flags.model,
     concurrency: flags.concurrency,
+    inferenceWorkers: flags.inferenceWorkers,
     threads: flags.threads,
     logLevel: flags.logLevel,
     allowedDirs: flags.allowDir,
@@ -63,7 +65,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const ff = configureFfmpeg({ override: flags.ffmpeg });
   log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
   const model = await loadModel(config.model, {
-    session: { intraOpThreads: config.threads, executionProviders: config.providers },
+    session: { intraOpThreads: config.threads, executionProviders: config.providers, workers: config.inferenceWorkers },
     log: (m) => log.info(m),
   });
   log.info({ model: model.info }, `model ${model.info.name} (${model.info.family}, ${model.info.mode} graphs)`);

@@ -29,6 +29,12 @@ export interface ServerConfig {
   providers: string[];
   /** Inferences at once across streams. Default 1. */
   concurrency: number;
+  /**
+   * Worker threads that run the per-frame graph, each with its own copy of it (0: on the event
+   * loop, where onnxruntime-node blocks it for every inference). Default: 0 when concurrency is 1,
+   * otherwise concurrency, since runs on the event loop cannot overlap.
+   */
+  inferenceWorkers?: number;
   /** Streams opened at start. */
   streams: StreamSpec[];
   /** Per-client send buffer above which results are conflated, bytes. Default 1 MiB. */
@@ -150,6 +156,12 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     port: int('port', merged.port, 0, 65535),
     threads: int('threads', merged.threads, 1, 256),
     concurrency: int('concurrency', merged.concurrency, 1, 64),
+    inferenceWorkers:
+      merged.inferenceWorkers === undefined
+        ? int('concurrency', merged.concurrency, 1, 64) > 1
+          ? merged.concurrency
+          : 0
+        : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),

@@ -36,10 +36,14 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   const S = folder.imageSize;
   const pixelSpec: TensorSpec = { name: 'pixel_values', type: 'float32', dims: [null, 3, S, S] };
   const opened: GraphSession[] = [];
-  const open = async (path: string, inputs: TensorSpec[], outputs: TensorSpec[]) => {
-    const s = await openSession(path, options.session);
+  const workers = options.session?.workers ?? 0;
+  // The text encoder runs once per new query, so one worker (if any) is enough for it.
+  const open = async (path: string, inputs: TensorSpec[], outputs: TensorSpec[], perFrame = true) => {
+    const n = perFrame ? workers : Math.min(1, workers);
+    const s = await openSession(path, { ...options.session, workers: n });
     opened.push(s);
-    options.log?.(`opened ${path}: ${formatSignature(s.inputs, s.outputs)}`);
+    const where = n === 0 ? '' : ` on ${n} worker thread${n > 1 ? 's' : ''}`;
+    options.log?.(`opened ${path}${where}: ${formatSignature(s.inputs, s.outputs)}`);
     checkSignature(path, s.inputs, s.outputs, inputs, outputs);
     const fixed = fixedImageSize(s.inputs);
     if (fixed !== null && fixed !== S) {
@@ -52,7 +56,7 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
     const graphs = useSplit
       ? {
           combined: null,
-          textEncoder: await open(folder.files.textEncoder!, TEXT_IN, [{ name: 'text_embeds', type: 'float32', dims: [null, null] }]),
+          textEncoder: await open(folder.files.textEncoder!, TEXT_IN, [{ name: 'text_embeds', type: 'float32', dims: [null, null] }], false),
           detector: await open(folder.files.detector!, [pixelSpec, { name: 'text_embeds', type: 'float32', dims: [null, null] }], OUT),
         }
       : {

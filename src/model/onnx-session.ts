@@ -1,10 +1,12 @@
 /**
  * The one door to onnxruntime-node: sessions, tensors and execution providers. Nothing else in
- * groundstream imports onnxruntime, so swapping the runtime touches this file alone.
+ * groundstream imports onnxruntime (onnx-workers.ts loads it inside its worker threads), so
+ * swapping the runtime touches these two files alone.
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
+import { openWorkerSession } from './onnx-workers.js';
 
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -24,6 +26,14 @@ export interface SessionOptions {
    * core each (measured here: 23-27 ms of CPU per frame with spinning, 4 ms without, same latency).
    */
   spinThreads?: boolean;
+  /**
+   * Run the graph on this many worker threads, each holding its own copy of it, instead of on the
+   * calling thread. onnxruntime-node runs a session synchronously on the thread that calls it, so
+   * with 0 (the default) the event loop waits out every inference and two runs never overlap;
+   * with N, up to N runs go at once and the event loop stays free. Each run then costs a hop to
+   * the worker and back (copying the inputs), measured in `npm run bench`.
+   */
+  workers?: number;
 }
 
 export type TensorType = 'float32' | 'int64' | 'int32' | 'bool' | 'float16' | 'uint8' | string;
@@ -65,15 +75,15 @@ export function availableProviders(): string[] {
   return list ? list.map((b) => b.name) : ['cpu'];
 }
 
-function describe(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
+export function describe(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
   return names.map((name, i) => {
     const m = (meta?.[i] ?? {}) as { name?: string; type?: string; shape?: (number | string)[] };
     return { name, type: m.type ?? 'unknown', shape: m.shape ?? [] };
   });
 }
 
-/** Opens an ONNX file; a missing file, a corrupt graph or an unavailable provider each fail with a code. */
-export async function openSession(path: string, options: SessionOptions = {}): Promise<GraphSession> {
+/** Checks the file and the providers before anything is opened; returns the providers. */
+function preflight(path: string, options: SessionOptions): string[] {
   if (!existsSync(path)) throw new GroundstreamError('MODEL_NOT_FOUND', path);
   const providers = options.executionProviders ?? ['cpu'];
   const available = availableProviders();
@@ -86,19 +96,39 @@ export async function openSession(path: string, options: SessionOptions = {}): P
       );
     }
   }
+  return providers;
+}
+
+/** onnxruntime's session options for ours (plain data: it also travels to worker threads). */
+export function ortSessionOptions(options: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
+  const spin = options.spinThreads ? '1' : '0';
+  return {
+    intraOpNumThreads: options.intraOpThreads ?? 2,
+    interOpNumThreads: options.interOpThreads ?? 1,
+    graphOptimizationLevel: options.graphOptimization ?? 'all',
+    executionProviders: providers,
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
+}
+
+/** The error for a graph that onnxruntime would not open. */
+export function loadError(path: string, providers: readonly string[], e: unknown): GroundstreamError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = /provider|cuda/i.test(msg) && providers.some((p) => p !== 'cpu') ? 'PROVIDER_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
+  return new GroundstreamError(code, `${path}: ${msg}`, { cause: e });
+}
+
+/** Opens an ONNX file; a missing file, a corrupt graph or an unavailable provider each fail with a code. */
+export async function openSession(path: string, options: SessionOptions = {}): Promise<GraphSession> {
+  const providers = preflight(path, options);
+  const workers = options.workers ?? 0;
+  if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers ${workers}`);
+  if (workers > 0) return openWorkerSession(path, ortSessionOptions(options, providers), workers, (e) => loadError(path, providers, e));
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, {
-      intraOpNumThreads: options.intraOpThreads ?? 2,
-      interOpNumThreads: options.interOpThreads ?? 1,
-      graphOptimizationLevel: options.graphOptimization ?? 'all',
-      executionProviders: providers,
-      extra: { session: { intra_op: { allow_spinning: options.spinThreads ? '1' : '0' }, inter_op: { allow_spinning: options.spinThreads ? '1' : '0' } } },
-    });
+    session = await ort.InferenceSession.create(path, ortSessionOptions(options, providers));
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const code = /provider|cuda/i.test(msg) && providers.some((p) => p !== 'cpu') ? 'PROVIDER_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
-    throw new GroundstreamError(code, `${path}: ${msg}`, { cause: e });
+    throw loadError(path, providers, e);
   }
   const s = session as ort.InferenceSession & { inputMetadata?: unknown[]; outputMetadata?: unknown[] };
   const inputs = describe(s.inputMetadata, session.inputNames);
@@ -116,16 +146,25 @@ export async function openSession(path: string, options: SessionOptions = {}): P
       } catch (e) {
         throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      const result: Record<string, OutputTensor> = {};
-      for (const name of fetch) {
-        const t = out[name] as ort.Tensor | undefined;
-        if (!t || t.type !== 'float32') {
-          throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: output "${name}" missing or not float32`);
-        }
-        result[name] = { data: t.data as Float32Array, dims: t.dims };
-      }
-      return result;
+      return pickOutputs(path, fetch, (name) => out[name] as ort.Tensor | undefined);
     },
     release: () => session.release(),
   };
+}
+
+/** The fetched outputs, each required to be float32. */
+export function pickOutputs(
+  path: string,
+  fetch: readonly string[],
+  get: (name: string) => { type: string; data: unknown; dims: readonly number[] } | undefined,
+): Record<string, OutputTensor> {
+  const result: Record<string, OutputTensor> = {};
+  for (const name of fetch) {
+    const t = get(name);
+    if (!t || t.type !== 'float32' || !(t.data instanceof Float32Array)) {
+      throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: output "${name}" missing or not float32`);
+    }
+    result[name] = { data: t.data, dims: t.dims };
+  }
+  return result;
 }

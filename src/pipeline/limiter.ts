@@ -1,7 +1,9 @@
 /**
  * A counting semaphore: how many inferences may run at once across all streams sharing one model.
  * Waiters are served first come, first served. Default concurrency in the server: 1 (on a 2-core
- * machine one inference already uses both cores through onnxruntime's intra-op threads).
+ * machine one inference already uses both cores through onnxruntime's intra-op threads). Runs
+ * overlap only when the model runs on worker threads (config `inferenceWorkers`, which follows
+ * concurrency by default): onnxruntime-node runs a session on the thread that calls it.
  */
 export class Limiter {
   private active = 0;

@@ -22,6 +22,15 @@ describe('config', () => {
     expect(resolveConfig({ port: 1000 }, fromEnv({ PORT: '2000' })).port).toBe(2000);
   });
 
+  it('moves inference to worker threads when more than one may run at once', () => {
+    expect(resolveConfig({}).inferenceWorkers).toBe(0); // one at a time: on the event loop, no hop
+    expect(resolveConfig({ concurrency: 3 }).inferenceWorkers).toBe(3); // on the event loop they could not overlap
+    expect(resolveConfig({ concurrency: 3, inferenceWorkers: 1 }).inferenceWorkers).toBe(1);
+    expect(resolveConfig({ inferenceWorkers: 2 }).inferenceWorkers).toBe(2);
+    expect(serveConfig({ concurrency: 2, demo: false }, {}).inferenceWorkers).toBe(2);
+    expect(invalid(() => resolveConfig({ inferenceWorkers: -1 }))).toMatch(/inferenceWorkers/);
+  });
+
   it('refuses bad values with CONFIG_INVALID naming the field', () => {
     expect(invalid(() => resolveConfig(fromEnv({ PORT: 'eighty' })))).toMatch(/PORT must be an integer/);
     expect(invalid(() => resolveConfig({ concurrency: 0 }))).toMatch(/concurrency/);

@@ -1,0 +1,59 @@
+/** `groundstream serve` as a user starts it: the built CLI, the bundled model, real ffmpeg, real sockets. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT } from '../helpers/fixtures.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Starts the server; resolves with its base URL and everything it has written so far. */
+function serve(args: string[]): Promise<{ base: string; output: () => string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-demo', ...args], {
+    env: { ...process.env, LOG_FORMAT: 'json', PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += String(d);
+      const m = /groundstream listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) resolve({ base: m[1]!, output: () => out, child });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening:\n${out}`)));
+  });
+}
+
+describe('groundstream serve', () => {
+  it('with --concurrency 2 runs the model on two worker threads and serves two streams at once', async () => {
+    const clip = (n: string) => join(FIXTURES, 'clips', n);
+    const { base, output, child } = await serve([
+      '--concurrency', '2',
+      '--stream', `a=${clip('clip01-640x360.mp4')}#loop`,
+      '--stream', `b=${clip('clip02-640x360-heldout.mp4')}#loop`,
+    ]);
+    expect(output()).toMatch(/detector\.onnx on 2 worker threads/);
+    expect(output()).toMatch(/text_encoder\.onnx on 1 worker thread:/);
+    const c = await TestClient.open(`${base.replace('http', 'ws')}/v1/ws`);
+    c.send({ type: 'subscribe', id: 'a', stream: 'a', queries: ['circle', 'square', 'star'] });
+    c.send({ type: 'subscribe', id: 'b', stream: 'b', queries: ['circle', 'square', 'star'] });
+    const got = await Promise.all(['a', 'b'].map((s) => c.next((m) => m.type === 'detections' && m.subscription === s && m.detections.length > 0)));
+    for (const m of got) {
+      expect([m.frame.width, m.frame.height]).toEqual([640, 360]);
+      expect(m.detections[0].box).toHaveLength(4);
+    }
+    const health = await (await fetch(`${base}/healthz`)).json();
+    expect(health.status).toBe('ok');
+    await c.close();
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(0);
+  });
+});
