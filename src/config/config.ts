@@ -148,6 +148,9 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   return out;
 }
 
+/** Default inference workers: none for one run at a time (no hop), else one per run at once. */
+const autoWorkers = (concurrency: number) => (concurrency > 1 ? concurrency : 0);
+
 /** Merges layers (later wins), validates every field, and freezes the result. */
 export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
   const merged = Object.assign({}, DEFAULT_CONFIG, ...layers.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))));
@@ -156,12 +159,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     port: int('port', merged.port, 0, 65535),
     threads: int('threads', merged.threads, 1, 256),
     concurrency: int('concurrency', merged.concurrency, 1, 64),
-    inferenceWorkers:
-      merged.inferenceWorkers === undefined
-        ? int('concurrency', merged.concurrency, 1, 64) > 1
-          ? merged.concurrency
-          : 0
-        : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
+    inferenceWorkers: merged.inferenceWorkers === undefined ? autoWorkers(int('concurrency', merged.concurrency, 1, 64)) : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),

@@ -39,7 +39,7 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   const workers = options.session?.workers ?? 0;
   // The text encoder runs once per new query, so one worker (if any) is enough for it.
   const open = async (path: string, inputs: TensorSpec[], outputs: TensorSpec[], perFrame = true) => {
-    const n = perFrame ? workers : Math.min(1, workers);
+    const n = perFrame || !(workers > 0) ? workers : 1; // a bad value goes on to openSession, which names it
     const s = await openSession(path, { ...options.session, workers: n });
     opened.push(s);
     const where = n === 0 ? '' : ` on ${n} worker thread${n > 1 ? 's' : ''}`;

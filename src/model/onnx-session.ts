@@ -122,7 +122,9 @@ export function loadError(path: string, providers: readonly string[], e: unknown
 export async function openSession(path: string, options: SessionOptions = {}): Promise<GraphSession> {
   const providers = preflight(path, options);
   const workers = options.workers ?? 0;
-  if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers ${workers}`);
+  if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) {
+    throw new GroundstreamError('CONFIG_INVALID', `workers must be a whole number from 0 to 64, not ${workers}`);
+  }
   if (workers > 0) return openWorkerSession(path, ortSessionOptions(options, providers), workers, (e) => loadError(path, providers, e));
   let session: ort.InferenceSession;
   try {
@@ -138,10 +140,10 @@ export async function openSession(path: string, options: SessionOptions = {}): P
     inputs,
     outputs,
     async run(feeds, fetch) {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(t.type, t.data, t.dims);
       let out: ort.InferenceSession.OnnxValueMapType;
       try {
+        const ortFeeds: Record<string, ort.Tensor> = {};
+        for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(t.type, t.data, t.dims);
         out = await session.run(ortFeeds, fetch as string[]);
       } catch (e) {
         throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

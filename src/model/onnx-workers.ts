@@ -40,10 +40,6 @@ parentPort.on('message', async (m) => {
       } catch {
         parentPort.postMessage({ id: m.id, ok }); // buffers onnxruntime will not let go of: copied
       }
-    } else if (m.kind === 'release') {
-      if (session) await session.release();
-      session = null;
-      parentPort.postMessage({ id: m.id, ok: true });
     }
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: e && e.message ? e.message : String(e) });
@@ -64,12 +60,20 @@ interface Signature {
   outputs: TensorInfo[];
 }
 
-/** One worker thread holding one session of the graph. */
+/** One started thread, and the calls waiting on it (settled when it answers or stops). */
+interface Thread {
+  worker: Worker;
+  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  ready: Promise<Signature>;
+}
+
+/** One worker thread holding one session of the graph; started again on the next run if it stops. */
 class GraphWorker {
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private thread: Thread | null = null;
   private nextId = 0;
-  private opening: Promise<Signature> | null = null;
+  private released = false;
+  /** The last start of the thread failed (the next run tries again). */
+  failed = false;
 
   constructor(
     private readonly path: string,
@@ -78,63 +82,75 @@ class GraphWorker {
 
   /** Runs in flight or queued on this worker. */
   get load(): number {
-    return this.pending.size;
+    return this.thread?.pending.size ?? 0;
   }
 
-  /** Starts the thread and opens the session (again, after the thread stopped). */
+  /** Starts the thread and opens the session, unless that is done or under way. */
   open(): Promise<Signature> {
-    if (this.worker && this.opening) return this.opening;
+    if (this.released) return Promise.reject(new Error('released'));
+    if (this.thread) return this.thread.ready;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ort: ORT_PATH }, name: 'groundstream-onnx' });
-    this.worker = worker;
-    worker.unref();
+    const thread: Thread = { worker, pending: new Map(), ready: Promise.resolve({ inputs: [], outputs: [] }) };
+    this.thread = thread;
+    worker.unref(); // referenced only while a call waits, so an idle model never keeps the process alive
     worker.on('message', (m: Reply) => {
-      const p = this.pending.get(m.id);
+      const p = thread.pending.get(m.id);
       if (!p) return;
-      this.pending.delete(m.id);
-      if (!this.pending.size) worker.unref();
+      thread.pending.delete(m.id);
+      if (!thread.pending.size) worker.unref();
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m.ok);
     });
     const stopped = (why: string) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      this.opening = null;
-      const err = new Error(`inference worker stopped: ${why}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      if (this.thread === thread) this.thread = null;
+      for (const p of thread.pending.values()) p.reject(new Error(`inference worker stopped: ${why}`));
+      thread.pending.clear();
     };
     worker.on('error', (e) => stopped(e.message));
-    worker.on('exit', (code) => stopped(`exit code ${code}`));
-    this.opening = this.call('open', { path: this.path, options: this.options }) as Promise<Signature>;
-    return this.opening;
+    worker.on('exit', (code) => stopped(this.released ? 'released' : `exit code ${code}`));
+    // a reply that cannot be read leaves its caller unknown: stop the thread, which fails them all
+    worker.on('messageerror', () => void worker.terminate());
+    thread.ready = (this.call(thread, 'open', { path: this.path, options: this.options }) as Promise<Signature>).then(
+      (sig) => {
+        this.failed = false;
+        return sig;
+      },
+      (e: unknown) => {
+        this.failed = true;
+        if (this.thread === thread) this.thread = null;
+        void worker.terminate();
+        throw e;
+      },
+    );
+    return thread.ready;
   }
 
   async run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, unknown>> {
-    if (!this.worker) await this.open();
-    else await this.opening;
-    return (await this.call('run', { feeds, fetch })) as Record<string, unknown>;
+    await this.open();
+    const thread = this.thread;
+    if (!thread) throw new Error('inference worker stopped');
+    return (await this.call(thread, 'run', { feeds, fetch })) as Record<string, unknown>;
   }
 
+  /** Stops the thread; calls still waiting on it fail. Later runs fail too. */
   async release(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    try {
-      await this.call('release', {});
-    } finally {
-      this.worker = null;
-      this.opening = null;
-      await worker.terminate();
-    }
+    this.released = true;
+    const thread = this.thread;
+    this.thread = null;
+    if (thread) await thread.worker.terminate();
   }
 
-  private call(kind: string, body: object): Promise<unknown> {
-    const worker = this.worker;
-    if (!worker) return Promise.reject(new Error('inference worker stopped'));
+  private call(thread: Thread, kind: string, body: object): Promise<unknown> {
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, kind, ...body });
+      try {
+        thread.worker.postMessage({ id, kind, ...body });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e))); // e.g. an input that cannot be copied
+        return;
+      }
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.ref();
     });
   }
 }
@@ -154,16 +170,23 @@ export async function openWorkerSession(
     await Promise.allSettled(workers.map((w) => w.release()));
     throw loadError(e);
   }
+  let next = 0;
   return {
     path,
     inputs: sig.inputs,
     outputs: sig.outputs,
     async run(feeds, fetch) {
-      let w = workers[0]!;
-      for (const x of workers) if (x.load < w.load) w = x;
+      // the least busy worker, taking turns among equals; one whose thread would not start only
+      // when every one is in that state (it tries again)
+      next = (next + 1) % workers.length;
+      let w: GraphWorker | null = null;
+      for (let k = 0; k < workers.length; k++) {
+        const x = workers[(next + k) % workers.length]!;
+        if (!w || (w.failed && !x.failed) || (w.failed === x.failed && x.load < w.load)) w = x;
+      }
       let out: Record<string, unknown>;
       try {
-        out = await w.run(feeds, fetch);
+        out = await w!.run(feeds, fetch);
       } catch (e) {
         throw new GroundstreamError('MODEL_RUN_FAILED', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }

@@ -56,4 +56,19 @@ describe('groundstream detect', () => {
     expect(images[1].error.code).toBe('IMAGE_DECODE_FAILED');
     expect(images[2].detections.length).toBeGreaterThan(0);
   });
+
+  it('runs the model on a worker thread with --workers, gives the same answer, and exits on its own', async () => {
+    const args = [CLI, 'detect', STILL, '-q', 'blue circle', '-q', 'star', '--json'];
+    const here = JSON.parse((await run(process.execPath, args)).stdout);
+    // an idle worker must not keep the process alive: execFile would never return
+    const off = JSON.parse((await run(process.execPath, [...args, '--workers', '1'])).stdout);
+    expect(off.images[0].detections.length).toBeGreaterThan(0);
+    expect(off.images[0].detections).toEqual(here.images[0].detections);
+    const bad = await run(process.execPath, [...args, '--workers', 'two']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/CONFIG_INVALID/);
+  });
 });

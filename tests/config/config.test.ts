@@ -29,6 +29,8 @@ describe('config', () => {
     expect(resolveConfig({ inferenceWorkers: 2 }).inferenceWorkers).toBe(2);
     expect(serveConfig({ concurrency: 2, demo: false }, {}).inferenceWorkers).toBe(2);
     expect(invalid(() => resolveConfig({ inferenceWorkers: -1 }))).toMatch(/inferenceWorkers/);
+    // a config file's string number is parsed for both
+    expect(resolveConfig({ concurrency: '2' as unknown as number }).inferenceWorkers).toBe(2);
   });
 
   it('refuses bad values with CONFIG_INVALID naming the field', () => {
