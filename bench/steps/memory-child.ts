@@ -4,6 +4,7 @@
  * query every fifth call so that the embedding cache keeps filling), RSS sampled as it goes.
  * Prints one JSON line.
  */
+import v8 from 'node:v8';
 import { loadModel } from '../../src/model/index.js';
 import { benchInput } from '../lib/child-input.js';
 import { COLORS, decodeClip, prng, queryVocabulary, SHAPES } from '../lib/fixtures.js';
@@ -36,7 +37,8 @@ for (let i = 0; i < warmup; i++) await detect(i);
 gc();
 const mem = () => {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: young, external: m.external, arrayBuffers: m.arrayBuffers };
 };
 const samples = [{ call: 0, ...mem() }];
 const t0 = performance.now();
