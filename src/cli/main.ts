@@ -86,7 +86,7 @@ program
   .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast #loop (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
   .option('--concurrency <n>', 'inferences at once across streams (default 1)', int)
-  .option('--inference-workers <n>', 'worker threads running the model, 0 = on the event loop (default: 0, or concurrency if above 1)', int)
+  .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : int(v)))
   .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', int)
   .option('--allow-dir <dir>', 'a directory file sources may read (repeatable)', collect)
   .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')

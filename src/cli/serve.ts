@@ -22,7 +22,7 @@ export interface ServeFlags {
   stream?: string[];
   demo?: boolean;
   concurrency?: number;
-  inferenceWorkers?: number;
+  inferenceWorkers?: number | 'auto';
   threads?: number;
   allowDir?: string[];
   logLevel?: string;

@@ -31,10 +31,11 @@ export interface ServerConfig {
   concurrency: number;
   /**
    * Worker threads that run the per-frame graph, each with its own copy of it (0: on the event
-   * loop, where onnxruntime-node blocks it for every inference). Default: 0 when concurrency is 1,
-   * otherwise concurrency, since runs on the event loop cannot overlap.
+   * loop, where onnxruntime-node blocks it for every inference). Default: concurrency when it is
+   * above 1, since runs on the event loop cannot overlap; otherwise 'auto': one worker for a graph
+   * over 32 MiB (a real OWL-ViT), none for a small one (the bundled model).
    */
-  inferenceWorkers?: number;
+  inferenceWorkers?: number | 'auto';
   /** Streams opened at start. */
   streams: StreamSpec[];
   /** Per-client send buffer above which results are conflated, bytes. Default 1 MiB. */
@@ -148,8 +149,8 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   return out;
 }
 
-/** Default inference workers: none for one run at a time (no hop), else one per run at once. */
-const autoWorkers = (concurrency: number) => (concurrency > 1 ? concurrency : 0);
+/** Default inference workers: one per run at once; for one at a time, the model's size decides. */
+const autoWorkers = (concurrency: number): number | 'auto' => (concurrency > 1 ? concurrency : 'auto');
 
 /** Merges layers (later wins), validates every field, and freezes the result. */
 export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
@@ -159,7 +160,10 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     port: int('port', merged.port, 0, 65535),
     threads: int('threads', merged.threads, 1, 256),
     concurrency: int('concurrency', merged.concurrency, 1, 64),
-    inferenceWorkers: merged.inferenceWorkers === undefined ? autoWorkers(int('concurrency', merged.concurrency, 1, 64)) : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
+    inferenceWorkers:
+      merged.inferenceWorkers === undefined || merged.inferenceWorkers === 'auto'
+        ? autoWorkers(int('concurrency', merged.concurrency, 1, 64))
+        : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),

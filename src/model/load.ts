@@ -1,4 +1,5 @@
 /** Opens a model folder: reads its files, opens its graphs, checks their signatures, logs them. */
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GroundstreamError } from '../errors.js';
 import type { GroundingModel } from './grounding-model.js';
@@ -16,10 +17,20 @@ export interface LoadOptions extends Partial<OwlLimits> {
   variant?: string;
   /** Prefer the combined graph even when split graphs exist. Default false. */
   forceCombined?: boolean;
-  session?: SessionOptions;
+  /** Session options; `workers: 'auto'` puts a per-frame graph over AUTO_WORKER_BYTES on one
+   * worker thread and runs a smaller one on the calling thread. */
+  session?: Omit<SessionOptions, 'workers'> & { workers?: number | 'auto' };
+  /** The size above which `workers: 'auto'` uses a worker. Default AUTO_WORKER_BYTES. */
+  autoWorkerBytes?: number;
   /** Receives one line per opened graph (names, types, shapes). */
   log?: (message: string) => void;
 }
+
+/** Per-frame graphs bigger than this run on a worker with `workers: 'auto'`: such a model takes
+ * long enough per frame (an OWL-ViT B/32 is 580 MB and takes hundreds of ms on a CPU) that holding
+ * the event loop for it stalls every client, and the hop (about 0.4 ms) is lost in it; a small one,
+ * like the bundled 2 MB detector, runs faster where it is. */
+export const AUTO_WORKER_BYTES = 32 * 2 ** 20;
 
 const TEXT_IN: TensorSpec[] = [
   { name: 'input_ids', type: 'int64', dims: [null, null] },
@@ -36,7 +47,10 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   const S = folder.imageSize;
   const pixelSpec: TensorSpec = { name: 'pixel_values', type: 'float32', dims: [null, 3, S, S] };
   const opened: GraphSession[] = [];
-  const workers = options.session?.workers ?? 0;
+  const useSplit = !options.forceCombined && folder.files.textEncoder && folder.files.detector;
+  const perFrameGraph = useSplit ? folder.files.detector! : folder.files.combined;
+  const asked = options.session?.workers ?? 0;
+  const workers = asked === 'auto' ? (perFrameGraph && fileBytes(perFrameGraph) > (options.autoWorkerBytes ?? AUTO_WORKER_BYTES) ? 1 : 0) : asked;
   // The text encoder runs once per new query, so one worker (if any) is enough for it.
   const open = async (path: string, inputs: TensorSpec[], outputs: TensorSpec[], perFrame = true) => {
     const n = perFrame || !(workers > 0) ? workers : 1; // a bad value goes on to openSession, which names it
@@ -52,7 +66,6 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
     return s;
   };
   try {
-    const useSplit = !options.forceCombined && folder.files.textEncoder && folder.files.detector;
     const graphs = useSplit
       ? {
           combined: null,
@@ -82,5 +95,13 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   } catch (e) {
     await Promise.all(opened.map((s) => s.release()));
     throw e;
+  }
+}
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // missing: openSession reports it
   }
 }

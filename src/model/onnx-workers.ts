@@ -16,6 +16,8 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ort);
 let session = null;
+let inflight = 0;
+let drained = null;
 const plain = (names, meta) => names.map((name, i) => {
   const m = (meta && meta[i]) || {};
   return { name, type: m.type || 'unknown', shape: Array.isArray(m.shape) ? m.shape.slice() : [] };
@@ -26,9 +28,17 @@ parentPort.on('message', async (m) => {
       session = await ort.InferenceSession.create(m.path, m.options);
       parentPort.postMessage({ id: m.id, ok: { inputs: plain(session.inputNames, session.inputMetadata), outputs: plain(session.outputNames, session.outputMetadata) } });
     } else if (m.kind === 'run') {
+      if (!session) throw new Error('the session is closed');
       const feeds = {};
       for (const [k, t] of Object.entries(m.feeds)) feeds[k] = new ort.Tensor(t.type, t.data, t.dims);
-      const out = await session.run(feeds, m.fetch);
+      inflight++;
+      let out;
+      try {
+        out = await session.run(feeds, m.fetch);
+      } finally {
+        inflight--;
+        if (!inflight && drained) drained();
+      }
       const ok = {};
       for (const name of m.fetch) {
         const t = out[name];
@@ -40,6 +50,15 @@ parentPort.on('message', async (m) => {
       } catch {
         parentPort.postMessage({ id: m.id, ok }); // buffers onnxruntime will not let go of: copied
       }
+    } else if (m.kind === 'close') {
+      // Never end the thread under a native run (that aborts the whole process): let runs finish,
+      // release the session, answer, and let the thread end by itself.
+      if (inflight) await new Promise((resolve) => { drained = resolve; });
+      const s = session;
+      session = null;
+      if (s) await s.release();
+      parentPort.postMessage({ id: m.id, ok: true });
+      parentPort.close();
     }
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: e && e.message ? e.message : String(e) });
@@ -108,8 +127,8 @@ class GraphWorker {
     };
     worker.on('error', (e) => stopped(e.message));
     worker.on('exit', (code) => stopped(this.released ? 'released' : `exit code ${code}`));
-    // a reply that cannot be read leaves its caller unknown: stop the thread, which fails them all
-    worker.on('messageerror', () => void worker.terminate());
+    // a reply that cannot be read leaves its caller unknown: end the thread, which fails them all
+    worker.on('messageerror', () => void this.shutdown(thread));
     thread.ready = (this.call(thread, 'open', { path: this.path, options: this.options }) as Promise<Signature>).then(
       (sig) => {
         this.failed = false;
@@ -117,8 +136,7 @@ class GraphWorker {
       },
       (e: unknown) => {
         this.failed = true;
-        if (this.thread === thread) this.thread = null;
-        void worker.terminate();
+        void this.shutdown(thread);
         throw e;
       },
     );
@@ -132,12 +150,30 @@ class GraphWorker {
     return (await this.call(thread, 'run', { feeds, fetch })) as Record<string, unknown>;
   }
 
-  /** Stops the thread; calls still waiting on it fail. Later runs fail too. */
+  /** Ends the thread once its runs are done; later runs fail. */
   async release(): Promise<void> {
     this.released = true;
-    const thread = this.thread;
-    this.thread = null;
-    if (thread) await thread.worker.terminate();
+    if (this.thread) await this.shutdown(this.thread);
+  }
+
+  /**
+   * Ends a thread gracefully: it finishes the runs it has, releases its session and exits.
+   * worker.terminate() would be quicker, but terminating a thread inside onnxruntime's native run
+   * aborts the whole process (a C++ exception escapes as the isolate stops); it is kept for a
+   * thread that does not answer within a minute.
+   */
+  private async shutdown(thread: Thread): Promise<void> {
+    if (this.thread === thread) this.thread = null;
+    const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
+    const stuck = setTimeout(() => void thread.worker.terminate(), 60_000);
+    stuck.unref();
+    try {
+      await this.call(thread, 'close', {}).catch(() => {});
+      thread.worker.ref(); // until it has exited: whoever awaits release() is waiting on it
+      await exited;
+    } finally {
+      clearTimeout(stuck);
+    }
   }
 
   private call(thread: Thread, kind: string, body: object): Promise<unknown> {

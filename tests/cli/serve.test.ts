@@ -11,19 +11,32 @@ afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-/** Starts the server; resolves with its base URL and everything it has written so far. */
-function serve(args: string[]): Promise<{ base: string; output: () => string; child: ChildProcess }> {
+/** Starts the server; resolves with its base URL, what it has written so far, and a way to wait for
+ * a line (pino writes its log asynchronously, so log lines may follow the "listening" line). */
+function serve(args: string[]): Promise<{ base: string; output: () => string; until: (re: RegExp) => Promise<string>; child: ChildProcess }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-demo', ...args], {
     env: { ...process.env, LOG_FORMAT: 'json', PORT: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let out = '';
+  const waiting: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const until = (re: RegExp) =>
+    new Promise<string>((resolve) => {
+      const m = re.exec(out);
+      if (m) resolve(m[0]);
+      else waiting.push({ re, resolve });
+    });
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += String(d);
+      for (const w of waiting.splice(0)) {
+        const hit = w.re.exec(out);
+        if (hit) w.resolve(hit[0]);
+        else waiting.push(w);
+      }
       const m = /groundstream listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve({ base: m[1]!, output: () => out, child });
+      if (m) resolve({ base: m[1]!, output: () => out, until, child });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -34,13 +47,13 @@ function serve(args: string[]): Promise<{ base: string; output: () => string; ch
 describe('groundstream serve', () => {
   it('with --concurrency 2 runs the model on two worker threads and serves two streams at once', async () => {
     const clip = (n: string) => join(FIXTURES, 'clips', n);
-    const { base, output, child } = await serve([
+    const { base, output, until, child } = await serve([
       '--concurrency', '2',
       '--stream', `a=${clip('clip01-640x360.mp4')}#loop`,
       '--stream', `b=${clip('clip02-640x360-heldout.mp4')}#loop`,
     ]);
-    expect(output()).toMatch(/detector\.onnx on 2 worker threads/);
-    expect(output()).toMatch(/text_encoder\.onnx on 1 worker thread:/);
+    expect(await until(/opened [^"]*detector\.onnx[^"]*/)).toMatch(/detector\.onnx on 2 worker threads: /);
+    expect(await until(/opened [^"]*text_encoder\.onnx[^"]*/)).toMatch(/text_encoder\.onnx on 1 worker thread: /);
     const c = await TestClient.open(`${base.replace('http', 'ws')}/v1/ws`);
     c.send({ type: 'subscribe', id: 'a', stream: 'a', queries: ['circle', 'square', 'star'] });
     c.send({ type: 'subscribe', id: 'b', stream: 'b', queries: ['circle', 'square', 'star'] });
@@ -53,7 +66,15 @@ describe('groundstream serve', () => {
     expect(health.status).toBe('ok');
     await c.close();
     child.kill('SIGTERM');
-    const code = await new Promise((r) => child.once('exit', r));
-    expect(code).toBe(0);
+    const code = await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
+    expect(code, output().slice(-2000)).toBe(0);
+  });
+
+  it("by default keeps the small bundled model on the event loop ('auto' keeps workers for big graphs)", async () => {
+    const { output, until, child } = await serve([]);
+    expect(await until(/opened [^"]*detector\.onnx[^"]*/)).toMatch(/detector\.onnx: inputs \(pixel_values/);
+    expect(output()).not.toMatch(/worker thread/);
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig))), output().slice(-2000)).toBe(0);
   });
 });

@@ -23,7 +23,8 @@ describe('config', () => {
   });
 
   it('moves inference to worker threads when more than one may run at once', () => {
-    expect(resolveConfig({}).inferenceWorkers).toBe(0); // one at a time: on the event loop, no hop
+    expect(resolveConfig({}).inferenceWorkers).toBe('auto'); // one at a time: the model's size decides
+    expect(resolveConfig({ inferenceWorkers: 'auto', concurrency: 2 }).inferenceWorkers).toBe(2);
     expect(resolveConfig({ concurrency: 3 }).inferenceWorkers).toBe(3); // on the event loop they could not overlap
     expect(resolveConfig({ concurrency: 3, inferenceWorkers: 1 }).inferenceWorkers).toBe(1);
     expect(resolveConfig({ inferenceWorkers: 2 }).inferenceWorkers).toBe(2);

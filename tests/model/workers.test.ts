@@ -131,6 +131,51 @@ describe('the model on worker threads (real onnxruntime, real worker_threads)', 
     expect(isGroundstreamError(after) && after.code).toBe('MODEL_RUN_FAILED');
   });
 
+  it("with workers 'auto', puts a big per-frame graph on a worker and leaves a small one here", async () => {
+    for (const [autoWorkerBytes, where] of [
+      [undefined, /detector\.onnx: /], // the bundled 2 MB detector is under the 32 MiB default
+      [1_000_000, /detector\.onnx on 1 worker thread: /],
+    ] as const) {
+      const log: string[] = [];
+      const m = await loadModel(BUNDLED_MODEL_DIR, { session: { workers: 'auto' }, autoWorkerBytes, log: (l) => log.push(l) });
+      try {
+        expect(log.join('\n')).toMatch(where);
+        expect((await m.detect(readFileSync(stills()[0]!.path), QUERIES, { threshold: 0.1 })).detections.length).toBeGreaterThan(0);
+      } finally {
+        await m.close();
+      }
+    }
+  });
+
+  it('closes while runs are in flight without taking the process down', async () => {
+    // Terminating a worker inside onnxruntime's native run aborts the whole process (a C++
+    // exception escapes): close must let the runs finish first. This test's process would die here.
+    const frame = { data: new Uint8Array(224 * 224 * 3).fill(80), width: 224, height: 224 };
+    for (let round = 0; round < 5; round++) {
+      const m = await loadModel(BUNDLED_MODEL_DIR, { session: { workers: 2 } });
+      const qs = await m.prepareQueries(['red circle', 'star']);
+      let stop = false;
+      const outcomes: string[] = [];
+      const loop = async () => {
+        while (!stop) {
+          try {
+            await m.detect(frame, qs);
+            outcomes.push('answered');
+          } catch (e) {
+            outcomes.push(isGroundstreamError(e) ? e.code : 'other');
+            return;
+          }
+        }
+      };
+      const loops = [loop(), loop(), loop()];
+      while (outcomes.length < 3 * (round + 1)) await new Promise((r) => setImmediate(r)); // runs under way
+      await m.close();
+      stop = true;
+      await Promise.all(loops);
+      expect(outcomes.filter((o) => o !== 'answered' && o !== 'MODEL_RUN_FAILED')).toEqual([]);
+    }
+  });
+
   it('refuses a bad worker count with CONFIG_INVALID', async () => {
     for (const workers of [-1, 1.5, Number.NaN]) {
       const e = await openSession(join(BUNDLED_MODEL_DIR, 'onnx', 'detector.onnx'), { workers }).catch((x: unknown) => x);
