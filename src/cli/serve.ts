@@ -83,18 +83,37 @@ export async function runServe(flags: ServeFlags): Promise<void> {
       '',
     ].join('\n'),
   );
+  // The model is always closed before the process exits: ending the process while a worker thread
+  // is inside onnxruntime aborts it (see onnx-workers.ts), so even the forced and the crash paths
+  // close it first.
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: shutting down`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    log.info(`${why}: shutting down`);
+    const force = setTimeout(() => {
+      log.error('shutdown is taking over 10 s: closing the model and exiting');
+      void model.close().finally(() => process.exit(1));
+    }, 10_000);
     force.unref();
-    await server.close();
+    try {
+      await server.close();
+    } catch (e) {
+      log.error({ err: e }, 'server close failed');
+      code = code || 1;
+    }
     await model.close();
     clearTimeout(force);
-    process.exit(0);
+    process.exit(code);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('uncaughtException', (e) => {
+    log.fatal({ err: e }, `uncaught exception: ${e instanceof Error ? e.message : String(e)}`);
+    void stop('uncaught exception', 1);
+  });
+  process.on('unhandledRejection', (e) => {
+    log.fatal({ err: e }, `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`);
+    void stop('unhandled rejection', 1);
+  });
 }

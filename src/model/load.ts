@@ -1,5 +1,6 @@
 /** Opens a model folder: reads its files, opens its graphs, checks their signatures, logs them. */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GroundstreamError } from '../errors.js';
 import type { GroundingModel } from './grounding-model.js';
@@ -98,10 +99,15 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   }
 }
 
+/** A graph's size with its external data files (`model.onnx_data`, `model.onnx.data`, ...). */
 function fileBytes(path: string): number {
+  const dir = dirname(path);
+  const name = basename(path);
+  let total = 0;
   try {
-    return statSync(path).size;
+    for (const f of readdirSync(dir)) if (f === name || (f.startsWith(name) && /^[._]/.test(f.slice(name.length)))) total += statSync(join(dir, f)).size;
   } catch {
-    return 0; // missing: openSession reports it
+    // missing: openSession reports it
   }
+  return total;
 }

@@ -12,56 +12,77 @@ import { Worker } from 'node:worker_threads';
 import { GroundstreamError } from '../errors.js';
 import { pickOutputs, type GraphSession, type TensorData, type TensorInfo } from './onnx-session.js';
 
+/*
+ * The thread's side. A thread must never be stopped while onnxruntime is inside a native call (a
+ * run, or opening a session): that aborts the whole process, as a C++ exception escapes while the
+ * isolate stops. So nothing here calls worker.terminate(): 'close' ends a thread from the inside.
+ * Runs go one at a time from a queue; on 'close' the queued ones fail at once, the one under way
+ * finishes, the session is released, and the thread ends by itself.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ort);
 let session = null;
-let inflight = 0;
-let drained = null;
+let opening = null;
+let closing = null;
+let running = null;
+const queue = [];
 const plain = (names, meta) => names.map((name, i) => {
   const m = (meta && meta[i]) || {};
   return { name, type: m.type || 'unknown', shape: Array.isArray(m.shape) ? m.shape.slice() : [] };
 });
-parentPort.on('message', async (m) => {
+const fail = (id, e) => parentPort.postMessage({ id, error: e && e.message ? e.message : String(e) });
+async function run(m) {
+  const feeds = {};
+  for (const [k, t] of Object.entries(m.feeds)) feeds[k] = new ort.Tensor(t.type, t.data, t.dims);
+  const out = await session.run(feeds, m.fetch);
+  const ok = {};
+  for (const name of m.fetch) {
+    const t = out[name];
+    ok[name] = t ? { type: t.type, data: t.data, dims: t.dims.slice() } : undefined;
+  }
+  const buffers = Object.values(ok).filter(Boolean).map((t) => t.data.buffer);
   try {
-    if (m.kind === 'open') {
-      session = await ort.InferenceSession.create(m.path, m.options);
-      parentPort.postMessage({ id: m.id, ok: { inputs: plain(session.inputNames, session.inputMetadata), outputs: plain(session.outputNames, session.outputMetadata) } });
-    } else if (m.kind === 'run') {
-      if (!session) throw new Error('the session is closed');
-      const feeds = {};
-      for (const [k, t] of Object.entries(m.feeds)) feeds[k] = new ort.Tensor(t.type, t.data, t.dims);
-      inflight++;
-      let out;
-      try {
-        out = await session.run(feeds, m.fetch);
-      } finally {
-        inflight--;
-        if (!inflight && drained) drained();
-      }
-      const ok = {};
-      for (const name of m.fetch) {
-        const t = out[name];
-        ok[name] = t ? { type: t.type, data: t.data, dims: t.dims.slice() } : undefined;
-      }
-      const buffers = Object.values(ok).filter(Boolean).map((t) => t.data.buffer);
-      try {
-        parentPort.postMessage({ id: m.id, ok }, buffers);
-      } catch {
-        parentPort.postMessage({ id: m.id, ok }); // buffers onnxruntime will not let go of: copied
-      }
-    } else if (m.kind === 'close') {
-      // Never end the thread under a native run (that aborts the whole process): let runs finish,
-      // release the session, answer, and let the thread end by itself.
-      if (inflight) await new Promise((resolve) => { drained = resolve; });
-      const s = session;
-      session = null;
-      if (s) await s.release();
-      parentPort.postMessage({ id: m.id, ok: true });
-      parentPort.close();
-    }
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: e && e.message ? e.message : String(e) });
+    parentPort.postMessage({ id: m.id, ok }, buffers);
+  } catch {
+    parentPort.postMessage({ id: m.id, ok }); // buffers onnxruntime will not let go of: copied
+  }
+}
+async function pump() {
+  while (queue.length && !running) {
+    const m = queue.shift();
+    running = run(m).catch((e) => fail(m.id, e));
+    await running;
+    running = null;
+  }
+}
+async function close(id) {
+  for (const m of queue.splice(0)) fail(m.id, new Error('released'));
+  await opening;
+  await running;
+  const s = session;
+  session = null;
+  if (s) await s.release();
+  parentPort.postMessage({ id, ok: true });
+  parentPort.close();
+}
+parentPort.on('message', (m) => {
+  if (m.kind === 'close') {
+    closing = closing || close(m.id).catch((e) => fail(m.id, e));
+  } else if (closing) {
+    fail(m.id, new Error('released'));
+  } else if (m.kind === 'open') {
+    opening = ort.InferenceSession.create(m.path, m.options).then(
+      (s) => {
+        session = s;
+        parentPort.postMessage({ id: m.id, ok: { inputs: plain(s.inputNames, s.inputMetadata), outputs: plain(s.outputNames, s.outputMetadata) } });
+      },
+      (e) => fail(m.id, e),
+    );
+  } else if (m.kind === 'run') {
+    if (!session) return fail(m.id, new Error('the session is not open'));
+    queue.push(m);
+    void pump();
   }
 });
 `;
@@ -84,11 +105,17 @@ interface Thread {
   worker: Worker;
   pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
   ready: Promise<Signature>;
+  /** Resolves when the thread has ended. */
+  exited: Promise<void>;
+  /** Set once its end is asked for. */
+  closing?: Promise<void>;
 }
 
 /** One worker thread holding one session of the graph; started again on the next run if it stops. */
 class GraphWorker {
   private thread: Thread | null = null;
+  /** Threads asked to end that have not ended yet (release() waits for them all). */
+  private readonly ending = new Set<Thread>();
   private nextId = 0;
   private released = false;
   /** The last start of the thread failed (the next run tries again). */
@@ -109,14 +136,19 @@ class GraphWorker {
     if (this.released) return Promise.reject(new Error('released'));
     if (this.thread) return this.thread.ready;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ort: ORT_PATH }, name: 'groundstream-onnx' });
-    const thread: Thread = { worker, pending: new Map(), ready: Promise.resolve({ inputs: [], outputs: [] }) };
+    const thread: Thread = {
+      worker,
+      pending: new Map(),
+      ready: Promise.resolve({ inputs: [], outputs: [] }),
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
     this.thread = thread;
     worker.unref(); // referenced only while a call waits, so an idle model never keeps the process alive
     worker.on('message', (m: Reply) => {
       const p = thread.pending.get(m.id);
       if (!p) return;
       thread.pending.delete(m.id);
-      if (!thread.pending.size) worker.unref();
+      if (!thread.pending.size && !thread.closing) worker.unref();
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m.ok);
     });
@@ -150,30 +182,28 @@ class GraphWorker {
     return (await this.call(thread, 'run', { feeds, fetch })) as Record<string, unknown>;
   }
 
-  /** Ends the thread once its runs are done; later runs fail. */
+  /** Ends the thread (queued runs fail, the one under way finishes); later runs fail. Resolves once
+   * every thread this worker started has ended, however often it is called. */
   async release(): Promise<void> {
     this.released = true;
-    if (this.thread) await this.shutdown(this.thread);
+    if (this.thread) void this.shutdown(this.thread);
+    await Promise.all([...this.ending].map((t) => t.closing));
   }
 
-  /**
-   * Ends a thread gracefully: it finishes the runs it has, releases its session and exits.
-   * worker.terminate() would be quicker, but terminating a thread inside onnxruntime's native run
-   * aborts the whole process (a C++ exception escapes as the isolate stops); it is kept for a
-   * thread that does not answer within a minute.
-   */
-  private async shutdown(thread: Thread): Promise<void> {
+  /** Asks a thread to end (once) and resolves when it has. */
+  private shutdown(thread: Thread): Promise<void> {
     if (this.thread === thread) this.thread = null;
-    const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
-    const stuck = setTimeout(() => void thread.worker.terminate(), 60_000);
-    stuck.unref();
-    try {
-      await this.call(thread, 'close', {}).catch(() => {});
-      thread.worker.ref(); // until it has exited: whoever awaits release() is waiting on it
-      await exited;
-    } finally {
-      clearTimeout(stuck);
-    }
+    thread.closing ??= (async () => {
+      this.ending.add(thread);
+      thread.worker.ref(); // until it has ended: whoever awaits release() is waiting on it
+      try {
+        await Promise.race([this.call(thread, 'close', {}).catch(() => {}), thread.exited]);
+        await thread.exited;
+      } finally {
+        this.ending.delete(thread);
+      }
+    })();
+    return thread.closing;
   }
 
   private call(thread: Thread, kind: string, body: object): Promise<unknown> {

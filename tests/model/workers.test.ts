@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isGroundstreamError } from '../../src/errors.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { openSession } from '../../src/model/onnx-session.js';
-import { stills } from '../helpers/fixtures.js';
+import { ROOT, stills } from '../helpers/fixtures.js';
 
 const QUERIES = ['red circle', 'blue square', 'green triangle', 'yellow star', 'purple cross', 'white object', 'star', 'black object'];
 
@@ -173,6 +176,32 @@ describe('the model on worker threads (real onnxruntime, real worker_threads)', 
       stop = true;
       await Promise.all(loops);
       expect(outcomes.filter((o) => o !== 'answered' && o !== 'MODEL_RUN_FAILED')).toEqual([]);
+    }
+  });
+
+  it('ends the process cleanly after close(), called twice while runs are in flight (built code, a child process)', async () => {
+    const script = join(ROOT, 'tests', 'helpers', 'close-then-exit.mjs');
+    for (let i = 0; i < 3; i++) {
+      // exit 134 ("terminate called after throwing an instance of 'Napi::Error'") rejects here
+      const { stdout } = await promisify(execFile)(process.execPath, [script]);
+      expect(stdout).toMatch(/^answered \d+/);
+    }
+  });
+
+  it("counts a graph's external data files in the 'auto' size", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-auto-'));
+    try {
+      const skip = [join(BUNDLED_MODEL_DIR, 'work'), join(BUNDLED_MODEL_DIR, 'train')];
+      cpSync(BUNDLED_MODEL_DIR, dir, { recursive: true, filter: (src) => !skip.some((d) => src.startsWith(d)) });
+      const data = join(dir, 'onnx', 'detector.onnx_data');
+      writeFileSync(data, '');
+      truncateSync(data, 40 * 2 ** 20); // a sparse 40 MiB "weights file", as big exports have
+      const log: string[] = [];
+      const m = await loadModel(dir, { session: { workers: 'auto' }, log: (l) => log.push(l) });
+      await m.close();
+      expect(log.join('\n')).toMatch(/detector\.onnx on 1 worker thread: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
