@@ -75,7 +75,7 @@ export function availableProviders(): string[] {
   return list ? list.map((b) => b.name) : ['cpu'];
 }
 
-export function describe(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
+function describe(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
   return names.map((name, i) => {
     const m = (meta?.[i] ?? {}) as { name?: string; type?: string; shape?: (number | string)[] };
     return { name, type: m.type ?? 'unknown', shape: m.shape ?? [] };
@@ -100,7 +100,7 @@ function preflight(path: string, options: SessionOptions): string[] {
 }
 
 /** onnxruntime's session options for ours (plain data: it also travels to worker threads). */
-export function ortSessionOptions(options: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
+function ortSessionOptions(options: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
   const spin = options.spinThreads ? '1' : '0';
   return {
     intraOpNumThreads: options.intraOpThreads ?? 2,
@@ -112,7 +112,7 @@ export function ortSessionOptions(options: SessionOptions, providers: string[]):
 }
 
 /** The error for a graph that onnxruntime would not open. */
-export function loadError(path: string, providers: readonly string[], e: unknown): GroundstreamError {
+function loadError(path: string, providers: readonly string[], e: unknown): GroundstreamError {
   const msg = e instanceof Error ? e.message : String(e);
   const code = /provider|cuda/i.test(msg) && providers.some((p) => p !== 'cpu') ? 'PROVIDER_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
   return new GroundstreamError(code, `${path}: ${msg}`, { cause: e });
