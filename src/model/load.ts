@@ -29,7 +29,7 @@ export interface LoadOptions extends Partial<OwlLimits> {
 
 /** Per-frame graphs bigger than this run on a worker with `workers: 'auto'`: such a model takes
  * long enough per frame (an OWL-ViT B/32 is 580 MB and takes hundreds of ms on a CPU) that holding
- * the event loop for it stalls every client, and the hop (about 0.4 ms) is lost in it; a small one,
+ * the event loop for it stalls every client, and the hop (0.4-0.5 ms here) is lost in it; a small one,
  * like the bundled 2 MB detector, runs faster where it is. */
 export const AUTO_WORKER_BYTES = 32 * 2 ** 20;
 
