@@ -48,6 +48,8 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
     '%',
   );
   const mb = (b: number) => fmt(b / 2 ** 20);
+  const outsideHeap = (x: Sample) => x.rss - x.heapTotal; // where a native leak would show
+  const nativeGrowthPercent = ((outsideHeap(last) - outsideHeap(base)) / base.rss) * 100;
   const peak = Math.max(...s.map((x) => x.rss));
   ctx.log(`RSS ${mb(base.rss)} -> ${mb(last.rss)} MiB (${fmt(growth * 100)}%) over ${calls} calls, ${fmt(out.msPerCall)} ms a call`);
   return {
@@ -63,7 +65,7 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
           ['RSS, MiB', mb(base.rss), mb(last.rss), mb(peak), `${fmt(growth * 100)}%`],
           ['V8 heap used, MiB', mb(base.heapUsed), mb(last.heapUsed), mb(Math.max(...s.map((x) => x.heapUsed))), `${fmt(((last.heapUsed - base.heapUsed) / base.heapUsed) * 100)}%`],
           ['V8 heap committed, MiB (of which young generation)', `${mb(base.heapTotal)} (${mb(base.newSpace)})`, `${mb(last.heapTotal)} (${mb(last.newSpace)})`, mb(Math.max(...s.map((x) => x.heapTotal))), ''],
-          ['RSS outside the V8 heap, MiB (onnxruntime, sharp, buffers, code)', mb(base.rss - base.heapTotal), mb(last.rss - last.heapTotal), mb(Math.max(...s.map((x) => x.rss - x.heapTotal))), `${fmt(((last.rss - last.heapTotal - (base.rss - base.heapTotal)) / base.rss) * 100)}% of baseline RSS`],
+          ['RSS outside the V8 heap, MiB (onnxruntime, sharp, buffers, code)', mb(outsideHeap(base)), mb(outsideHeap(last)), mb(Math.max(...s.map(outsideHeap))), `${fmt(nativeGrowthPercent)}% of baseline RSS`],
           ['external (array buffers), MiB', mb(base.external), mb(last.external), mb(Math.max(...s.map((x) => x.external))), ''],
           [`growth per ${per.toLocaleString('en-US')} calls, % of baseline`, '', '', '', fmtMeasure(segmentGrowth)],
         ],
@@ -87,6 +89,6 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
       },
     ],
     notes: [],
-    data: { calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent: ((last.rss - last.heapTotal - (base.rss - base.heapTotal)) / base.rss) * 100, segmentGrowthPercent: segmentGrowth, samples: s },
+    data: { calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent, segmentGrowthPercent: segmentGrowth, samples: s },
   };
 }

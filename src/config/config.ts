@@ -155,14 +155,15 @@ const autoWorkers = (concurrency: number): number | 'auto' => (concurrency > 1 ?
 /** Merges layers (later wins), validates every field, and freezes the result. */
 export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
   const merged = Object.assign({}, DEFAULT_CONFIG, ...layers.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))));
+  const concurrency = int('concurrency', merged.concurrency, 1, 64);
   const c: ServerConfig = {
     ...merged,
     port: int('port', merged.port, 0, 65535),
     threads: int('threads', merged.threads, 1, 256),
-    concurrency: int('concurrency', merged.concurrency, 1, 64),
+    concurrency,
     inferenceWorkers:
       merged.inferenceWorkers === undefined || merged.inferenceWorkers === 'auto'
-        ? autoWorkers(int('concurrency', merged.concurrency, 1, 64))
+        ? autoWorkers(concurrency)
         : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),

@@ -54,7 +54,7 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
   const workers = asked === 'auto' ? (perFrameGraph && fileBytes(perFrameGraph) > (options.autoWorkerBytes ?? AUTO_WORKER_BYTES) ? 1 : 0) : asked;
   // The text encoder runs once per new query, so one worker (if any) is enough for it.
   const open = async (path: string, inputs: TensorSpec[], outputs: TensorSpec[], perFrame = true) => {
-    const n = perFrame || !(workers > 0) ? workers : 1; // a bad value goes on to openSession, which names it
+    const n = perFrame ? workers : Math.min(workers, 1); // a bad value (NaN, -1) goes on to openSession, which names it
     const s = await openSession(path, { ...options.session, workers: n });
     opened.push(s);
     const where = n === 0 ? '' : ` on ${n} worker thread${n > 1 ? 's' : ''}`;
