@@ -6,10 +6,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isGroundstreamError } from '../../src/errors.js';
-import { openFfmpegSource, type FfmpegBinary, type FfmpegSource, type OpenSourceOptions, type SourceState } from '../../src/ingest/index.js';
+import { openFfmpegSource, type FfmpegBinary, type FfmpegSource, type OpenSourceOptions, type SourceSpec, type SourceState } from '../../src/ingest/index.js';
 import { frameSourceContract } from './frame-source.contract.js';
 import { leftoverChildren, makeClip, record, referenceFrames, sleep, tempDir, untilCount, waitForState } from './helpers.js';
 import { startServer, type TestServer } from './http-server.js';
+import { startCamera, type TestCamera } from './rtsp-server.js';
 
 /** Whether `states` contains `wanted` in this order (not necessarily adjacent). */
 function inOrder(states: readonly SourceState[], wanted: readonly SourceState[]): boolean {
@@ -28,6 +29,7 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
   const { dir, cleanup } = tempDir();
   const sources: FfmpegSource[] = [];
   const servers: TestServer[] = [];
+  const cameras: TestCamera[] = [];
   let clip: string; // 2 s, 320x240, 30 fps: 60 frames
   let ts: Buffer; // 20 s, 160x120, 30 fps, MPEG-TS
 
@@ -39,10 +41,11 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
   afterEach(async () => {
     await Promise.all(sources.splice(0).map((s) => s.stop()));
     await Promise.all(servers.splice(0).map((s) => s.kill().catch(() => undefined)));
+    await Promise.all(cameras.splice(0).map((c) => c.close()));
     expect(leftoverChildren()).toEqual([]);
   });
 
-  async function open(source: string, options: Partial<OpenSourceOptions> = {}): Promise<FfmpegSource> {
+  async function open(source: string | SourceSpec, options: Partial<OpenSourceOptions> = {}): Promise<FfmpegSource> {
     const s = await openFfmpegSource(source, { streamId: 'cam', ffmpegPath: binary.path, access: { fileRoots: [dir] }, ...options });
     sources.push(s);
     return s;
@@ -216,6 +219,34 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(refused?.retryInMs).toBeLessThanOrEqual(400);
       rec.frames.forEach((f, i) => expect(f.seq).toBe(i));
       for (let i = 1; i < rec.frames.length; i++) expect(rec.frames[i]!.pts).toBeGreaterThanOrEqual(rec.frames[i - 1]!.pts);
+    });
+
+    it('reads a live RTSP camera, and comes back when the camera restarts: live, reconnecting, live again', async () => {
+      const camera = await startCamera(binary.path, join(dir, 'live.ts'));
+      cameras.push(camera);
+      // The relay takes RTP over UDP only; our default is TCP (interleaved), the usual choice through NAT.
+      const source = await open(
+        { kind: 'url', url: camera.url, rtspTransport: 'udp' },
+        { size: { width: 32, height: 24 }, stallTimeoutMs: 4000, backoff: { initialMs: 100, maxMs: 400 } },
+      );
+      const rec = record(source);
+      source.start(); // the first tries may come before the camera has published: they are retried
+      await waitForState(source, 'live');
+      await untilCount(source.frames$, rec.frames, 10);
+      expect(rec.frames[0]).toMatchObject({ width: 32, height: 24, sourceWidth: 160, sourceHeight: 120 });
+
+      await camera.stop(); // the camera goes away: its stream is torn down
+      await waitForState(source, 'reconnecting');
+      const before = rec.frames.length;
+      camera.start();
+      await waitForState(source, 'live');
+      await untilCount(source.frames$, rec.frames, before + 10);
+      await source.stop();
+      const states = rec.statuses.map((s) => s.state);
+      expect(inOrder(states, ['connecting', 'live', 'reconnecting', 'live', 'ended'])).toBe(true);
+      rec.frames.forEach((f, i) => expect(f.seq).toBe(i));
+      // testsrc draws a moving picture: the frames are real video, not one repeated image
+      expect(new Set(rec.frames.map((f) => Buffer.from(f.data).toString('base64'))).size).toBeGreaterThan(5);
     });
 
     it('gives up as failed after maxAttempts failed tries in a row, with the reason from ffmpeg', async () => {

@@ -1,0 +1,23 @@
+import * as ort from 'onnxruntime-node';
+import v8 from 'node:v8';
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const arena = process.env.ARENA !== '0';
+const s = await ort.InferenceSession.create('models/shapes-owl/onnx/detector.onnx', { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableCpuMemArena: arena, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } });
+const px = new Float32Array(3 * 224 * 224).fill(0.1);
+const te = new Float32Array(8 * 65).fill(0.05);
+const out = () => { const m = process.memoryUsage(); const hs = v8.getHeapStatistics(); return `${((m.rss - hs.total_heap_size) / 2 ** 20).toFixed(1)}/${(m.external/2**20).toFixed(1)}`; };
+const feeds = () => ({ pixel_values: new ort.Tensor('float32', px, [1, 3, 224, 224]), text_embeds: new ort.Tensor('float32', te, [8, 65]) });
+const first = await s.run(feeds());
+const L = first.logits as ort.Tensor, B = first.pred_boxes as ort.Tensor;
+console.log('dims', L.dims, B.dims);
+const lb = new Float32Array(L.data.length), bb = new Float32Array(B.data.length);
+const pre = process.env.PREALLOC === '1';
+let checked = false;
+const run = async () => { if (!pre) return s.run(feeds()); const o = await s.run(feeds(), { logits: new ort.Tensor('float32', lb, L.dims), pred_boxes: new ort.Tensor('float32', bb, B.dims) }); if (!checked) { checked = true; console.log('same buffer', (o.logits as ort.Tensor).data === lb, 'equal', (o.logits as ort.Tensor).data[5] === (L.data as Float32Array)[5], lb[5], (L.data as Float32Array)[5]); } return o; };
+for (let i = 0; i < 50; i++) await run();
+gc();
+const line = [`0:${out()}`];
+const marks = new Set([100, 200, 500, 1000, 2000, 4000, 6000]);
+for (let i = 1; i <= 6000; i++) { await run(); if (marks.has(i)) line.push(`${i}:${out()}`); }
+gc(); line.push(`gc:${out()}`);
+console.log('bare arena', arena, 'prealloc', process.env.PREALLOC, 'outside-heap/external MiB', line.join(' '));
