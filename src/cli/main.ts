@@ -2,6 +2,8 @@
 /** The `groundstream` command: serve, detect, eval, record, replay. */
 import { Command } from 'commander';
 import { isGroundstreamError } from '../errors.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { SERVER_VERSION } from '../server/server.js';
 import { runDetect, type DetectFlags } from './detect.js';
 import { addModelFlags } from './model-flags.js';
 import { runServe, type ServeFlags } from './serve.js';
@@ -9,7 +11,9 @@ import { runEval, type EvalFlags } from './eval.js';
 import { runRecord, type RecordFlags } from './record.js';
 import { runReplay, type ReplayFlags } from './replay.js';
 
-const program = new Command('groundstream').description('Real-time visual grounding: name things in words, get their boxes.');
+const program = new Command('groundstream')
+  .description('Real-time visual grounding: name things in words, get their boxes.')
+  .version(`groundstream ${SERVER_VERSION} (WebSocket protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version');
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

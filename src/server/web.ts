@@ -40,6 +40,12 @@ export function webHandler(options: WebOptions = {}): Handler {
   const root = options.root ?? defaultWebRoot();
   return async (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (url.pathname === '/overlay/') {
+      // a common way to type it (and to paste it into OBS): send it to the page, query kept
+      res.writeHead(308, { location: `/overlay${url.search}` });
+      res.end();
+      return true;
+    }
     const page = PAGES[url.pathname];
     const asset = page ? undefined : ASSET.exec(url.pathname)?.[1];
     if (!page && !asset) return false;

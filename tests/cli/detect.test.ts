@@ -72,3 +72,11 @@ describe('groundstream detect', () => {
     expect(bad.stderr).toMatch(/CONFIG_INVALID/);
   });
 });
+
+describe('groundstream --version', () => {
+  it("prints the package's version and the protocol version", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const { stdout } = await run(process.execPath, [CLI, '--version']);
+    expect(stdout.trim()).toBe(`groundstream ${version} (WebSocket protocol v1)`);
+  });
+});

@@ -52,6 +52,11 @@ describe('web pages handler', () => {
     expect(await viewer.text()).toContain('assets/viewer.js');
     const overlay = await fetch(`${base}/overlay?stream=demo&q=red+circle`);
     expect(await overlay.text()).toContain('assets/overlay.js');
+    // with a trailing slash: redirected to the page, the query kept
+    const slash = await fetch(`${base}/overlay/?stream=demo&q=red+circle`, { redirect: 'manual' });
+    expect([slash.status, slash.headers.get('location')]).toEqual([308, '/overlay?stream=demo&q=red+circle']);
+    const followed = await fetch(`${base}/overlay/?stream=demo`);
+    expect([followed.status, followed.url]).toEqual([200, `${base}/overlay?stream=demo`]);
   });
 
   it('serves the bundles and styles with their content types, and HEAD without a body', async () => {
