@@ -32,6 +32,7 @@ export const ERRORS = {
   PROTOCOL_SUBSCRIPTION_LIMIT: { status: 429, message: 'too many subscriptions: %s' },
   PROTOCOL_STREAM_UNKNOWN: { status: 404, message: 'no such stream: %s' },
   PROTOCOL_STREAM_NOT_PUSHABLE: { status: 409, message: 'stream does not accept pushed frames: %s' },
+  PROTOCOL_STREAM_ENDED: { status: 410, message: 'stream has ended or failed (remove it and add it again): %s' },
   // protocol: binary frames (pushed frames and viewer images)
   PROTOCOL_FRAME_TOO_LARGE: { status: 413, message: 'binary frame is too large: %s' },
   PROTOCOL_FRAME_TRUNCATED: { status: 400, message: 'binary frame is truncated: %s' },

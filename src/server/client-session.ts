@@ -57,6 +57,13 @@ interface ClientSub {
   rx: Subscription | null;
 }
 
+/** An unexpected failure whose request has already been answered with INTERNAL. */
+export class AnsweredError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original), { cause: original });
+  }
+}
+
 export class ClientSession {
   readonly outbox: Outbox;
   private readonly subs = new Map<string, ClientSub>();
@@ -64,6 +71,8 @@ export class ClientSession {
   private closed = false;
   /** Per stream: start of the current one-second window and frames pushed in it. */
   private readonly pushWindow = new Map<string, { start: number; count: number }>();
+  /** The text messages still to handle, as one chain (see onText). */
+  private inbox: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -92,8 +101,20 @@ export class ClientSession {
     if (!this.closed) this.outbox.send(msg);
   }
 
-  /** A text message from the client. */
-  async onText(data: string | Uint8Array): Promise<void> {
+  /**
+   * A text message from the client. Messages are handled one after another, in the order they
+   * came: a `subscribe` that waits for its queries to be encoded holds back the `update` sent right
+   * after it, so each is answered in order, exactly once (docs/protocol.md; the SDK pairs answers
+   * with requests on it). The returned promise settles when this message has been handled.
+   */
+  onText(data: string | Uint8Array): Promise<void> {
+    const run = this.inbox.then(() => this.handleText(data));
+    this.inbox = run.catch(() => undefined); // a failure is reported by the caller, and the next message still runs
+    return run;
+  }
+
+  private async handleText(data: string | Uint8Array): Promise<void> {
+    if (this.closed) return;
     const r = this.ctx.decode(data);
     if (!r.ok) return this.send(errorMessage(r.error));
     const msg = r.msg;
@@ -113,7 +134,10 @@ export class ClientSession {
     } catch (e) {
       const ref = 'id' in msg ? msg.id : undefined;
       if (isGroundstreamError(e)) return this.send(errorMessage({ code: e.code, message: e.message, ref }));
-      throw e;
+      // A fault of ours: the request still gets its one answer (the SDK pairs answers with
+      // requests by ref), and the caller logs the error without answering again.
+      this.send(errorMessage({ code: 'INTERNAL', message: 'internal error', ref }));
+      throw new AnsweredError(e);
     }
   }
 
@@ -124,17 +148,18 @@ export class ClientSession {
     const f = r.frame;
     const ref = `${f.stream}/${f.seq}`;
     if (!this.ctx.rights.has('push')) return this.send(errorMessage({ code: 'AUTH_FORBIDDEN', message: 'this token lacks the "push" right', ref }));
-    const now = Date.now();
-    const w = this.pushWindow.get(f.stream);
-    if (!w || now - w.start >= 1000) this.pushWindow.set(f.stream, { start: now, count: 1 });
-    else if (++w.count > this.ctx.maxPushFps) {
-      return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${this.ctx.maxPushFps} frames a second`, ref }));
-    }
+    // The stream first: rate windows exist only for real push streams, so made-up ids cost nothing.
     const entry = this.ctx.streams.get(f.stream);
     if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(f.stream), ref)));
     const src = entry.source as Partial<PushedFrameSource>;
     if (typeof src.push !== 'function') {
       return this.send(errorMessage(protocolError('PROTOCOL_STREAM_NOT_PUSHABLE', JSON.stringify(f.stream), ref)));
+    }
+    const now = Date.now();
+    const w = this.pushWindow.get(f.stream);
+    if (!w || now - w.start >= 1000) this.pushWindow.set(f.stream, { start: now, count: 1 });
+    else if (++w.count > this.ctx.maxPushFps) {
+      return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${this.ctx.maxPushFps} frames a second`, ref }));
     }
     const res = await src.push.call(entry.source, f.data, { seq: f.seq, capturedAt: f.capturedAt });
     if (res.status === 'error') this.send(errorMessage({ code: res.error.code, message: res.error.message, ref }));
@@ -148,7 +173,11 @@ export class ClientSession {
     }
     const entry = this.ctx.streams.get(msg.stream);
     if (!entry) return this.send(errorMessage(protocolError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(msg.stream), msg.id)));
-    // Reserve the id first: messages are handled concurrently, and the checks above must hold.
+    if (entry.status.state === 'ended' || entry.status.state === 'failed') {
+      // its results have completed: a subscription would be acknowledged and then never hear anything
+      return this.send(errorMessage(protocolError('PROTOCOL_STREAM_ENDED', `${JSON.stringify(msg.stream)} is ${entry.status.state}`, msg.id)));
+    }
+    // Reserve the id before waiting on the model: the stream may go meanwhile (streamGone sees it).
     const sub: ClientSub = {
       id: msg.id,
       stream: msg.stream,
@@ -176,9 +205,15 @@ export class ClientSession {
   private async update(msg: UpdateMessage): Promise<void> {
     const sub = this.subs.get(msg.id);
     if (!sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
+    if (!this.ctx.streams.get(sub.stream)) return this.unsubscribe(msg.id, 'stream-removed');
+    // Everything that can fail first; the subscription changes only once the update is known good.
+    const queries = msg.queries ? (await this.ctx.model.prepareQueries(msg.queries)).texts : sub.queries;
+    if (this.closed) return;
+    // While the queries were encoded, the stream may have gone (and the subscription with it).
+    if (this.subs.get(msg.id) !== sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
     const entry = this.ctx.streams.get(sub.stream);
     if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
-    if (msg.queries) sub.queries = (await this.ctx.model.prepareQueries(msg.queries)).texts;
+    sub.queries = queries;
     if (msg.threshold !== undefined) sub.threshold = msg.threshold;
     if (msg.image !== undefined) sub.image = msg.image ?? undefined;
     const version = entry.pipeline.update(sub.key, { queries: sub.queries, threshold: sub.threshold });
@@ -220,7 +255,8 @@ export class ClientSession {
       stream: r.stream,
       frame: r.frame,
       queryVersion: r.queryVersion,
-      timings: { ...r.timings, total: Date.now() - r.frame.capturedAt },
+      // capturedAt of a pushed frame is the client's clock: a clock ahead of ours must not give a negative age
+      timings: { ...r.timings, total: Math.max(0, Date.now() - r.frame.capturedAt) },
       detections: r.detections,
       ...(r.lost?.length ? { lost: r.lost } : {}),
     };

@@ -92,7 +92,12 @@ export function apiHandler(ctx: ApiContext): Handler {
     }
     const m = /^\/v1\/streams\/([^/]+)$/.exec(path);
     if (m) {
-      const id = decodeURIComponent(m[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(m[1]!);
+      } catch {
+        throw new GroundstreamError('HTTP_BAD_REQUEST', 'the stream id in the path is not valid percent-encoding');
+      }
       if (req.method === 'DELETE') {
         if (!(await ctx.streams.remove(id))) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
         res.writeHead(204).end();

@@ -4,6 +4,11 @@
  * (conflation) and counts the ones it replaced; when the buffer drains, the client gets a
  * `missed` notice with that count, then the newest result. A slow client therefore costs the
  * server one pending result per subscription, and never delays anyone else.
+ *
+ * Control messages are not conflated (acks, errors and status must not be lost), so a client
+ * that sends requests but never reads the answers could make its buffer grow without end: past
+ * HARD_LIMIT_FACTOR times the limit, the connection is dropped (the client sees an abnormal
+ * close, and reconnects if it is still alive).
  */
 import type { DetectionsMessage, MissedMessage, ServerMessage } from '../protocol/index.js';
 import { encodeServerMessage } from '../protocol/index.js';
@@ -13,9 +18,13 @@ export interface SendTarget {
   readonly bufferedAmount: number;
   readonly readyState: number;
   send(data: string | Uint8Array): void;
+  /** Drops the connection at once (ws: terminate()). */
+  terminate(): void;
 }
 
 const OPEN = 1;
+/** Bytes waiting in a client's socket buffer, as a multiple of the limit, at which it is dropped. */
+export const HARD_LIMIT_FACTOR = 4;
 
 export class Outbox {
   private readonly pending = new Map<string, { msg: DetectionsMessage; missed: number; extra?: Uint8Array }>();
@@ -32,7 +41,13 @@ export class Outbox {
 
   /** Sends a control message now (they are small and must not be lost). */
   send(msg: ServerMessage): void {
-    if (this.socket.readyState === OPEN) this.socket.send(encodeServerMessage(msg));
+    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.bufferedAmount > HARD_LIMIT_FACTOR * this.limit) {
+      this.close();
+      this.socket.terminate(); // it reads nothing, and the answers would pile up here
+      return;
+    }
+    this.socket.send(encodeServerMessage(msg));
   }
 
   /** Offers a result (and optionally a binary frame image that belongs to it). */

@@ -15,7 +15,7 @@ import type { GroundingModel } from '../model/index.js';
 import { Limiter } from '../pipeline/limiter.js';
 import type { PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { CLOSE_CODES, createClientMessageDecoder, resolveLimits, type ProtocolLimits } from '../protocol/index.js';
-import { ClientSession } from './client-session.js';
+import { AnsweredError, ClientSession } from './client-session.js';
 import { apiHandler, sendError, type Handler } from './http-api.js';
 import { Auth, isLoopback, type Right } from './auth.js';
 import { Metrics } from './metrics.js';
@@ -110,9 +110,15 @@ export class GroundstreamServer {
       ...(deps.handlers ?? []),
     ];
     this.http = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
       void (async () => {
         try {
+          // Inside the try: some request targets (`//`, `//[`) are not URLs, and get a 400.
+          let url: URL;
+          try {
+            url = new URL(req.url ?? '/', 'http://localhost');
+          } catch {
+            throw new GroundstreamError('HTTP_BAD_REQUEST', 'the request target is not a valid path');
+          }
           for (const h of handlers) if (await h(req, res, url)) return;
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'HTTP_NOT_FOUND', message: `not found: ${url.pathname}` }));
         } catch (e) {
@@ -160,8 +166,9 @@ export class GroundstreamServer {
           // one client's failure is its own: log it, answer it, keep serving everyone else
           const guard = (p: Promise<void>) =>
             p.catch((e: unknown) => {
-              deps.log?.warn({ err: e }, 'client message failed');
-              session.send({ type: 'error', code: 'INTERNAL', message: 'internal error' });
+              const answered = e instanceof AnsweredError;
+              deps.log?.warn({ err: answered ? e.original : e }, 'client message failed');
+              if (!answered) session.send({ type: 'error', code: 'INTERNAL', message: 'internal error' });
             });
           return {
             text: (d) => void guard(session.onText(d)),

@@ -116,8 +116,10 @@ export class StreamManager {
     this.subs.get(id)?.unsubscribe();
     this.subs.delete(id);
     e.pipeline.close();
-    await e.source.stop();
+    // Announced before the source has stopped (ffmpeg may take a moment to exit): a stream added
+    // again under the same id meanwhile must not have its new subscribers torn down by this.
     this.removedSubject.next(id);
+    await e.source.stop();
     return true;
   }
 

@@ -45,7 +45,8 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       return [...offered].find(isOtherVersion) ?? false;
     },
   });
-  const alive = new WeakMap<WebSocket, boolean>();
+  /** Pings sent since the last pong, per socket. */
+  const missed = new WeakMap<WebSocket, number>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -55,6 +56,9 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
     }
     const refusal = handlers.accept?.(req) ?? null;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // First, before any refusal: a bad frame that arrives while a refused socket closes makes
+      // ws emit 'error', which would throw with no listener.
+      ws.on('error', () => ws.terminate());
       if (refusal) {
         ws.close(refusal.close, refusal.reason.slice(0, 120));
         return;
@@ -63,8 +67,8 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
         ws.close(CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
         return;
       }
-      alive.set(ws, true);
-      ws.on('pong', () => alive.set(ws, true));
+      missed.set(ws, 0);
+      ws.on('pong', () => missed.set(ws, 0));
       const h = handlers.open(ws, req);
       ws.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -72,18 +76,18 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
         else h.text(buf);
       });
       ws.on('close', (code) => h.close(code));
-      ws.on('error', () => ws.terminate());
     });
   };
   server.on('upgrade', onUpgrade);
 
   const timer = setInterval(() => {
     for (const ws of wss.clients) {
-      if (!alive.get(ws)) {
-        ws.terminate();
+      const n = missed.get(ws) ?? 0;
+      if (n >= 2) {
+        ws.terminate(); // two pings in a row went unanswered
         continue;
       }
-      alive.set(ws, false);
+      missed.set(ws, n + 1);
       ws.ping();
     }
   }, opts.pingIntervalMs);

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -36,6 +36,19 @@ function closeCode(url: string, protocols?: string[], headers?: Record<string, s
     ws.on('message', () => {});
     ws.on('close', (code) => resolve(code));
     ws.on('error', () => {});
+  });
+}
+
+/** Sends raw bytes to the server and resolves with what comes back until it closes (or 1 s). */
+function rawHttp(port: number, request: string | Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(request));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    sock.on('error', () => {});
+    const done = () => resolve(got);
+    sock.on('close', done);
+    setTimeout(() => sock.destroy(), 1000);
   });
 }
 
@@ -139,20 +152,128 @@ describe('limits', () => {
 });
 
 describe('faults', () => {
-  it('drops a client that vanishes without closing, after two missed pings', async () => {
+  it('drops a client that vanishes without closing, after two missed pings (not one)', async () => {
     const { server, ws } = await start({ pingIntervalMs: 200 });
     try {
-      const gone = await TestClient.open(ws);
       const alive = await TestClient.open(ws);
-      expect(server.clientCount).toBe(2);
-      // the vanished client's process stops reading: it answers no ping and sends no close
-      (gone.ws as any)._socket.pause();
-      while (server.clientCount > 1) await new Promise((r) => setTimeout(r, 50));
-      expect(server.clientCount).toBe(1);
+      // a client that stops answering: it receives pings but sends no pong and no close
+      const gone = new WebSocket(ws, { autoPong: false });
+      const pings: number[] = [];
+      gone.on('ping', () => pings.push(server.clientCount));
+      gone.on('error', () => {});
+      const closed = new Promise((r) => gone.once('close', r));
+      await closed;
+      // it was still connected at each of the two pings it missed, and dropped after the second
+      expect(pings).toEqual([2, 2]);
+      while (server.clientCount > 1) await new Promise((r) => setTimeout(r, 20));
       alive.send({ type: 'ping', id: 'x' });
       expect((await alive.next((m) => m.type === 'pong')).id).toBe('x');
-      (gone.ws as any)._socket.destroy();
       await alive.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers request targets that are not URLs, and bad percent-encoding, with 400, and carries on', async () => {
+    const { server, base } = await start({});
+    try {
+      const { port } = new URL(base);
+      for (const target of ['//', '//[', '//a:b@', '//:99999', '/v1/streams/%E0%A4%A']) {
+        const reply = await rawHttp(Number(port), `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect(reply, target).toMatch(/^HTTP\/1\.1 400 /);
+        expect(reply, target).toContain('HTTP_BAD_REQUEST');
+      }
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('survives a refused WebSocket that sends a bad frame while it is being closed', async () => {
+    const { server, base, ws } = await start({ requireAuth: true, tokens: [{ token: ADMIN, rights: ['watch'] }] });
+    try {
+      const { port } = new URL(base);
+      // no token (refused with 4001), and in the same packet a frame with RSV2 set
+      const upgrade =
+        'GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+      const reply = await rawHttp(Number(port), Buffer.concat([Buffer.from(upgrade), Buffer.from([0xa1, 0x80, 0, 0, 0, 0])]));
+      expect(reply).toMatch(/^HTTP\/1\.1 101 /);
+      // the server is still up and serving
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(await closeCode(ws)).toBe(4001);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('handles one connection\'s messages in order: an update or unsubscribe sent right after a subscribe is answered after it', async () => {
+    const { server, ws } = await start({});
+    try {
+      await server.streams.add({ id: 'p', source: 'push' });
+      const c = await TestClient.open(ws);
+      // never-seen queries, so that the subscribe waits for the text encoder
+      c.send({ type: 'subscribe', id: 'a', stream: 'p', queries: ['teal circle one'] });
+      c.send({ type: 'update', id: 'a', threshold: 0.9 });
+      c.send({ type: 'subscribe', id: 'b', stream: 'p', queries: ['teal circle two'] });
+      c.send({ type: 'unsubscribe', id: 'b' });
+      c.send({ type: 'update', id: 'a', queries: ['teal circle three'] });
+      c.send({ type: 'update', id: 'a', threshold: 0.2 });
+      c.send({ type: 'ping', id: 'end' });
+      await c.next((m) => m.type === 'pong' && m.id === 'end');
+      const answers = c.messages
+        .filter((m) => ['subscribed', 'unsubscribed', 'error'].includes(m.type))
+        .map((m) => [m.type, m.id ?? m.ref, m.threshold, m.queryVersion, m.queries?.[0]]);
+      expect(answers).toEqual([
+        ['subscribed', 'a', 0.4, 1, 'teal circle one'],
+        ['subscribed', 'a', 0.9, 2, 'teal circle one'],
+        ['subscribed', 'b', 0.4, 1, 'teal circle two'],
+        ['unsubscribed', 'b', undefined, undefined, undefined],
+        ['subscribed', 'a', 0.9, 3, 'teal circle three'],
+        ['subscribed', 'a', 0.2, 4, 'teal circle three'],
+      ]);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a request that hits a fault of ours with INTERNAL and its ref, once, and carries on', async () => {
+    const faulty: GroundingModel = {
+      info: model.info,
+      prepareQueries: async (q) => {
+        if (q.includes('boom')) throw new TypeError('a bug');
+        return model.prepareQueries(q);
+      },
+      detect: (...a) => model.detect(...a),
+      workingSize: (w, h) => model.workingSize(w, h),
+      close: async () => {},
+    };
+    const server = new GroundstreamServer({ config: resolveConfig({ port: 0 }), model: faulty });
+    const ws = `${(await server.listen()).replace('http', 'ws')}/v1/ws`;
+    try {
+      await server.streams.add({ id: 'p', source: 'push' });
+      const c = await TestClient.open(ws);
+      c.send({ type: 'subscribe', id: 'x', stream: 'p', queries: ['boom'] });
+      c.send({ type: 'subscribe', id: 'y', stream: 'p', queries: ['circle'] });
+      await c.next((m) => m.type === 'subscribed' && m.id === 'y');
+      expect(c.messages.filter((m) => m.type === 'error')).toEqual([{ type: 'error', code: 'INTERNAL', message: 'internal error', ref: 'x' }]);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a subscription to a stream that has ended, instead of acknowledging it and staying silent', async () => {
+    const { server, ws } = await start({});
+    try {
+      await server.streams.add({ id: 'done', source: join(FIXTURES, 'clips', 'clip01-640x360.mp4'), realtime: false, loop: false });
+      while (server.streams.get('done')?.status.state !== 'ended') await new Promise((r) => setTimeout(r, 50));
+      const c = await TestClient.open(ws);
+      c.send({ type: 'subscribe', id: 'late', stream: 'done', queries: ['circle'] });
+      const reply = await c.next((m) => m.type === 'error' || m.type === 'subscribed');
+      expect(reply).toMatchObject({ type: 'error', code: 'PROTOCOL_STREAM_ENDED', ref: 'late' });
+      await c.close();
     } finally {
       await server.close();
     }

@@ -1,0 +1,63 @@
+/** The per-client outbox on a fake socket whose buffer the test fills and drains. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { DetectionsMessage } from '../../src/protocol/index.js';
+import { HARD_LIMIT_FACTOR, Outbox, type SendTarget } from '../../src/server/outbox.js';
+
+class FakeSocket implements SendTarget {
+  bufferedAmount = 0;
+  readyState = 1;
+  sent: unknown[] = [];
+  terminated = 0;
+  send(data: string | Uint8Array): void {
+    this.sent.push(typeof data === 'string' ? JSON.parse(data) : data);
+  }
+  terminate(): void {
+    this.terminated++;
+    this.readyState = 3;
+  }
+}
+
+const result = (seq: number, subscription = 's'): DetectionsMessage => ({
+  type: 'detections',
+  subscription,
+  stream: 'cam',
+  frame: { seq, pts: seq / 30, capturedAt: 0, width: 64, height: 48 },
+  queryVersion: 1,
+  timings: { decode: 0, infer: 0, total: 0 },
+  detections: [],
+});
+
+afterEach(() => vi.useRealTimers());
+
+describe('Outbox', () => {
+  it('sends results while the buffer is under the limit; above it keeps the newest, then says how many were missed', () => {
+    vi.useFakeTimers();
+    const socket = new FakeSocket();
+    const missed: number[] = [];
+    const box = new Outbox(socket, 1000, (n) => missed.push(n));
+    box.offer(result(1));
+    socket.bufferedAmount = 5000; // the client stopped reading
+    for (let seq = 2; seq <= 5; seq++) box.offer(result(seq));
+    expect(socket.sent.map((m: any) => m.frame.seq)).toEqual([1]);
+    socket.bufferedAmount = 0; // it drains
+    vi.advanceTimersByTime(20);
+    expect(socket.sent.slice(1)).toEqual([{ type: 'missed', subscription: 's', count: 3 }, result(5)]);
+    expect(box.missedTotal).toBe(3);
+    expect(missed).toEqual([1, 1, 1]);
+  });
+
+  it('always sends control messages, but drops a client whose buffer passes the hard limit', () => {
+    const socket = new FakeSocket();
+    const box = new Outbox(socket, 1000);
+    socket.bufferedAmount = HARD_LIMIT_FACTOR * 1000; // over the limit, not yet over the hard one
+    box.send({ type: 'pong', id: 'a' });
+    expect(socket.sent).toEqual([{ type: 'pong', id: 'a' }]);
+    expect(socket.terminated).toBe(0);
+    socket.bufferedAmount = HARD_LIMIT_FACTOR * 1000 + 1;
+    box.send({ type: 'pong', id: 'b' });
+    box.send({ type: 'pong', id: 'c' });
+    box.offer(result(1));
+    expect(socket.sent).toEqual([{ type: 'pong', id: 'a' }]);
+    expect(socket.terminated).toBe(1);
+  });
+});
