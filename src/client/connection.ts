@@ -38,6 +38,8 @@ export class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** Fires when nothing has arrived for intervalMs + timeoutMs (re-armed for the time left). */
+  private silenceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly options: ResolvedClientOptions,
@@ -164,8 +166,10 @@ export class Connection {
     this.socket = undefined;
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.silenceTimer);
     this.helloTimer = undefined;
     this.heartbeatTimer = undefined;
+    this.silenceTimer = undefined;
   }
 
   private lost(code: number, reason: string): void {
@@ -178,6 +182,7 @@ export class Connection {
   }
 
   private retry(): void {
+    if (this.current === 'closed') return; // close() came while a token was being fetched
     const backoff = this.options.reconnect;
     if (this.attempt >= backoff.maxAttempts) {
       return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', `${this.attempt} attempts failed`));
@@ -195,12 +200,16 @@ export class Connection {
     const hb = this.options.heartbeat;
     if (!hb) return;
     clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastReceivedAt > hb.intervalMs + hb.timeoutMs) {
-        this.abandon(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      } else {
-        this.send(encodeClientMessage({ type: 'ping', t: Date.now() }));
-      }
-    }, hb.intervalMs);
+    this.heartbeatTimer = setInterval(() => this.send(encodeClientMessage({ type: 'ping', t: Date.now() })), hb.intervalMs);
+    // Silence is judged on its own clock, not on the ping ticks (which would let it last up to
+    // one more interval): one timer, re-armed for the time left, nothing done per message.
+    const limit = hb.intervalMs + hb.timeoutMs;
+    const check = () => {
+      const left = this.lastReceivedAt + limit - Date.now();
+      if (left <= 0) return this.abandon(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      this.silenceTimer = setTimeout(check, left + 1);
+    };
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(check, Math.max(1, this.lastReceivedAt + limit - Date.now()));
   }
 }

@@ -175,16 +175,24 @@ export class SubscriptionImpl implements Subscription {
 
   // ---------------------------------------------------------------- called by the client
 
-  /** A connection is ready: subscribe with the settings wanted now; pending changes ride along. */
+  /**
+   * A connection is ready: subscribe again with the settings the server last acked, then send
+   * each change still unanswered (made while disconnected, or sent and lost with the old
+   * connection) as its own update, in order. The server answers them in order, so a change it
+   * refuses rejects only its own promise, as it would have on a live connection.
+   */
   onOpen(): void {
     if (this.done) return;
     const ops = [...this.inFlight.flatMap((f) => f.ops), ...this.waiting];
-    const s = this.settings;
     this.inFlight = [];
     this.waiting = [];
     this.ackedVersion = 0; // versions count per connection
-    this.host.send({ type: 'subscribe', id: this.id, ...s });
-    this.inFlight.push({ kind: 'subscribe', ops });
+    this.host.send({ type: 'subscribe', id: this.id, ...this.base });
+    this.inFlight.push({ kind: 'subscribe', ops: [] });
+    for (const op of ops) {
+      if (this.host.send({ type: 'update', id: this.id, ...op.change })) this.inFlight.push({ kind: 'update', ops: [op] });
+      else this.waiting.push(op);
+    }
   }
 
   onAck(ack: SubscribedMessage): void {

@@ -115,16 +115,42 @@ describe('GroundstreamClient against a real socket', () => {
     expect(states.values).toEqual(['idle', 'connecting', 'open', 'reconnecting', 'open']);
   });
 
-  it('carries changes made while disconnected on the re-subscribe, and resolves them with its ack', async () => {
+  it('sends changes made while disconnected after the re-subscribe, each as its own update, and resolves each with its ack', async () => {
     const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
     await client.connect();
     const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
     await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
     server.dropAll();
     await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
-    const ack = await sub.update({ threshold: 0.7 });
-    expect(ack).toMatchObject({ threshold: 0.7, queryVersion: 1 });
-    expect(server.last.received).toEqual([{ type: 'subscribe', id: sub.id, stream: 'cam1', queries: ['a'], threshold: 0.7 }]);
+    const first = sub.update({ threshold: 0.7 });
+    const second = sub.update({ queries: ['b'] });
+    expect(sub.settings).toMatchObject({ queries: ['b'], threshold: 0.7 }); // what it asks for, pending included
+    expect(await first).toMatchObject({ threshold: 0.7, queryVersion: 2, queries: ['a'] });
+    expect(await second).toMatchObject({ threshold: 0.7, queryVersion: 3, queries: ['b'] });
+    expect(server.last.received).toEqual([
+      { type: 'subscribe', id: sub.id, stream: 'cam1', queries: ['a'] },
+      { type: 'update', id: sub.id, threshold: 0.7 },
+      { type: 'update', id: sub.id, queries: ['b'] },
+    ]);
+  });
+
+  it('rejects only the change the server refuses after a reconnect; the subscription lives on with the rest', async () => {
+    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
+    await client.connect();
+    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
+    const got = collect<DetectionsMessage>(sub.detections$);
+    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
+    server.dropAll();
+    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    const refused = sub.update({ queries: ['forbidden'] });
+    const fine = sub.update({ threshold: 0.5 });
+    await expect(refused).rejects.toMatchObject({ code: 'QUERY_INVALID', ref: sub.id });
+    await expect(fine).resolves.toMatchObject({ queries: ['a'], threshold: 0.5 });
+    expect(sub.closed).toBe(false);
+    expect(sub.settings).toMatchObject({ queries: ['a'], threshold: 0.5 });
+    server.sendDetections(sub.id, 9);
+    await until(() => got.values.length === 1, 5000, 'result after the refusal');
+    expect(got.error).toBeUndefined();
   });
 
   it('fails the subscription the server refuses, and only that one', async () => {
@@ -323,6 +349,17 @@ describe('GroundstreamClient against a real socket', () => {
     server.dropAll();
     await until(() => server.connections.length === 2 && client.state === 'open', 5000, 'reconnect');
     expect(server.connections.map((c) => c.token)).toEqual(['token-1', 'token-2']);
+  });
+
+  it('does not reconnect after close() while a token is still being fetched', async () => {
+    let calls = 0;
+    const client = makeClient({ token: () => (calls++, new Promise<string>((_, reject) => setTimeout(() => reject(new Error('no token')), 50))) });
+    void client.connect().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    client.close();
+    await new Promise((r) => setTimeout(r, 300)); // a reconnect would have asked again after 10-50 ms
+    expect(calls).toBe(1);
+    expect(client.state).toBe('closed');
   });
 
   it('refuses a bad url or option up front (CONFIG_INVALID)', () => {
