@@ -57,8 +57,11 @@ export class FfmpegLog {
   private readonly recent: string[] = [];
   private readonly notable: string[] = [];
   private cause: string | undefined;
-  /** The first video stream of the input, once printed. */
+  /** The first video stream of the input, once printed: upright, as ffmpeg decodes it (a 90 or
+   * 270 degree display rotation, which ffmpeg applies by default, swaps the stored size). */
   input?: VideoStreamInfo;
+  /** Lines since the first input video stream, until the next stream: its side data. */
+  private inFirstInputStream = false;
   /** The stream written to the pipe (size after scaling; its rate), once printed. */
   output?: VideoStreamInfo;
 
@@ -72,7 +75,19 @@ export class FfmpegLog {
     else if (/^Output #\d/.test(line)) this.section = 'output';
     else if (/^Stream mapping:/.test(line)) this.section = 'none';
     const stream = this.section !== 'none' ? parseVideoStream(line) : undefined;
-    if (stream && this.section === 'input' && !this.input) this.input = stream;
+    if (this.section !== 'input' || /^\s*Stream #/.test(line)) this.inFirstInputStream = false;
+    if (stream && this.section === 'input' && !this.input) {
+      this.input = stream;
+      this.inFirstInputStream = true;
+    } else if (this.inFirstInputStream && this.input) {
+      // `displaymatrix: rotation of -90.00 degrees` (4.1 and 5.x alike), under the stream's side data
+      const rot = /displaymatrix: rotation of (-?\d+(?:\.\d+)?) degrees/.exec(line);
+      if (rot) {
+        this.inFirstInputStream = false;
+        const quarter = Math.round(Number(rot[1]) / 90);
+        if (Math.abs(quarter) % 2 === 1) this.input = { ...this.input, width: this.input.height, height: this.input.width };
+      }
+    }
     if (stream && this.section === 'output' && !this.output) {
       this.output = stream;
       return true;

@@ -217,5 +217,6 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
 
 /** Hides `user:password@` in URLs (ffmpeg repeats the URL in its errors). */
 export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+  // Up to the last `@` before the path: a password may itself hold `@` (ffmpeg splits at the last).
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1***@');
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import type { StreamManager } from './streams.js';
+import { redactSecrets } from '../ingest/url-policy.js';
 
 export interface ApiContext {
   streams: StreamManager;
@@ -73,7 +74,7 @@ export function apiHandler(ctx: ApiContext): Handler {
         sendJson(res, 200, {
           streams: ctx.streams.list().map((e) => ({
             ...ctx.streams.info(e),
-            source: e.spec.source,
+            source: redactSecrets(e.spec.source), // a watch-only token must not learn a camera's password
             subscribers: e.pipeline.subscribers,
             stats: e.pipeline.stats,
             ...(e.status.error ? { error: e.status.error } : {}),
@@ -106,7 +107,7 @@ export function apiHandler(ctx: ApiContext): Handler {
       if (req.method === 'GET') {
         const e = ctx.streams.get(id);
         if (!e) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
-        sendJson(res, 200, { ...ctx.streams.info(e), source: e.spec.source, subscribers: e.pipeline.subscribers, stats: e.pipeline.stats });
+        sendJson(res, 200, { ...ctx.streams.info(e), source: redactSecrets(e.spec.source), subscribers: e.pipeline.subscribers, stats: e.pipeline.stats });
         return true;
       }
       throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);

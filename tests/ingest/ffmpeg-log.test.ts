@@ -42,6 +42,31 @@ describe('ffmpeg stderr', () => {
     expect(log.summary()).toBe(''); // header and deprecation notices are not news
   });
 
+  it('reads the size upright when the input carries a 90 or 270 degree display rotation (a phone clip)', () => {
+    const rotated = (degrees: string, indent: string) => `Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'rot.mp4':
+${indent}Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 320x180 [SAR 1:1 DAR 16:9], 48 kb/s, 30 fps, 30 tbr, 15360 tbn (default)
+    Metadata:
+      handler_name    : VideoHandler
+    Side data:
+      displaymatrix: rotation of ${degrees} degrees
+${indent}Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s (default)
+    Side data:
+      displaymatrix: rotation of 45.00 degrees
+Stream mapping:
+  Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))
+Output #0, rawvideo, to 'pipe:1':
+${indent}Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24, 180x320 [SAR 1:1 DAR 9:16], q=2-31, 41472 kb/s, 30 fps, 30 tbn (default)
+    Side data:
+      displaymatrix: rotation of -0.00 degrees`;
+    for (const [deg, upright] of [['90.00', [180, 320]], ['-90.00', [180, 320]], ['270.00', [180, 320]], ['180.00', [320, 180]], ['-0.00', [320, 180]]] as const) {
+      for (const indent of ['  ', '    ']) {
+        const { log } = feed(rotated(deg, indent));
+        expect([log.input?.width, log.input?.height], `${deg} degrees`).toEqual(upright);
+        expect(log.output).toMatchObject({ width: 180, height: 320 });
+      }
+    }
+  });
+
   it('ignores streams that are not video and sizes that are codec tags', () => {
     expect(parseVideoStream('  Stream #0:1(und): Audio: aac (LC), 44100 Hz, stereo')).toBeUndefined();
     expect(parseVideoStream('  Stream #0:0: Video: rawvideo (YUY2 / 0x32595559), yuyv422, 640x480, 147456 kb/s, 30 fps, 30 tbr')).toEqual({

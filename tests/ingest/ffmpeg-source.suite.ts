@@ -2,6 +2,7 @@
  * Integration tests of the ffmpeg source with a real ffmpeg binary, run once per binary (the one
  * resolved on this machine, and the bundled 4.1 build). Clips are made at test time with testsrc.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,20 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
       expect(native.latest).toMatchObject({ width: 320, height: 240, sourceWidth: 320, sourceHeight: 240 });
       expect(inside.latest).toMatchObject({ width: 100, height: 75, sourceWidth: 320, sourceHeight: 240 });
+    });
+
+    it('reports the upright size of a clip with a display rotation (as phones record), which ffmpeg turns upright', async () => {
+      // the clip stored landscape (320x240) and tagged "rotate 90": it plays as 240x320
+      execFileSync(binary.path, ['-nostdin', '-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', join(dir, 'rotated.mp4')]);
+      const native = await open('rotated.mp4', { pacing: 'fast', policy: 'wait' });
+      const inside = await open('rotated.mp4', { pacing: 'fast', policy: 'wait', size: { width: 100, height: 100, fit: 'inside' } });
+      for (const s of [native, inside]) {
+        s.start();
+        s.request(1);
+      }
+      await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
+      expect(native.latest).toMatchObject({ width: 240, height: 320, sourceWidth: 240, sourceHeight: 320 });
+      expect(inside.latest).toMatchObject({ width: 75, height: 100, sourceWidth: 240, sourceHeight: 320 });
     });
 
     it.skipIf(fixtureClips.length === 0)('decodes every fixture clip to the working size with exact counts and pts', async () => {

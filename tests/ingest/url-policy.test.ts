@@ -68,6 +68,9 @@ describe('protocol allow-list', () => {
 
   it('redacts credentials in any URL', () => {
     expect(redactSecrets('a rtsp://user:pw@h/x and https://tok@h2/y')).toBe('a rtsp://***@h/x and https://***@h2/y');
+    // a password may hold '@' itself: everything up to the last '@' before the host goes
+    expect(redactSecrets('rtsp://admin:p@ss@cam.local/stream')).toBe('rtsp://***@cam.local/stream');
+    expect(redactSecrets('rtsp://admin:p@ss@cam.local:554 and http://h/a@b')).toBe('rtsp://***@cam.local:554 and http://h/a@b');
   });
 });
 

@@ -264,6 +264,26 @@ describe('faults', () => {
     }
   });
 
+  it("never shows a camera's credentials in the stream list", async () => {
+    const { server, base } = await start({});
+    try {
+      const add = await fetch(`${base}/v1/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'cam', source: 'rtsp://admin:p@ss@127.0.0.1:9/stream' }),
+      });
+      expect(add.status).toBe(201);
+      const list = JSON.stringify(await (await fetch(`${base}/v1/streams`)).json());
+      const one = JSON.stringify(await (await fetch(`${base}/v1/streams/cam`)).json());
+      for (const text of [list, one]) {
+        expect(text).toContain('rtsp://***@127.0.0.1:9/stream');
+        expect(text).not.toMatch(/admin|p@ss/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a subscription to a stream that has ended, instead of acknowledging it and staying silent', async () => {
     const { server, ws } = await start({});
     try {
