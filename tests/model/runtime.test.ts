@@ -65,6 +65,20 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     expect(found / total).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('turns an image with an EXIF orientation upright once: boxes land on the objects as displayed', async () => {
+    const { path, truth } = stills()[0]!; // 640x360
+    const objects = truth.frames[0]!.objects;
+    const queries = objects.map((o) => `${o.color} ${o.shape}`);
+    // stored rotated a quarter turn anticlockwise (360x640), tagged "rotate 90 clockwise to display"
+    const stored = await sharp(readFileSync(path)).rotate(270).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+    const meta = await sharp(stored).metadata();
+    expect([meta.width, meta.height, meta.orientation]).toEqual([360, 640, 6]);
+    const r = await split.detect(stored, queries, { threshold: 0.15 });
+    expect([r.width, r.height]).toEqual([640, 360]);
+    const found = objects.filter((o) => r.detections.some((d) => d.query === `${o.color} ${o.shape}` && iou(d.box, o.box) >= 0.5));
+    expect(found.length / objects.length).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('gives the same detections through the split graphs and the combined graph', async () => {
     const { path } = stills()[0]!;
     const q = ['red circle', 'blue object', 'star', 'purple star', 'dog'];
@@ -111,6 +125,23 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     expect(await code(split.detect({ data: new Uint8Array(10), width: 4, height: 4 }, ['circle']))).toBe('IMAGE_INVALID');
     // still fine afterwards
     expect((await split.detect(img, ['circle'])).width).toBe(640);
+  });
+
+  it('encodes a query set larger than the embedding cache (the cache is a lookup, not a requirement)', async () => {
+    const tiny = await loadModel(BUNDLED_MODEL_DIR, { cacheSize: 2 });
+    try {
+      const queries = ['red circle', 'blue square', 'green star', 'purple cross', 'yellow triangle'];
+      const a = await tiny.prepareQueries(queries);
+      const b = await split.prepareQueries(queries);
+      expect(a.texts).toEqual(b.texts);
+      expect(Array.from((a as unknown as { embeds: Float32Array }).embeds)).toEqual(Array.from((b as unknown as { embeds: Float32Array }).embeds));
+      const { path } = stills()[0]!;
+      const da = await tiny.detect(readFileSync(path), queries);
+      const db = await split.detect(readFileSync(path), queries);
+      expect(da.detections).toEqual(db.detections);
+    } finally {
+      await tiny.close();
+    }
   });
 
   it('honours a configurable pixel limit', async () => {

@@ -112,15 +112,22 @@ export class OwlModel implements GroundingModel {
       const b = this.tokenizer.encodeBatch(norm, rows);
       return { texts: norm, rows, ids: b.ids, mask: b.mask, length: b.length } satisfies OwlQuerySet;
     }
-    await this.encodeMissing(norm);
+    // From the cache where it has them, else from this call's own encoding: the cache may be
+    // smaller than the query set, or another call may evict an entry meanwhile.
+    const found = new Map<string, Float32Array>();
+    for (const t of norm) {
+      const e = this.cache.get(t);
+      if (e) found.set(t, e);
+    }
+    await this.encodeMissing(norm.filter((t) => !found.has(t)), found);
     const dim = this.embedDim;
     const embeds = new Float32Array(rows * dim);
-    norm.forEach((t, i) => embeds.set(this.cache.get(t)!, i * dim));
+    norm.forEach((t, i) => embeds.set(found.get(t)!, i * dim));
     return { texts: norm, rows, embeds } satisfies OwlQuerySet;
   }
 
-  private async encodeMissing(texts: readonly string[]): Promise<void> {
-    const missing = texts.filter((t) => !this.cache.has(t));
+  /** Encodes `missing`, caching each embedding and adding it to `into`. */
+  private async encodeMissing(missing: readonly string[], into: Map<string, Float32Array>): Promise<void> {
     if (!missing.length) return;
     const rows = bucketFor(missing.length);
     const b = this.tokenizer.encodeBatch(missing, rows);
@@ -134,7 +141,11 @@ export class OwlModel implements GroundingModel {
     const e = out.text_embeds!;
     const dim = e.dims[e.dims.length - 1]!;
     this.embedDim = dim;
-    missing.forEach((t, i) => this.cache.set(t, e.data.slice(i * dim, (i + 1) * dim)));
+    missing.forEach((t, i) => {
+      const v = e.data.slice(i * dim, (i + 1) * dim);
+      this.cache.set(t, v);
+      into.set(t, v);
+    });
   }
 
   async detect(image: ImageInput, queries: QuerySet | readonly string[], options: DetectOptions = {}): Promise<DetectResult> {
