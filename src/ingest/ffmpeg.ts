@@ -53,17 +53,20 @@ export function runFfmpeg(args: DecodeArgs, options: RunOptions): FfmpegRun {
   let resolveExit!: (exit: FfmpegExit) => void;
   const exited = new Promise<FfmpegExit>((resolve) => (resolveExit = resolve));
   const child = () => (command as unknown as { ffmpegProc?: import('node:child_process').ChildProcess }).ffmpegProc;
+  // Kept from 'start' on: fluent-ffmpeg forgets its process before it emits 'error', so asking it
+  // then would say that none was ever started (and the frames still in the pipe would be thrown away).
+  let proc: import('node:child_process').ChildProcess | undefined;
 
   command.on('stderr', (line: string) => options.onStderr(line));
   command.on('start', () => {
+    proc = child();
     // kill() may come while fluent-ffmpeg is still probing capabilities, before the spawn.
-    if (killRequested) child()?.kill('SIGKILL');
+    if (killRequested) proc?.kill('SIGKILL');
   });
   command.on('end', () => resolveExit({ code: 0, killed: killRequested, spawned: true }));
   command.on('error', (err: Error) => {
     const code = /exited with code (\d+)/.exec(err.message);
-    const spawned = child()?.pid !== undefined;
-    resolveExit({ code: code ? Number(code[1]) : null, killed: killRequested, spawned, error: err.message });
+    resolveExit({ code: code ? Number(code[1]) : null, killed: killRequested, spawned: proc?.pid !== undefined, error: err.message });
   });
   command.output(options.stdout, { end: true });
   command.run();
@@ -72,10 +75,10 @@ export function runFfmpeg(args: DecodeArgs, options: RunOptions): FfmpegRun {
     exited,
     kill: async () => {
       killRequested = true;
-      const proc = child();
-      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      const p = proc ?? child();
+      if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       // A paused stdout would hold its pipe open; nothing more is read from a killed process.
-      proc?.stdout?.destroy();
+      p?.stdout?.destroy();
       return exited;
     },
   };

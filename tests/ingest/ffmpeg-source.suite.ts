@@ -174,6 +174,25 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(source.status.detail).toMatch(/Invalid data found|moov atom not found/);
     });
 
+    it('delivers the frames ffmpeg wrote before it exited with an error, then ends as failed', async () => {
+      // ffmpeg decodes the whole clip, then the process exits 3 (as after a late decode error);
+      // fluent-ffmpeg's own capability probes (no pipe:1 output) get ffmpeg's real status
+      const wrapper = join(dir, 'ffmpeg-then-3.sh');
+      const script = `#!/bin/sh\n"${binary.path}" "$@"\nst=$?\nfor a in "$@"; do [ "$a" = "pipe:1" ] && exit 3; done\nexit $st\n`;
+      writeFileSync(wrapper, script, { mode: 0o755 });
+      // 60 frames of 8x6 fit in the pipe, so ffmpeg exits while most of them wait there for demand
+      const source = await open('clip.mp4', { ffmpegPath: wrapper, pacing: 'fast', policy: 'wait', size: { width: 8, height: 6 } });
+      const rec = record(source);
+      source.start();
+      source.request(1);
+      await untilCount(source.frames$, rec.frames, 1);
+      await sleep(1000); // ffmpeg has exited meanwhile (a slow machine only makes this check weaker)
+      source.request(1000);
+      await rec.framesDone;
+      expect(rec.frames).toHaveLength(60);
+      expect(source.status.state).toBe('failed');
+    });
+
     it('fails clearly when the ffmpeg binary is missing', async () => {
       const source = await open('clip.mp4', { ffmpegPath: join(dir, 'no-ffmpeg') });
       source.start();
