@@ -76,6 +76,7 @@ export const ERRORS = {
   // record and replay (docs/record-replay.md)
   RECORD_INVALID: { status: 400, message: 'recording cannot be read: %s' },
   RECORD_WRITE_FAILED: { status: 500, message: 'recording cannot be written: %s' },
+  OUTPUT_WRITE_FAILED: { status: 500, message: 'could not write an output file: %s' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

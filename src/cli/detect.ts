@@ -42,6 +42,9 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
   if (flags.threshold !== undefined && !(flags.threshold >= 0 && flags.threshold <= 1)) {
     throw new GroundstreamError('CONFIG_INVALID', `--threshold must be in [0, 1], got ${flags.threshold}`);
   }
+  if (flags.annotate && images.length === 1 && !/\.(png|jpe?g|webp)$/i.test(flags.annotate)) {
+    throw new GroundstreamError('CONFIG_INVALID', `--annotate writes PNG, JPEG or WebP: name the file .png, .jpg or .webp, not ${JSON.stringify(flags.annotate)}`);
+  }
   const model = await loadModel(flags.model, modelOptionsFrom(flags, (m) => !flags.json && err.write(`${m}\n`)));
   const reports: ImageReport[] = [];
   try {
@@ -54,8 +57,14 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
         const r = await model.detect(bytes, queries, { threshold: flags.threshold, nmsIou });
         reports.push({ path, width: r.width, height: r.height, timings: r.timings, detections: r.detections });
         if (flags.annotate) {
-          const target = annotatePath(flags.annotate, path, images.length > 1);
-          await annotate(bytes, r.detections, queries.texts, target);
+          // a folder that cannot be made, a file that cannot be written: that image's error, not the run's
+          const target = await Promise.resolve()
+            .then(() => annotatePath(flags.annotate!, path, images.length > 1))
+            .then(async (t) => (await annotate(bytes, r.detections, queries.texts, t), t))
+            .catch((e: unknown) => {
+              reports.pop();
+              throw isGroundstreamError(e) ? e : new GroundstreamError('OUTPUT_WRITE_FAILED', `${flags.annotate}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+            });
           if (!flags.json) err.write(`annotated: ${target}\n`);
         }
       } catch (e) {

@@ -76,6 +76,7 @@ program
   .option('--no-wait', 'play at once instead of when the first client subscribes')
   .option('--stream <id>', 'serve under this stream id (default: the recorded one)')
   .option('--exit', 'exit when the recording has been played')
+  .option('--token <token>', 'a token clients must present (watch right; GROUNDSTREAM_TOKEN adds one with every right); needed beyond loopback')
   .action(async (path: string, flags: ReplayFlags) => {
     process.exitCode = await runReplay(path, flags);
   });

@@ -3,7 +3,7 @@
  * the real server (sessions, back-pressure, protocol), with a RecordedModel in place of the
  * network and a ReplayFrameSource in place of ffmpeg. No model is loaded.
  */
-import { resolveConfig, type ServerConfig } from '../config/config.js';
+import { fromEnv, resolveConfig, type ServerConfig } from '../config/config.js';
 import { GroundstreamError } from '../errors.js';
 import { readSession, type Session } from '../record/read-session.js';
 import { RecordedModel } from '../record/recorded-model.js';
@@ -57,9 +57,17 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayS
         resolve();
       }
     }, 2);
+    poll.unref(); // the server's socket keeps the process alive, not this
   });
   let source: ReplayFrameSource | undefined;
-  server = new GroundstreamServer({
+  try {
+    server = startServer();
+  } catch (e) {
+    clearInterval(poll);
+    throw e;
+  }
+  function startServer(): GroundstreamServer {
+    return new GroundstreamServer({
     config,
     model,
     // the recording carries the live server's track IDs and lost IDs: serve them as they are
@@ -77,9 +85,17 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayS
       return source;
     },
     handlers: o.pages ? [webHandler()] : [],
-  });
+    });
+  }
   if (o.waitForSubscriber === false) clearInterval(poll);
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (e) {
+    clearInterval(poll);
+    await server.close().catch(() => undefined);
+    throw e;
+  }
   const ended = new Promise<void>((resolve) => {
     source!.status$.subscribe({ complete: () => resolve() });
   });
@@ -104,6 +120,7 @@ export interface ReplayFlags {
   wait?: boolean;
   stream?: string;
   exit?: boolean;
+  token?: string;
 }
 
 export function parseSpeed(v: string | undefined): ReplaySpeed {
@@ -114,14 +131,25 @@ export function parseSpeed(v: string | undefined): ReplaySpeed {
   return n;
 }
 
-export async function runReplay(path: string, flags: ReplayFlags, out = process.stdout): Promise<number> {
+function replayTokens(flag: string | undefined, env: NodeJS.ProcessEnv): Partial<ServerConfig> {
+  const fromFlag = flag ? [{ token: flag, rights: ['watch' as const], name: 'flag' }] : [];
+  const all = [...fromFlag, ...(fromEnv(env).tokens ?? [])];
+  return all.length ? { tokens: all } : {};
+}
+
+export async function runReplay(path: string, flags: ReplayFlags, out = process.stdout, env = process.env): Promise<number> {
   const session = readSession(path);
   const speed = parseSpeed(flags.speed);
   const { header, results } = session;
   const replay = await startReplayServer({
     session,
     path,
-    config: { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.host ? { host: flags.host } : {}) },
+    config: {
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.host ? { host: flags.host } : {}),
+      // beyond loopback a server wants tokens: --token, or GROUNDSTREAM_TOKEN as for serve
+      ...replayTokens(flags.token, env),
+    },
     speed,
     loop: flags.loop ?? false,
     waitForSubscriber: flags.wait !== false,

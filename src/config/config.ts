@@ -152,9 +152,15 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
 /** Default inference workers: one per run at once; for one at a time, the model's size decides. */
 const autoWorkers = (concurrency: number): number | 'auto' => (concurrency > 1 ? concurrency : 'auto');
 
-/** Merges layers (later wins), validates every field, and freezes the result. */
+/** Merges layers (later wins; `tokens` add up, so GROUNDSTREAM_TOKEN adds to the file's),
+ * validates every field, and freezes the result. */
 export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
   const merged = Object.assign({}, DEFAULT_CONFIG, ...layers.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))));
+  const tokenLayers = layers.filter((l) => l.tokens !== undefined).map((l) => l.tokens);
+  if (tokenLayers.length > 1) {
+    const bad = tokenLayers.find((t) => !Array.isArray(t)); // refused below, whichever layer it came from
+    merged.tokens = bad !== undefined ? bad : tokenLayers.flat();
+  }
   const concurrency = int('concurrency', merged.concurrency, 1, 64);
   const c: ServerConfig = {
     ...merged,

@@ -57,6 +57,25 @@ describe('groundstream detect', () => {
     expect(images[2].detections.length).toBeGreaterThan(0);
   });
 
+  it('refuses an --annotate name it cannot write up front, and reports a write failure for that image only', async () => {
+    const bad = await run(process.execPath, [CLI, 'detect', STILL, '-q', 'blue circle', '--annotate', join(dir, 'out.txt')]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/CONFIG_INVALID.*--annotate/);
+    // several images: --annotate is a folder; a file where it should be makes the folder impossible
+    const blocker = join(dir, 'not-a-folder');
+    await import('node:fs/promises').then((fs) => fs.writeFile(blocker, 'x'));
+    const failed = await run(process.execPath, [CLI, 'detect', STILL, STILL, '-q', 'blue circle', '--json', '--annotate', join(blocker, 'sub')]).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(failed.code).toBe(1);
+    const images = JSON.parse(failed.stdout).images;
+    expect(images.map((i: { error?: { code: string } }) => i.error?.code)).toEqual(['OUTPUT_WRITE_FAILED', 'OUTPUT_WRITE_FAILED']);
+  });
+
   it('runs the model on a worker thread with --workers, gives the same answer, and exits on its own', async () => {
     const args = [CLI, 'detect', STILL, '-q', 'blue circle', '-q', 'star', '--json'];
     const here = JSON.parse((await run(process.execPath, args)).stdout);

@@ -22,6 +22,17 @@ describe('config', () => {
     expect(resolveConfig({ port: 1000 }, fromEnv({ PORT: '2000' })).port).toBe(2000);
   });
 
+  it('adds GROUNDSTREAM_TOKEN to the tokens of the config file instead of replacing them', () => {
+    const file = { tokens: [{ token: 'viewer-token-0123456789', rights: ['watch' as const] }] };
+    const c = resolveConfig(file, fromEnv({ GROUNDSTREAM_TOKEN: 'admin-token-0123456789' }));
+    expect(c.tokens.map((t) => [t.token, t.rights])).toEqual([
+      ['viewer-token-0123456789', ['watch']],
+      ['admin-token-0123456789', ['watch', 'push', 'manage']],
+    ]);
+    expect(resolveConfig(file).tokens).toHaveLength(1);
+    expect(invalid(() => resolveConfig({ tokens: 'x' as never }, fromEnv({ GROUNDSTREAM_TOKEN: 'admin-token-0123456789' })))).toMatch(/tokens must be an array/);
+  });
+
   it('moves inference to worker threads when more than one may run at once', () => {
     expect(resolveConfig({}).inferenceWorkers).toBe('auto'); // one at a time: the model's size decides
     expect(resolveConfig({ inferenceWorkers: 'auto', concurrency: 2 }).inferenceWorkers).toBe(2);

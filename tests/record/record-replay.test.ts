@@ -3,6 +3,7 @@
  * onnxruntime), replay the recording to a client without a model, and compare what the client
  * gets with what was recorded. Then score the recording with `eval --session`.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/mod
 import { readSession, type Session } from '../../src/record/read-session.js';
 import { preciseNow, record, type RecordSummary } from '../../src/record/recorder.js';
 import { GroundstreamServer } from '../../src/server/server.js';
-import { FIXTURES } from '../helpers/fixtures.js';
+import { FIXTURES, ROOT } from '../helpers/fixtures.js';
 
 const CLIP = join(FIXTURES, 'clips', 'clip01-640x360.mp4');
 const TRUTH = join(FIXTURES, 'clips', 'clip01-640x360.truth.json');
@@ -138,6 +139,31 @@ describe('record, then replay', () => {
     // what a recording cannot answer is refused, not scored as misses
     await expect(runEval([], { session: [summary.base], threshold: 0.05 }, out)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await expect(runEval([], { session: [summary.base], queries: ['blue square'] }, out)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
+  it('groundstream replay beyond loopback: refused without a token (and the process exits), served with --token', async () => {
+    const cli = join(ROOT, 'dist', 'cli', 'main.js');
+    const env = { ...process.env, GROUNDSTREAM_TOKEN: '' };
+    const refused = spawnSync(process.execPath, [cli, 'replay', summary.base, '--host', '0.0.0.0', '--port', '0'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(refused.signal).toBeNull(); // it ended by itself, not by the timeout
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/CONFIG_INVALID/);
+    const served = spawn(process.execPath, [cli, 'replay', summary.base, '--host', '0.0.0.0', '--port', '0', '--token', 'replay-token-0123456789'], { env });
+    try {
+      let text = '';
+      served.stdout.on('data', (d) => (text += String(d)));
+      while (!/websocket ws:\/\/[^\s]+/.test(text) && served.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      const ws = /websocket (ws:\/\/\S+)/.exec(text)![1]!.replace('0.0.0.0', '127.0.0.1');
+      const denied = new GroundstreamClient({ url: ws, reconnect: { maxAttempts: 0 } });
+      await expect(denied.connect()).rejects.toMatchObject({ code: 'CLIENT_CONNECTION_REJECTED' });
+      const client = new GroundstreamClient({ url: ws, token: 'replay-token-0123456789' });
+      await client.connect();
+      expect(client.state).toBe('open');
+      client.close();
+    } finally {
+      served.kill('SIGTERM');
+      await new Promise((r) => served.once('exit', r));
+    }
   });
 
   it('refuses a subscription for queries the recording does not hold', async () => {
