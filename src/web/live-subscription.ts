@@ -45,15 +45,34 @@ export class LiveSubscription {
     return this.options.stream;
   }
 
-  /** Change queries, threshold, rate or images; rejects (and keeps the old settings) when refused. */
+  /** The settings it asks for (and subscribes with again after a refusal or an end). */
+  get settings(): SubscribeOptions {
+    return this.options;
+  }
+
+  /**
+   * Change queries, threshold, rate or images; rejects when refused. A change the server refuses
+   * while the subscription lives is undone (its fields only, back to what the subscription has);
+   * one that fails because the subscription ended stays, and the next subscribe carries it.
+   */
   async update(change: SubscriptionUpdate): Promise<void> {
-    const before = this.options;
-    this.options = withChange(before, change);
-    if (!this.sub || this.sub.closed) return; // the next subscribe carries it
+    this.options = withChange(this.options, change);
+    const sub = this.sub;
+    if (!sub || sub.closed) return; // the next subscribe carries it
     try {
-      await this.sub.update(change);
+      await sub.update(change);
     } catch (e) {
-      this.options = before;
+      if (this.sub === sub && !sub.closed) {
+        const now = sub.settings; // acked, with any other change still pending on top
+        const undone = withChange(this.options, {
+          ...(change.queries !== undefined ? { queries: now.queries } : {}),
+          ...(change.threshold !== undefined && now.threshold !== undefined ? { threshold: now.threshold } : {}),
+          ...(change.maxRate !== undefined ? { maxRate: now.maxRate ?? null } : {}),
+          ...(change.image !== undefined ? { image: now.image ?? null } : {}),
+        });
+        if (change.threshold !== undefined && now.threshold === undefined) delete (undone as { threshold?: number }).threshold;
+        this.options = undone;
+      }
       throw e;
     }
   }

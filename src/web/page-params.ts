@@ -128,11 +128,21 @@ function optional<K extends string>(key: K, value: number | undefined): { [P in 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
-/** The overlay URL (relative to the server root) for these settings; a token goes in the fragment. */
-export function overlayUrl(o: { stream: string; queries: readonly string[]; threshold?: number; colors?: readonly string[] }): string {
+/** Page options an overlay URL carries when they differ from the defaults. */
+export type OverlayStyle = Partial<Pick<PageOptions, 'labelSize' | 'lineWidth' | 'scores' | 'smoothing' | 'hold' | 'fit' | 'maxRate'>>;
+
+/**
+ * The overlay URL (relative to the server root) for these settings, styles that differ from the
+ * defaults included; a token goes in the fragment, which browsers never send to the server.
+ */
+export function overlayUrl(o: { stream: string; queries: readonly string[]; threshold?: number; colors?: readonly string[]; style?: OverlayStyle; token?: string }): string {
   const p = new URLSearchParams({ stream: o.stream });
   for (const q of o.queries) p.append('q', q);
   if (o.threshold !== undefined) p.set('threshold', String(o.threshold));
   for (const c of o.colors ?? []) p.append('color', c.replace(/^#/, ''));
-  return `overlay?${p.toString()}`;
+  const defaults: Record<string, unknown> = PAGE_DEFAULTS;
+  for (const [k, v] of Object.entries(o.style ?? {})) {
+    if (v !== undefined && v !== defaults[k]) p.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  return `overlay?${p.toString()}${o.token ? `#${new URLSearchParams({ token: o.token }).toString()}` : ''}`;
 }

@@ -48,6 +48,10 @@ let live: LiveSubscription | null = null;
 let queries: readonly string[] = [];
 let threshold: number | undefined = page.threshold;
 let streams: readonly StreamInfo[] = [];
+/** Results received, and the newest of them drawn: images decode asynchronously, so a later
+ * result's picture may be ready first. Counted here, not by frame seq, which starts again from 0
+ * when a server restarts, a pushing client restarts, or a replay loops. */
+let arrivals = 0;
 let lastDrawn = -1;
 let paused = false;
 let missed = 0;
@@ -131,7 +135,14 @@ function start(): void {
         queries = ack.queries;
         say('');
         renderLegend(null);
-        overlayLink.href = overlayUrl({ stream, queries: ack.queries, threshold: ack.threshold, colors: page.colors });
+        overlayLink.href = overlayUrl({
+          stream,
+          queries: ack.queries,
+          threshold: ack.threshold,
+          colors: page.colors,
+          style: { labelSize: page.labelSize, lineWidth: page.lineWidth, scores: page.scores, smoothing: page.smoothing, hold: page.hold, fit: page.fit },
+          ...(page.token ? { token: page.token } : {}), // the overlay must present it too
+        });
       },
       image: (frame) => {
         // copy out of the message buffer; decoding happens off the main thread
@@ -157,10 +168,11 @@ function onResult(msg: DetectionsMessage): void {
   stat('infer').textContent = `${msg.timings.infer.toFixed(1)} ms`;
   const image = sync.takeImage(msg.frame.seq);
   if (!image) return;
+  const order = ++arrivals;
   void image.then((bitmap) => {
     if (!bitmap) return;
-    if (paused || msg.frame.seq <= lastDrawn || live?.stream !== msg.stream) return bitmap.close();
-    lastDrawn = msg.frame.seq;
+    if (paused || order <= lastDrawn || live?.stream !== msg.stream) return bitmap.close();
+    lastDrawn = order;
     draw(bitmap, msg);
     bitmap.close();
   });

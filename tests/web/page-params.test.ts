@@ -61,5 +61,11 @@ describe('page URL parameters', () => {
     expect(url).toBe('overlay?stream=demo&q=red+circle&q=a%26b&threshold=0.25&color=00ff00');
     const o = parse(url.slice('overlay'.length)).options;
     expect([o.stream, o.queries, o.threshold, o.colors]).toEqual(['demo', ['red circle', 'a&b'], 0.25, ['#00ff00']]);
+    // styles that differ from the defaults, and the token (in the fragment, kept out of server logs)
+    const styled = overlayUrl({ stream: 'demo', queries: ['star'], style: { ...PAGE_DEFAULTS, lineWidth: 5, scores: false, fit: 'cover' }, token: 'tok en/1' });
+    expect(styled).toBe('overlay?stream=demo&q=star&lineWidth=5&scores=0&fit=cover#token=tok+en%2F1');
+    const [query, hash] = styled.slice('overlay'.length).split('#');
+    const back = parse(query!, hash).options;
+    expect([back.lineWidth, back.scores, back.fit, back.token, back.labelSize]).toEqual([5, false, 'cover', 'tok en/1', PAGE_DEFAULTS.labelSize]);
   });
 });
