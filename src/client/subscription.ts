@@ -69,6 +69,10 @@ export interface Subscription {
   readonly subscribed$: Observable<SubscribedMessage>;
   readonly settings: SubscriptionSettings;
   readonly closed: boolean;
+  /** Why it ended, once closed: the server's `unsubscribed` reason (`stream-ended`,
+   * `stream-failed`, `stream-removed`, `requested`), `unsubscribed` (our own unsubscribe()),
+   * `closed` (the client closed), or `error` (refused: see detections$'s error). */
+  readonly endReason: UnsubscribeReason | 'unsubscribed' | 'closed' | 'error' | undefined;
   /**
    * Change queries, threshold, rate or images. Resolves with the ack (new queryVersion); rejects
    * with a RemoteError when the server refuses it, and the old settings stay. While disconnected
@@ -129,6 +133,7 @@ export class SubscriptionImpl implements Subscription {
   /** queryVersion of the latest ack on this connection; older results are stale. */
   private ackedVersion = 0;
   private done = false;
+  private ended: Subscription['endReason'];
 
   constructor(
     readonly id: string,
@@ -148,6 +153,10 @@ export class SubscriptionImpl implements Subscription {
 
   get closed(): boolean {
     return this.done;
+  }
+
+  get endReason(): Subscription['endReason'] {
+    return this.ended;
   }
 
   get settings(): SubscriptionSettings {
@@ -237,6 +246,7 @@ export class SubscriptionImpl implements Subscription {
   end(error?: Error, reason: UnsubscribeReason | 'unsubscribed' | 'closed' = 'closed'): void {
     if (this.done) return;
     this.done = true;
+    this.ended = error ? 'error' : reason;
     const pendingError = error ?? new GroundstreamError('CLIENT_CLOSED', `subscription ${this.id} ended (${reason})`);
     for (const op of [...this.inFlight.flatMap((f) => f.ops), ...this.waiting]) op.reject(pendingError);
     this.inFlight = [];

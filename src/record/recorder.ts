@@ -213,9 +213,19 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
           results++;
           options.onResult?.(line);
         },
-        // the server ended the subscription: its stream ended, failed or was removed
-        complete: () => finish(finalState === 'failed' ? 'stream-failed' : finalState === 'ended' ? 'stream-ended' : 'stream-removed'),
-        error: (e: Error) => finish('error', e),
+        // the server ended the subscription: its stream ended, failed or was removed (it says which)
+        complete: () => {
+          const r = sub.endReason;
+          finish(r === 'stream-ended' || r === 'stream-failed' || r === 'stream-removed' ? r : finalState === 'failed' ? 'stream-failed' : finalState === 'ended' ? 'stream-ended' : 'stream-removed');
+        },
+        // a re-subscribe after a reconnect refused because the stream ended or went meanwhile is an
+        // end of the stream, not an error of the recording
+        error: (e: Error) => {
+          const code = (e as { code?: string }).code;
+          if (header && code === 'PROTOCOL_STREAM_ENDED') return finish('stream-ended');
+          if (header && code === 'PROTOCOL_STREAM_UNKNOWN') return finish('stream-removed');
+          finish('error', e);
+        },
       }),
       sub.missed$.subscribe((m) => {
         missed += m.count;

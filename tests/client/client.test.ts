@@ -199,9 +199,14 @@ describe('GroundstreamClient against a real socket', () => {
     const sub = client.subscribe({ stream: 'cam1', queries: ['x'] });
     const got = collect(sub.detections$);
     await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
+    expect(sub.endReason).toBeUndefined();
     server.send({ type: 'unsubscribed', id: sub.id, reason: 'stream-ended' });
     await until(() => got.completed, 5000, 'completion');
     expect(got.error).toBeUndefined();
+    expect(sub.endReason).toBe('stream-ended');
+    const mine = client.subscribe({ stream: 'cam1', queries: ['y'] });
+    mine.unsubscribe();
+    expect(mine.endReason).toBe('unsubscribed');
   });
 
   it('reports missed results, stream status and unowned server errors', async () => {
