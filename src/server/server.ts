@@ -23,6 +23,9 @@ import { StreamManager, type SourceFactory } from './streams.js';
 import { attachWebSocket } from './ws-server.js';
 
 export const SERVER_VERSION = '0.1.0';
+/** Text messages of one client waiting to be handled at which its socket is paused, and resumed. */
+const TEXT_BACKLOG_HIGH = 64;
+const TEXT_BACKLOG_LOW = 16;
 
 export interface ServerDeps {
   config: Readonly<ServerConfig>;
@@ -170,8 +173,17 @@ export class GroundstreamServer {
               deps.log?.warn({ err: answered ? e.original : e }, 'client message failed');
               if (!answered) session.send({ type: 'error', code: 'INTERNAL', message: 'internal error' });
             });
+          // Text messages are handled one at a time (in order); while many wait, stop reading
+          // this client's socket, so that a flood waits in its TCP buffers, not in our memory.
+          let waiting = 0;
+          const text = (d: Buffer) => {
+            if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) socket.pause();
+            void guard(session.onText(d)).finally(() => {
+              if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) socket.resume();
+            });
+          };
           return {
-            text: (d) => void guard(session.onText(d)),
+            text,
             binary: (d) => void guard(session.onBinary(d)),
             close: () => {
               session.close();

@@ -284,6 +284,38 @@ describe('faults', () => {
     }
   });
 
+  it('holds a flood of messages behind a slow one without losing or reordering any (the socket is paused, then resumed)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: GroundingModel = {
+      info: model.info,
+      prepareQueries: async (q) => {
+        if (q.includes('slow')) await gate;
+        return model.prepareQueries(q);
+      },
+      detect: (...a) => model.detect(...a),
+      workingSize: (w, h) => model.workingSize(w, h),
+      close: async () => {},
+    };
+    const server = new GroundstreamServer({ config: resolveConfig({ port: 0 }), model: slow });
+    const ws = `${(await server.listen()).replace('http', 'ws')}/v1/ws`;
+    try {
+      await server.streams.add({ id: 'p', source: 'push' });
+      const c = await TestClient.open(ws);
+      c.send({ type: 'subscribe', id: 'x', stream: 'p', queries: ['slow'] });
+      for (let i = 0; i < 500; i++) c.send({ type: 'ping', id: `n${i}` });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(c.messages.filter((m) => m.type === 'pong')).toHaveLength(0); // all wait behind the subscribe
+      release();
+      await c.next((m) => m.type === 'pong' && m.id === 'n499');
+      const answers = c.messages.filter((m) => m.type === 'pong' || m.type === 'subscribed' || m.type === 'error');
+      expect(answers.map((m) => m.id)).toEqual(['x', ...Array.from({ length: 500 }, (_, i) => `n${i}`)]);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a subscription to a stream that has ended, instead of acknowledging it and staying silent', async () => {
     const { server, ws } = await start({});
     try {
