@@ -9,6 +9,7 @@ import { readSession, type Session } from '../record/read-session.js';
 import { RecordedModel } from '../record/recorded-model.js';
 import { ReplayFrameSource, replayFrames, type ReplaySpeed } from '../record/replay-source.js';
 import { GroundstreamServer } from '../server/server.js';
+import { isLoopback } from '../server/auth.js';
 import { webHandler } from '../server/web.js';
 
 export interface ReplayServerOptions {
@@ -131,9 +132,12 @@ export function parseSpeed(v: string | undefined): ReplaySpeed {
   return n;
 }
 
-function replayTokens(flag: string | undefined, env: NodeJS.ProcessEnv): Partial<ServerConfig> {
+/** --token, and GROUNDSTREAM_TOKEN where a token is wanted anyway (beyond loopback, or with
+ * --token): on loopback an exported variable alone does not lock the printed links out. */
+function replayTokens(flag: string | undefined, host: string | undefined, env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   const fromFlag = flag ? [{ token: flag, rights: ['watch' as const], name: 'flag' }] : [];
-  const all = [...fromFlag, ...(fromEnv(env).tokens ?? [])];
+  const wanted = fromFlag.length > 0 || !isLoopback(host ?? '127.0.0.1');
+  const all = [...fromFlag, ...(wanted ? (fromEnv(env).tokens ?? []) : [])];
   return all.length ? { tokens: all } : {};
 }
 
@@ -148,7 +152,7 @@ export async function runReplay(path: string, flags: ReplayFlags, out = process.
       ...(flags.port !== undefined ? { port: flags.port } : {}),
       ...(flags.host ? { host: flags.host } : {}),
       // beyond loopback a server wants tokens: --token, or GROUNDSTREAM_TOKEN as for serve
-      ...replayTokens(flags.token, env),
+      ...replayTokens(flags.token, flags.host, env),
     },
     speed,
     loop: flags.loop ?? false,

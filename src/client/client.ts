@@ -76,10 +76,15 @@ export class GroundstreamClient {
   private readonly statuses = new Subject<StatusMessage>();
   private readonly errors = new Subject<Error>();
   private readonly subscriptions = new Map<string, SubscriptionImpl>();
+  /** Error answers still due for subscriptions that ended (see SubscriptionHost.expectStrayAnswers). */
+  private readonly strays = new Map<string, number>();
   private readonly host = {
     isOpen: () => this.ready,
     send: (msg: ClientMessage) => this.send(msg),
     release: (id: string) => void this.subscriptions.delete(id),
+    expectStrayAnswers: (id: string, n: number) => {
+      if (n > 0) this.strays.set(id, (this.strays.get(id) ?? 0) + n);
+    },
   };
   private readonly connection: Connection;
   private hello: HelloMessage | undefined;
@@ -234,6 +239,7 @@ export class GroundstreamClient {
       );
     }
     this.hello = hello;
+    this.strays.clear(); // answers due on the old connection will never come
     // Re-subscribe before anyone hears of the new connection, so their updates follow it.
     for (const sub of [...this.subscriptions.values()]) sub.onOpen();
     this.connection.ready();
@@ -246,6 +252,12 @@ export class GroundstreamClient {
   private onRemoteError(msg: ErrorMessage): void {
     const error = new RemoteError(msg);
     if (msg.ref !== undefined && this.subscriptions.get(msg.ref)?.onError(error)) return;
+    const stray = msg.ref !== undefined ? this.strays.get(msg.ref) : undefined;
+    if (stray !== undefined && msg.code === 'PROTOCOL_SUBSCRIPTION_UNKNOWN') {
+      if (stray > 1) this.strays.set(msg.ref!, stray - 1);
+      else this.strays.delete(msg.ref!);
+      return;
+    }
     this.errors.next(error);
   }
 }

@@ -90,6 +90,8 @@ export interface SubscriptionHost {
   /** Send on the current socket, if any (onOpen runs just before isOpen() turns true). */
   send(msg: ClientMessage): boolean;
   release(id: string): void;
+  /** `n` error answers for `id` may still come after it is released: drop them. */
+  expectStrayAnswers?(id: string, n: number): void;
 }
 
 interface PendingOp {
@@ -102,6 +104,9 @@ interface PendingOp {
 interface InFlight {
   readonly kind: 'subscribe' | 'update';
   readonly ops: PendingOp[];
+  /** An update re-sent after a reconnect: until it is answered, results are for settings the
+   * caller has already changed, and are held back. */
+  readonly replay?: boolean;
 }
 
 function apply(s: SubscriptionSettings, c: SubscriptionUpdate): SubscriptionSettings {
@@ -199,7 +204,7 @@ export class SubscriptionImpl implements Subscription {
     this.host.send({ type: 'subscribe', id: this.id, ...this.base });
     this.inFlight.push({ kind: 'subscribe', ops: [] });
     for (const op of ops) {
-      if (this.host.send({ type: 'update', id: this.id, ...op.change })) this.inFlight.push({ kind: 'update', ops: [op] });
+      if (this.host.send({ type: 'update', id: this.id, ...op.change })) this.inFlight.push({ kind: 'update', ops: [op], replay: true });
       else this.waiting.push(op);
     }
   }
@@ -222,6 +227,9 @@ export class SubscriptionImpl implements Subscription {
     const answered = this.inFlight.shift();
     if (!answered) return false;
     if (answered.kind === 'subscribe') {
+      // The updates sent behind it will be refused too (no such subscription): not news, since
+      // end() rejects their promises with this error. The host drops those answers.
+      this.host.expectStrayAnswers?.(this.id, this.inFlight.length);
       this.inFlight.unshift(answered); // end() rejects it with the rest
       this.end(error);
     } else {
@@ -231,7 +239,9 @@ export class SubscriptionImpl implements Subscription {
   }
 
   onDetections(msg: DetectionsMessage): void {
-    if (!this.done && msg.queryVersion >= this.ackedVersion) this.detections.next(msg);
+    if (this.done || msg.queryVersion < this.ackedVersion) return;
+    if (this.inFlight.some((f) => f.replay)) return; // for settings already changed (see onOpen)
+    this.detections.next(msg);
   }
 
   onMissed(msg: MissedMessage): void {

@@ -222,7 +222,8 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
         // end of the stream, not an error of the recording
         error: (e: Error) => {
           const code = (e as { code?: string }).code;
-          if (header && code === 'PROTOCOL_STREAM_ENDED') return finish('stream-ended');
+          // (the server refuses ended and failed streams alike, and says which in the message)
+          if (header && code === 'PROTOCOL_STREAM_ENDED') return finish(finalState === 'failed' || / is failed\b/.test(e.message) ? 'stream-failed' : 'stream-ended');
           if (header && code === 'PROTOCOL_STREAM_UNKNOWN') return finish('stream-removed');
           finish('error', e);
         },

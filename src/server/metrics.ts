@@ -14,6 +14,7 @@ export class Metrics {
   readonly inferenceSeconds: Histogram<'stream'>;
   readonly latencySeconds: Histogram<'stream'>;
   readonly missedResults: Counter;
+  readonly clientPauses: Counter;
 
   constructor(streams: StreamManager, clients: () => number) {
     const r = this.registry;
@@ -70,6 +71,11 @@ export class Metrics {
     this.missedResults = new Counter({
       name: 'groundstream_results_conflated_total',
       help: 'Results replaced by a newer one because a client read too slowly',
+      registers: [r],
+    });
+    this.clientPauses = new Counter({
+      name: 'groundstream_client_reads_paused_total',
+      help: "Times a client's socket stopped being read because too many of its messages waited to be handled",
       registers: [r],
     });
   }

@@ -7,7 +7,7 @@
  *
  * Control messages are not conflated (acks, errors and status must not be lost), so a client
  * that sends requests but never reads the answers could make its buffer grow without end: past
- * HARD_LIMIT_FACTOR times the limit, the connection is dropped (the client sees an abnormal
+ * hardLimit(limit), the connection is dropped (the client sees an abnormal
  * close, and reconnects if it is still alive).
  */
 import type { DetectionsMessage, MissedMessage, ServerMessage } from '../protocol/index.js';
@@ -23,8 +23,12 @@ export interface SendTarget {
 }
 
 const OPEN = 1;
-/** Bytes waiting in a client's socket buffer, as a multiple of the limit, at which it is dropped. */
+/** Bytes waiting in a client's socket buffer at which it is dropped: 4 times the limit, and at
+ * least the limit plus HARD_LIMIT_MARGIN, since one result or viewer image may go out just under
+ * the limit and take the buffer well over it while the client reads normally. */
 export const HARD_LIMIT_FACTOR = 4;
+export const HARD_LIMIT_MARGIN = 16 * 1024 * 1024;
+export const hardLimit = (limit: number): number => Math.max(HARD_LIMIT_FACTOR * limit, limit + HARD_LIMIT_MARGIN);
 
 export class Outbox {
   private readonly pending = new Map<string, { msg: DetectionsMessage; missed: number; extra?: Uint8Array }>();
@@ -42,7 +46,7 @@ export class Outbox {
   /** Sends a control message now (they are small and must not be lost). */
   send(msg: ServerMessage): void {
     if (this.socket.readyState !== OPEN) return;
-    if (this.socket.bufferedAmount > HARD_LIMIT_FACTOR * this.limit) {
+    if (this.socket.bufferedAmount > hardLimit(this.limit)) {
       this.close();
       this.socket.terminate(); // it reads nothing, and the answers would pile up here
       return;

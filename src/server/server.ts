@@ -177,7 +177,10 @@ export class GroundstreamServer {
           // this client's socket, so that a flood waits in its TCP buffers, not in our memory.
           let waiting = 0;
           const text = (d: Buffer) => {
-            if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) socket.pause();
+            if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
+              socket.pause(); // (the heartbeat leaves a paused socket alone: its pongs wait unread too)
+              this.metrics.clientPauses.inc();
+            }
             void guard(session.onText(d)).finally(() => {
               if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) socket.resume();
             });

@@ -42,7 +42,8 @@ export function webHandler(options: WebOptions = {}): Handler {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (url.pathname === '/overlay/') {
       // a common way to type it (and to paste it into OBS): send it to the page, query kept
-      res.writeHead(308, { location: `/overlay${url.search}` });
+      // relative, like the pages' own links, so that it works behind a proxy's path prefix too
+      res.writeHead(308, { location: `../overlay${url.search}` });
       res.end();
       return true;
     }

@@ -82,6 +82,11 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
 
   const timer = setInterval(() => {
     for (const ws of wss.clients) {
+      if (ws.isPaused) {
+        // we stopped reading it (its messages wait to be handled): its pongs are unread, not missing
+        missed.set(ws, 0);
+        continue;
+      }
       const n = missed.get(ws) ?? 0;
       if (n >= 2) {
         ws.terminate(); // two pings in a row went unanswered

@@ -134,6 +134,48 @@ describe('GroundstreamClient against a real socket', () => {
     ]);
   });
 
+  it('after a reconnect, holds back results for the old settings until the changes made meanwhile are acked', async () => {
+    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
+    await client.connect();
+    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
+    const got = collect<DetectionsMessage>(sub.detections$);
+    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
+    server.dropAll();
+    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    server.holdUpdates = true;
+    const change = sub.update({ queries: ['b'] });
+    await until(() => server.connections.length === 2 && server.last.subscriptions.get(sub.id), 5000, 're-subscribe');
+    await until(() => server.last.received.length === 2, 5000, 'the update, held');
+    server.sendDetections(sub.id, 7); // computed for 'a', which the caller has replaced
+    server.releaseUpdates();
+    await change;
+    server.sendDetections(sub.id, 8);
+    await until(() => got.values.length === 1, 5000, 'the result for the new settings');
+    expect(got.values.map((m) => [m.frame.seq, m.queryVersion])).toEqual([[8, 2]]);
+  });
+
+  it('a refused re-subscribe ends the subscription, without stray errors for the changes sent behind it', async () => {
+    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
+    const errors = collect(client.errors$);
+    await client.connect();
+    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
+    const got = collect<DetectionsMessage>(sub.detections$);
+    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
+    server.streams = [];
+    server.dropAll();
+    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    const first = sub.update({ threshold: 0.3 });
+    const second = sub.update({ threshold: 0.4 });
+    await expect(first).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+    await expect(second).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+    expect(got.error).toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+    // the server answered both updates too (no such subscription); a ping's pong comes after them
+    const other = client.subscribe({ stream: 'nowhere', queries: ['x'] }); // one more refusal, in order behind them
+    await until(() => other.closed, 5000, 'the later refusal');
+    expect(server.last.received.filter((m) => m.type === 'update')).toHaveLength(2);
+    expect(errors.values).toEqual([]);
+  });
+
   it('rejects only the change the server refuses after a reconnect; the subscription lives on with the rest', async () => {
     const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
     await client.connect();

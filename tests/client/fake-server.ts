@@ -34,6 +34,9 @@ export class FakeServer {
   readonly frames: DecodedFrame[] = [];
   /** Stop answering pings (to exercise the client's heartbeat). */
   silent = false;
+  /** Hold `update` messages until releaseUpdates() (to see what a client does meanwhile). */
+  holdUpdates = false;
+  private held: (() => void)[] = [];
   streams = ['cam1', 'cam2'];
   /** Fields to override in the next hellos (e.g. another protocolVersion). */
   helloPatch: Partial<HelloMessage> = {};
@@ -97,6 +100,12 @@ export class FakeServer {
     });
   }
 
+  /** Handles the held updates, in order, and stops holding. */
+  releaseUpdates(): void {
+    this.holdUpdates = false;
+    for (const h of this.held.splice(0)) h();
+  }
+
   /** Kill every connection without a close handshake, as a crashed server or a cut cable would. */
   dropAll(): void {
     for (const c of this.connections) c.socket.terminate();
@@ -143,6 +152,7 @@ export class FakeServer {
         return this.send(ack, conn);
       }
       case 'update': {
+        if (this.holdUpdates) return void this.held.push(() => this.handle(conn, msg));
         const sub = conn.subscriptions.get(msg.id);
         if (!sub) return fail('PROTOCOL_SUBSCRIPTION_UNKNOWN', msg.id, msg.id);
         if (msg.queries?.includes('forbidden')) return fail('QUERY_INVALID', 'invalid query: forbidden', msg.id);

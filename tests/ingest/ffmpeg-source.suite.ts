@@ -178,7 +178,8 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       // ffmpeg decodes the whole clip, then the process exits 3 (as after a late decode error);
       // fluent-ffmpeg's own capability probes (no pipe:1 output) get ffmpeg's real status
       const wrapper = join(dir, 'ffmpeg-then-3.sh');
-      const script = `#!/bin/sh\n"${binary.path}" "$@"\nst=$?\nfor a in "$@"; do [ "$a" = "pipe:1" ] && exit 3; done\nexit $st\n`;
+      const done = join(dir, 'ffmpeg-then-3.done');
+      const script = `#!/bin/sh\n"${binary.path}" "$@"\nst=$?\nfor a in "$@"; do [ "$a" = "pipe:1" ] && { touch "${done}"; exit 3; }; done\nexit $st\n`;
       writeFileSync(wrapper, script, { mode: 0o755 });
       // 60 frames of 8x6 fit in the pipe, so ffmpeg exits while most of them wait there for demand
       const source = await open('clip.mp4', { ffmpegPath: wrapper, pacing: 'fast', policy: 'wait', size: { width: 8, height: 6 } });
@@ -186,7 +187,8 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       source.start();
       source.request(1);
       await untilCount(source.frames$, rec.frames, 1);
-      await sleep(1000); // ffmpeg has exited meanwhile (a slow machine only makes this check weaker)
+      while (!existsSync(done)) await sleep(20); // ffmpeg has finished, the frames wait in the pipe
+      await sleep(100); // and the wrapper's exit has been seen
       source.request(1000);
       await rec.framesDone;
       expect(rec.frames).toHaveLength(60);

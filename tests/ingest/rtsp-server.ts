@@ -19,21 +19,22 @@ export interface TestCamera {
   close(): Promise<void>;
 }
 
-/** A TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** `n` different TCP ports that were free a moment ago (all held until all are chosen). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 type Closable = { close(cb?: () => void): unknown };
 
 export async function startCamera(ffmpeg: string, clip: string, path = '/cam'): Promise<TestCamera> {
-  const [serverPort, clientPort] = [await freePort(), await freePort()];
-  // RTP/RTCP port pairs for published streams: a range unlikely to be in use, different per run.
-  const rtpPortStart = 20000 + 2 * Math.floor(Math.random() * 10000);
+  const [serverPort, clientPort] = await freePorts(2);
+  // RTP/RTCP port pairs for published streams: below Linux's ephemeral range (32768 on), different
+  // per run; a pair in use is skipped by the relay.
+  const rtpPortStart = 20000 + 2 * Math.floor(Math.random() * 6000);
   const relay = new RtspServer({ serverPort, clientPort, rtpPortStart, rtpPortCount: 20 });
   await relay.start();
   let publisher: ChildProcess | null = null;

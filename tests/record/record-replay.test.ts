@@ -164,6 +164,19 @@ describe('record, then replay', () => {
       served.kill('SIGTERM');
       await new Promise((r) => served.once('exit', r));
     }
+    // on loopback, a GROUNDSTREAM_TOKEN exported for serve does not lock the printed links out
+    const local = spawn(process.execPath, [cli, 'replay', summary.base, '--port', '0'], { env: { ...env, GROUNDSTREAM_TOKEN: 'exported-token-0123456789' } });
+    try {
+      let text = '';
+      local.stdout.on('data', (d) => (text += String(d)));
+      while (!/websocket ws:\/\/[^\s]+/.test(text) && local.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      const client = new GroundstreamClient({ url: /websocket (ws:\/\/\S+)/.exec(text)![1]!, reconnect: { maxAttempts: 0 } });
+      await client.connect();
+      client.close();
+    } finally {
+      local.kill('SIGTERM');
+      await new Promise((r) => local.once('exit', r));
+    }
   });
 
   it('refuses a subscription for queries the recording does not hold', async () => {

@@ -284,7 +284,7 @@ describe('faults', () => {
     }
   });
 
-  it('holds a flood of messages behind a slow one without losing or reordering any (the socket is paused, then resumed)', async () => {
+  it('holds a flood of messages behind a slow one without losing or reordering any: the socket is paused (and not taken for dead), then resumed', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const slow: GroundingModel = {
@@ -297,14 +297,20 @@ describe('faults', () => {
       workingSize: (w, h) => model.workingSize(w, h),
       close: async () => {},
     };
-    const server = new GroundstreamServer({ config: resolveConfig({ port: 0 }), model: slow });
-    const ws = `${(await server.listen()).replace('http', 'ws')}/v1/ws`;
+    const server = new GroundstreamServer({ config: resolveConfig({ port: 0, pingIntervalMs: 100 }), model: slow });
+    const base = await server.listen();
+    const ws = `${base.replace('http', 'ws')}/v1/ws`;
+    const paused = async () => Number(/^groundstream_client_reads_paused_total (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
     try {
       await server.streams.add({ id: 'p', source: 'push' });
       const c = await TestClient.open(ws);
+      expect(await paused()).toBe(0);
       c.send({ type: 'subscribe', id: 'x', stream: 'p', queries: ['slow'] });
       for (let i = 0; i < 500; i++) c.send({ type: 'ping', id: `n${i}` });
-      await new Promise((r) => setTimeout(r, 200));
+      while ((await paused()) === 0) await new Promise((r) => setTimeout(r, 20));
+      // held for several heartbeat intervals: its pongs go unread, and it must not be dropped for that
+      await new Promise((r) => setTimeout(r, 600));
+      expect(server.clientCount).toBe(1);
       expect(c.messages.filter((m) => m.type === 'pong')).toHaveLength(0); // all wait behind the subscribe
       release();
       await c.next((m) => m.type === 'pong' && m.id === 'n499');

@@ -1,7 +1,7 @@
 /** The per-client outbox on a fake socket whose buffer the test fills and drains. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DetectionsMessage } from '../../src/protocol/index.js';
-import { HARD_LIMIT_FACTOR, Outbox, type SendTarget } from '../../src/server/outbox.js';
+import { hardLimit, Outbox, type SendTarget } from '../../src/server/outbox.js';
 
 class FakeSocket implements SendTarget {
   bufferedAmount = 0;
@@ -48,12 +48,16 @@ describe('Outbox', () => {
 
   it('always sends control messages, but drops a client whose buffer passes the hard limit', () => {
     const socket = new FakeSocket();
-    const box = new Outbox(socket, 1000);
-    socket.bufferedAmount = HARD_LIMIT_FACTOR * 1000; // over the limit, not yet over the hard one
+    const limit = 1024 * 1024;
+    const box = new Outbox(socket, limit);
+    // a big viewer image sent just under the limit takes the buffer well over it: still a reader
+    socket.bufferedAmount = limit + 8 * 1024 * 1024;
     box.send({ type: 'pong', id: 'a' });
     expect(socket.sent).toEqual([{ type: 'pong', id: 'a' }]);
     expect(socket.terminated).toBe(0);
-    socket.bufferedAmount = HARD_LIMIT_FACTOR * 1000 + 1;
+    expect(hardLimit(limit)).toBeGreaterThanOrEqual(limit + 16 * 1024 * 1024);
+    expect(hardLimit(64 * 1024 * 1024)).toBe(4 * 64 * 1024 * 1024);
+    socket.bufferedAmount = hardLimit(limit) + 1;
     box.send({ type: 'pong', id: 'b' });
     box.send({ type: 'pong', id: 'c' });
     box.offer(result(1));

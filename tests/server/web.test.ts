@@ -54,7 +54,7 @@ describe('web pages handler', () => {
     expect(await overlay.text()).toContain('assets/overlay.js');
     // with a trailing slash: redirected to the page, the query kept
     const slash = await fetch(`${base}/overlay/?stream=demo&q=red+circle`, { redirect: 'manual' });
-    expect([slash.status, slash.headers.get('location')]).toEqual([308, '/overlay?stream=demo&q=red+circle']);
+    expect([slash.status, slash.headers.get('location')]).toEqual([308, '../overlay?stream=demo&q=red+circle']);
     const followed = await fetch(`${base}/overlay/?stream=demo`);
     expect([followed.status, followed.url]).toEqual([200, `${base}/overlay?stream=demo`]);
   });
