@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
+import { normalizeQuery } from '../domain/query.js';
 import { Scorer, type Scores } from '../eval/average-precision.js';
 import { evaluateClip, type ClipEvaluation } from '../eval/evaluate-clip.js';
 import { evaluateSession, type SessionEvaluation } from '../eval/evaluate-session.js';
@@ -56,7 +57,7 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
   }
   const model = await loadModel(flags.model, modelOptionsFrom(flags));
   try {
-    const queries = flags.queries?.length ? flags.queries.map((q) => q.trim().toLowerCase()) : scoringQueries();
+    const queries = flags.queries?.length ? customQueries(flags.queries) : scoringQueries();
     const threshold = flags.threshold ?? model.info.threshold;
     const overall = new Scorer(queries, threshold);
     const perClip: Record<string, ClipEvaluation> = {};
@@ -71,10 +72,14 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
       if (!flags.json) out.write(`${summary(clip, r)}\n`);
     }
     const all = { ...overall.result(), framesPerSecond: frames / seconds };
+    const perClipMean = meanOverClips(Object.values(perClip));
     if (flags.json) {
-      out.write(`${JSON.stringify({ model: model.info.name, threshold, ...all, clips: perClip })}\n`);
+      out.write(`${JSON.stringify({ model: model.info.name, threshold, ...all, meanOverClips: perClipMean, clips: perClip })}\n`);
     } else {
       out.write(`${summary('overall', all)}\n`);
+      // SHAPES_WORLD.md defines mAP per clip; "overall" pools every frame of every clip into one
+      // ranking per query (stricter: a query's boxes in one clip compete with its objects in another)
+      out.write(`mean over clips: mAP50 ${fmt(perClipMean.mAP50)}, seen ${fmt(perClipMean.seenMAP50)}, held-out ${fmt(perClipMean.heldOutMAP50)}\n`);
       const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);
       out.write(`lowest AP: ${low.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
     }
@@ -82,6 +87,22 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
   } finally {
     await model.close();
   }
+}
+
+/** Queries given on the command line, normalised as the model normalises its labels (case,
+ * spaces, Unicode form), without repeats. */
+function customQueries(given: readonly string[]): string[] {
+  return [...new Set(given.map(normalizeQuery).filter((q) => q.length > 0))];
+}
+
+/** Each of mAP50, seen and held-out averaged over the clips that have it (SHAPES_WORLD.md's
+ * per-clip definition, as opposed to the pooled "overall"). */
+function meanOverClips(clips: readonly Scores[]): { mAP50: number | null; seenMAP50: number | null; heldOutMAP50: number | null } {
+  const mean = (pick: (s: Scores) => number | null) => {
+    const v = clips.map(pick).filter((x): x is number => x !== null);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  return { mAP50: mean((s) => s.mAP50), seenMAP50: mean((s) => s.seenMAP50), heldOutMAP50: mean((s) => s.heldOutMAP50) };
 }
 
 /** The truth of a recording: --truth, else the one beside the recorded stream's file source. */
@@ -108,7 +129,7 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
   if (threshold < recorded) {
     throw new GroundstreamError('CONFIG_INVALID', `--threshold ${threshold} is below the recorded threshold ${recorded}: nothing under it was recorded`);
   }
-  const queries = flags.queries?.length ? flags.queries.map((q) => q.trim().toLowerCase()) : [...new Set(sessions.flatMap((s) => s.header.queries))];
+  const queries = flags.queries?.length ? customQueries(flags.queries) : [...new Set(sessions.flatMap((s) => s.header.queries))];
   for (const [i, s] of sessions.entries()) {
     const missing = queries.filter((q) => !s.header.queries.includes(q));
     if (missing.length) throw new GroundstreamError('CONFIG_INVALID', `${paths[i]} did not record ${missing.map((q) => JSON.stringify(q)).join(', ')}`);

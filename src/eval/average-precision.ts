@@ -2,7 +2,7 @@
  * Detection scoring as SHAPES_WORLD.md defines it: per-query AP at IoU 0.5 over all frames of a
  * clip (all-point interpolation, as Pascal VOC 2010+), mAP50 over queries that have truth,
  * held-out pairs apart, and at the operating threshold the absent-query false-positive rate and
- * the recall.
+ * the recall (each object found by at most one box, matched as for AP: best score first).
  */
 import { iou } from '../domain/geometry.js';
 import type { Box, Detection } from '../domain/types.js';
@@ -71,6 +71,7 @@ export class Scorer {
       const dets = detections.filter((d) => d.query === q.text).sort((a, b) => b.score - a.score);
       const used = truth.map(() => false);
       const list = this.scored.get(q.text)!;
+      let foundAbove = 0; // truths matched, one box each, by boxes at or above the threshold
       for (const d of dets) {
         let best = 0.5;
         let bi = -1;
@@ -81,18 +82,20 @@ export class Scorer {
             bi = i;
           }
         });
-        if (bi >= 0) used[bi] = true;
+        if (bi >= 0) {
+          used[bi] = true;
+          // boxes come best first, so those above the threshold are matched before any below it
+          if (d.score >= this.threshold) foundAbove++;
+        }
         list.push({ score: d.score, tp: bi >= 0 });
       }
-      const above = dets.filter((d) => d.score >= this.threshold);
       if (truth.length === 0) {
         this.absentPairs++;
-        if (above.length) this.absentFp++;
+        if (dets.some((d) => d.score >= this.threshold)) this.absentFp++;
       } else {
-        for (const t of truth) {
-          this.truthTotal++;
-          if (above.some((d) => iou(d.box, t) >= 0.5)) this.truthFound++;
-        }
+        // recall with the AP's own one-to-one matching: one box cannot find two overlapping objects
+        this.truthTotal += truth.length;
+        this.truthFound += foundAbove;
       }
     }
   }

@@ -2,7 +2,7 @@
 import type { GroundingModel } from '../model/index.js';
 import { Scorer, type Scores } from './average-precision.js';
 import { clipFrames } from './clip-frames.js';
-import type { Truth } from './shapes-world.js';
+import { truthByIndex, type Truth } from './shapes-world.js';
 
 export interface ClipEvaluation extends Scores {
   framesPerSecond: number;
@@ -26,6 +26,7 @@ export async function evaluateClip(model: GroundingModel, path: string, truth: T
   // Score down to a low floor so that AP sees the whole precision-recall curve.
   const floor = Math.min(0.05, threshold);
   const size = { width: model.info.imageSize, height: model.info.imageSize, fit: model.info.family === 'owlv2' ? ('inside' as const) : ('stretch' as const) };
+  const frames = truthByIndex(truth);
   let n = 0;
   let modelMs = 0;
   for await (const f of clipFrames(path, size)) {
@@ -36,13 +37,13 @@ export async function evaluateClip(model: GroundingModel, path: string, truth: T
       { threshold: floor },
     );
     modelMs += performance.now() - t0;
-    const objects = truth.frames[f.seq]?.objects;
+    const objects = frames.get(f.seq)?.objects;
     if (objects) {
       scorer.addFrame(objects, r.detections);
       opts.scorer?.addFrame(objects, r.detections);
     }
     n++;
-    opts.onFrame?.(n, truth.frames.length);
+    opts.onFrame?.(n, frames.length);
   }
   return { ...scorer.result(), framesPerSecond: n / (modelMs / 1000), decodedFrames: n };
 }

@@ -4,7 +4,7 @@
  */
 import type { Detection } from '../domain/types.js';
 import { Scorer, type Scores } from './average-precision.js';
-import type { Truth } from './shapes-world.js';
+import { truthByIndex, type Truth } from './shapes-world.js';
 
 /** What scoring needs of one result: which frame, and what was found on it. */
 export interface FrameResult {
@@ -27,18 +27,20 @@ export interface EvaluateSessionOptions {
 }
 
 /**
- * Frame `seq` is scored against truth frame `seq` modulo the truth's length: a looping file
- * source keeps counting seq across laps, and every lap is the same clip.
+ * Frame `seq` is scored against the truth frame whose `index` is `seq` modulo the clip's length
+ * (its highest index + 1): a looping file source keeps counting seq across laps, and every lap is
+ * the same clip. Frames the truth does not annotate are not scored.
  */
 export function evaluateSession(results: Iterable<FrameResult>, truth: Truth, opts: EvaluateSessionOptions): SessionEvaluation {
   const scorer = new Scorer(opts.queries, opts.threshold);
-  const n = truth.frames.length;
+  const frames = truthByIndex(truth);
+  const n = frames.length;
   const seen = new Set<number>();
   let total = 0;
   let unscored = 0;
   for (const r of results) {
     total++;
-    const objects = n ? truth.frames[r.frame.seq % n]?.objects : undefined;
+    const objects = n ? frames.get(r.frame.seq % n)?.objects : undefined;
     if (!objects || seen.has(r.frame.seq)) {
       unscored++;
       continue;

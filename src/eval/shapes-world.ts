@@ -22,6 +22,18 @@ export interface Truth {
   frames: TruthFrame[];
 }
 
+/**
+ * Truth frames by their `index` (decoded frames from 0), and the clip's length in frames (the
+ * highest index + 1). A truth file may annotate only some frames; frames without an entry are not
+ * scored.
+ */
+export function truthByIndex(truth: Truth): { get(index: number): TruthFrame | undefined; length: number } {
+  const map = new Map<number, TruthFrame>();
+  truth.frames.forEach((f, i) => map.set(Number.isInteger(f.index) ? f.index : i, f));
+  const length = map.size ? Math.max(...map.keys()) + 1 : 0;
+  return { get: (index) => map.get(index), length };
+}
+
 /** A parsed query: null colour or shape means any; `unknown` names nothing in the world. */
 export interface WorldQuery {
   text: string;

@@ -56,6 +56,49 @@ describe('Scorer', () => {
     expect(t.result().mAP50).toBeCloseTo(0.5, 10);
   });
 
+  it('ranks boxes across frames, not frame by frame (one AP per query over the whole clip)', () => {
+    // frame 1: a miss at 0.9; frame 2: a hit at 0.8. Across the clip: FP then TP, AP = 1/2.
+    // Averaging per frame would give (0 + 1) / 2 as well, so a third frame tells them apart:
+    // frame 3: a hit at 0.95. Ranked: TP(0.95), FP(0.9), TP(0.8) with 3 truths (frame 1's object is
+    // never found): recall 1/3 at precision 1, 2/3 at precision 2/3 -> AP = 1/3 + 2/9 = 5/9.
+    const s = new Scorer(['red circle'], 0.3);
+    s.addFrame(truth, [det('red circle', 0.9, [60, 60, 90, 90])]);
+    s.addFrame(truth, [det('red circle', 0.8, [10, 10, 50, 50])]);
+    s.addFrame(truth, [det('red circle', 0.95, [10, 10, 50, 50])]);
+    expect(s.result().perQuery['red circle']).toBeCloseTo(5 / 9, 10);
+    expect(s.result().recallAtThreshold).toBeCloseTo(2 / 3, 10);
+    expect(s.result().frames).toBe(3);
+  });
+
+  it('matches at IoU exactly 0.5 and counts a score exactly at the threshold', () => {
+    // [10,10,50,50] vs [10,10,50,90]: intersection 1600, union 3200 -> IoU 0.5 exactly
+    const s = new Scorer(['red circle', 'blue square', 'green star'], 0.4);
+    s.addFrame(truth, [det('red circle', 0.4, [10, 10, 50, 90]), det('blue square', 0.39, [100, 100, 140, 140]), det('green star', 0.4, [0, 0, 9, 9])]);
+    const r = s.result();
+    expect(r.perQuery['red circle']).toBe(1);
+    expect(r.recallAtThreshold).toBe(0.5); // the red circle at 0.4 counts; the blue square at 0.39 does not
+    expect(r.absentFalsePositiveRate).toBe(1); // green star, absent, boxed at exactly 0.4
+  });
+
+  it('finds each object with at most one box: one box between two overlapping objects finds one', () => {
+    const two = [obj('red', 'triangle', [0, 0, 100, 100]), obj('red', 'triangle', [0, 20, 100, 120])];
+    const s = new Scorer(['red triangle'], 0.3);
+    s.addFrame(two, [det('red triangle', 0.9, [0, 10, 100, 110])]); // IoU 0.82 with each
+    expect(s.result().recallAtThreshold).toBe(0.5);
+    expect(s.result().perQuery['red triangle']).toBe(0.5);
+  });
+
+  it('splits seen and held-out pairs, and counts false positives only on absent (frame, query) pairs', () => {
+    const held = [obj('orange', 'cross', [10, 10, 50, 50]), obj('red', 'circle', [100, 100, 140, 140])];
+    const s = new Scorer(['orange cross', 'red circle', 'blue square'], 0.3);
+    // the present red circle boxed twice (a duplicate is not an absent-query false positive)
+    s.addFrame(held, [det('orange cross', 0.9, [10, 10, 50, 50]), det('red circle', 0.9, [0, 0, 9, 9]), det('red circle', 0.5, [0, 0, 9, 9]), det('blue square', 0.2, [0, 0, 9, 9])]);
+    const r = s.result();
+    expect([r.heldOutMAP50, r.seenMAP50, r.mAP50]).toEqual([1, 0, 0.5]);
+    expect(r.absentFalsePositiveRate).toBe(0); // one absent pair (blue square), its box below 0.3
+    expect(r.recallAtThreshold).toBe(0.5);
+  });
+
   it('counts an absent query that still gets a box at the threshold as a false positive', () => {
     const s = new Scorer(['green star', 'yellow cross'], 0.3);
     s.addFrame(truth, [det('green star', 0.31, [0, 0, 9, 9]), det('yellow cross', 0.29, [0, 0, 9, 9])]);
@@ -77,5 +120,19 @@ describe('shapes-world queries', () => {
   it('has the 53 scoring queries', () => {
     expect(scoringQueries()).toHaveLength(53);
     expect(new Set(scoringQueries()).size).toBe(53);
+  });
+});
+
+describe('truth lookup by frame index', () => {
+  it('scores each frame against the truth frame with its index, and skips frames the truth leaves out', async () => {
+    const { evaluateSession } = await import('../../src/eval/evaluate-session.js');
+    const a = obj('red', 'circle', [10, 10, 50, 50]);
+    const b = obj('red', 'circle', [200, 200, 240, 240]);
+    const truth = { width: 640, height: 360, fps: 30, frames: [{ index: 0, objects: [a] }, { index: 2, objects: [b] }] };
+    const result = (seq: number, box: Box) => ({ frame: { seq }, detections: [det('red circle', 0.9, box)] });
+    const r = evaluateSession([result(0, a.box), result(1, [0, 0, 5, 5]), result(2, b.box)], truth, { queries: ['red circle'], threshold: 0.3 });
+    expect(r.mAP50).toBe(1);
+    expect(r.recallAtThreshold).toBe(1);
+    expect(r.unscored).toBe(1); // frame 1 has no truth entry
   });
 });

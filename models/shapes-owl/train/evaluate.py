@@ -84,6 +84,7 @@ class Scorer:
             self.n_gt[t] += len(gts)
             dets = sorted(dets_per_query[t], key=lambda d: -d[0])
             used = [False] * len(gts)
+            found_above = 0  # truths matched, one box each, by boxes at or above the threshold
             for score, box in dets:
                 best, bi = 0.5, -1
                 for i, g in enumerate(gts):
@@ -92,19 +93,19 @@ class Scorer:
                         best, bi = v, i
                 if bi >= 0:
                     used[bi] = True
+                    found_above += score >= self.threshold  # best first: above-threshold boxes match first
                     self.scored[t].append((score, 1))
                 else:
                     self.scored[t].append((score, 0))
                     if score >= self.threshold and any(iou(box, g) >= 0.5 for g in gts):
                         self.duplicates += 1
-            above = [d for d in dets if d[0] >= self.threshold]
             if not gts:
                 self.absent_pairs += 1
-                self.absent_fp += bool(above)
+                self.absent_fp += any(d[0] >= self.threshold for d in dets)
             else:
-                for g in gts:
-                    self.gt_total += 1
-                    self.gt_found += any(iou(b, g) >= 0.5 for _, b in above)
+                # recall with the AP's one-to-one matching: one box cannot find two overlapping objects
+                self.gt_total += len(gts)
+                self.gt_found += found_above
 
     def result(self):
         ap = {t: average_precision(self.scored[t], self.n_gt[t]) for t in TEXTS}
@@ -170,11 +171,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("clips", nargs="*")
     ap.add_argument("--weights", required=True)
-    ap.add_argument("--threshold", type=float, default=0.3)
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="operating threshold for false positives and recall (default: the model folder's config.json, else 0.4)")
     ap.add_argument("--nms-iou", type=float, default=0.5)
     ap.add_argument("--calibrate", type=int, default=0, help="render this many validation scenes and sweep thresholds")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.threshold is None:
+        cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config.json")
+        try:
+            with open(cfg) as f:
+                args.threshold = float(json.load(f)["groundstream"]["threshold"])
+        except (OSError, KeyError, ValueError, TypeError):
+            args.threshold = 0.4
     torch.set_num_threads(2)
     runner = Runner(args.weights, args.nms_iou)
     if args.calibrate:
@@ -201,13 +210,18 @@ def main():
     n_frames = 0
     for path in args.clips:
         frames, truth = read_clip(path)
+        by_index = {f.get("index", k): f for k, f in enumerate(truth["frames"])}
         sc = Scorer(args.threshold)
         for i in range(0, len(frames), 16):
             t0 = time.time()
             dets = runner.detect(frames[i:i + 16])
             t_model += time.time() - t0
             for j, d in enumerate(dets):
-                objs = truth["frames"][i + j]["objects"]
+                # by the truth's own frame index (decoded frames from 0); frames without truth are not scored
+                entry = by_index.get(i + j)
+                if entry is None:
+                    continue
+                objs = entry["objects"]
                 sc.add_frame(objs, d)
                 total.add_frame(objs, d)
         n_frames += len(frames)
