@@ -101,6 +101,13 @@ export class StreamPipeline {
   private readonly results = new Subject<InferenceResult>();
   private readonly sub: Subscription;
   private prepared: { version: number; set: QuerySet } | null = null;
+  /** The newest frame that passed in, and its arrival number (seq may start again; this does not). */
+  private newest: { frame: Frame; n: number } | null = null;
+  private arrivals = 0;
+  /** Arrival number of the newest frame an inference has taken. */
+  private taken = -1;
+  private readonly arrivalOf = new WeakMap<Frame, number>();
+  private closed = false;
   private readonly tracker: PipelineTracker | null;
   private readonly views = new Map<string, TrackView>();
   /** Work shared by the subscribers of the result being handed out (see view()). */
@@ -122,11 +129,16 @@ export class StreamPipeline {
     this.tracker = options.tracker ?? (options.tracking === false ? null : new StreamTracker(options.tracking));
     this.sub = frames$
       .pipe(
-        filter(() => {
+        filter((f) => {
           this.stats.framesIn++;
-          if (this.registry.size > 0) return true;
-          this.stats.framesIdle++;
-          return false;
+          if (this.registry.size === 0) {
+            this.stats.framesIdle++;
+            return false;
+          }
+          const n = this.arrivals++;
+          this.arrivalOf.set(f, n);
+          this.newest = { frame: f, n };
+          return true;
         }),
         latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++, { defer: setImmediate }),
         filter((r): r is InferenceResult => r !== null),
@@ -175,9 +187,11 @@ export class StreamPipeline {
   }
 
   close(): void {
+    this.closed = true; // an inference still waiting for the model will not run
     this.sub.unsubscribe();
     this.results.complete();
     this.shared = null; // it holds the last result's frame
+    this.newest = null;
   }
 
   private view(id: string, r: InferenceResult): SubscriberResult | null {
@@ -207,8 +221,23 @@ export class StreamPipeline {
     };
   }
 
-  private async infer(f: Frame): Promise<InferenceResult | null> {
+  private async infer(given: Frame): Promise<InferenceResult | null> {
+    // A frame an earlier inference already passed over (it took a newer one) is not run again.
+    if ((this.arrivalOf.get(given) ?? Infinity) <= this.taken) return null;
     const release = await this.limiter.acquire();
+    if (this.closed) {
+      release();
+      return null;
+    }
+    // While this waited for the model (other streams had it), newer frames may have come: the
+    // newest wins, as it does while the model is busy with this stream.
+    let f = given;
+    const newest = this.newest;
+    if (newest && newest.frame !== given && newest.n > (this.arrivalOf.get(given) ?? -1)) {
+      this.stats.framesDropped++;
+      f = newest.frame;
+    }
+    this.taken = this.arrivalOf.get(f) ?? this.taken;
     const frame: FrameMeta = Object.freeze({
       seq: f.seq,
       pts: f.pts,

@@ -114,6 +114,14 @@ export class ByteTracker {
       return { tracks: a.rows.map((r) => pool[r]!), dets: a.cols.map((k) => dets[k]!) };
     };
 
+    // Tracks unseen for longer than lostSeconds are gone before anything is matched: after a gap
+    // (nobody watched, or frames came slowly) a track must not take a new object as its own.
+    const lost: number[] = [];
+    this.tracks = this.tracks.filter((tr) => {
+      if (t - tr.lastSeen <= c.lostSeconds) return true;
+      if (tr.id !== null) lost.push(tr.id);
+      return false;
+    });
     for (const tr of this.tracks) {
       tr.wasFresh = tr.fresh;
       tr.fresh = false;
@@ -126,7 +134,6 @@ export class ByteTracker {
     const left = c.recoverDistance > 0 ? this.recover(first.tracks.filter((tr) => !tr.fresh), first.dets, detections, t, take) : first.dets;
     const third = pass(tentative, left, c.tentativeMatchIou);
 
-    const lost: number[] = [];
     const kept: Track[] = [];
     for (const tr of this.tracks) {
       if (tr.fresh) kept.push(tr);
@@ -169,6 +176,7 @@ export class ByteTracker {
       const p = tr.motion.box();
       const pa = area(p);
       const size = Math.sqrt(pa);
+      // (t - lastSeen is at most lostSeconds here: older tracks were dropped first)
       const gate = RECOVER_BASE + this.config.recoverDistance * (t - tr.lastSeen);
       dets.forEach((i, k) => {
         const b = detections[i]!.box;

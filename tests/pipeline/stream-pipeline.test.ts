@@ -97,6 +97,35 @@ describe('StreamPipeline', () => {
     expect(model.calls.map((c) => c.seq)).toEqual([1, 5]);
   });
 
+  it('with streams sharing the model, runs the newest frame once its turn comes, not the one that queued', async () => {
+    const model = new FakeModel();
+    model.manual = true;
+    const limiter = new Limiter(1);
+    const fa = new Subject<Frame>();
+    const fb = new Subject<Frame>();
+    const a = new StreamPipeline('a', fa, model, limiter);
+    const b = new StreamPipeline('b', fb, model, limiter);
+    const gotB: number[] = [];
+    a.subscribe('x', ['star']);
+    b.subscribe('y', ['star']).results$.subscribe((r) => gotB.push(r.frame.seq));
+    fa.next(frame(1)); // stream a has the model
+    await tick();
+    fb.next(frame(11)); // stream b's frame waits for the model ...
+    await tick();
+    for (const seq of [12, 13, 14]) fb.next(frame(seq)); // ... while newer ones come
+    await tick();
+    model.gates.shift()!(); // a is done: b's turn
+    for (let i = 0; i < 5; i++) await tick();
+    model.gates.shift()?.();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(model.calls.map((c) => c.seq)).toEqual([1, 14]); // 14, not 11; and 14 only once
+    expect(gotB).toEqual([14]);
+    expect(b.stats.framesDropped).toBe(3); // 11 (passed over), 12 and 13 (replaced while waiting)
+    expect(b.stats.framesProcessed).toBe(1);
+    a.close();
+    b.close();
+  });
+
   it('applies each subscriber its own threshold, and asks the model for the lowest', async () => {
     const { model, frames, p } = setup();
     model.scores = { star: 0.5 };

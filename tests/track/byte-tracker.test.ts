@@ -50,6 +50,19 @@ describe('ByteTracker on synthetic trajectories', () => {
     expect(lost[0]!.t).toBeLessThan(2.1);
   });
 
+  it('after a gap longer than lostSeconds with no frames at all, reports the track lost and gives a new object its own ID', () => {
+    // confirmed at x = 100, then no frame for 5 s (nobody watched), then another object at x = 500
+    const tracker = new StreamTracker();
+    const th = { [red]: 0.3 };
+    const at = (x: number) => [{ query: red, score: 0.9, box: [x, 100, x + 60, 160] as [number, number, number, number] }];
+    let first: number | undefined;
+    for (let i = 0; i < 5; i++) first = tracker.update(at(100), i / 30, th).detections[0]?.trackId ?? first;
+    expect(first).toBeDefined();
+    const after = tracker.update(at(500), 5 + 4 / 30, th);
+    expect(after.lost).toEqual([first]);
+    expect(after.detections[0]?.trackId).not.toBe(first);
+  });
+
   it('keeps an ID through low scores (the second pass) without reporting the low detections', () => {
     const movers: Mover[] = [{ id: 0, query: red, x: 100, y: 180, vx: 80, vy: 0, w: 60, h: 60 }];
     const low = (_: number, t: number) => (t > 1 && t < 3 ? ('low' as const) : ('seen' as const));
