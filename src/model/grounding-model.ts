@@ -14,6 +14,8 @@ export interface ModelInfo {
   /** 'split': cached text embeddings + detector graph per frame; 'combined': one graph per frame. */
   mode: 'split' | 'combined';
   executionProviders: string[];
+  /** The most distinct queries one detect() takes; absent: no limit. */
+  maxQueries?: number;
 }
 
 /** A prepared, deduplicated, normalised set of queries, reusable across frames. */

@@ -5,6 +5,7 @@
  * which is what its results report (`queryVersion`), so a client knows when an update took effect.
  */
 import { normalizeQuery } from '../domain/query.js';
+import { GroundstreamError } from '../errors.js';
 import type { Detection } from '../domain/types.js';
 
 export interface SubscriberQueries {
@@ -14,13 +15,26 @@ export interface SubscriberQueries {
   threshold?: number;
 }
 
-interface Entry extends SubscriberQueries {
-  /** The subscriber's own version history: (its version, the stream version it took effect at). */
-  history: { own: number; stream: number }[];
-  own: ReadonlySet<string>;
+/** One of a subscriber's query sets, as it was from stream version `stream` on. */
+interface Version {
+  /** The subscriber's own version number (from 1). */
+  own: number;
+  stream: number;
+  queries: ReadonlySet<string>;
+  threshold: number;
   /** Same for subscribers who would see the same detections (queries and threshold). */
   key: string;
 }
+
+interface Entry extends SubscriberQueries {
+  /** Its recent query sets, oldest first (a result is filtered with the one it was computed for). */
+  history: Version[];
+  /** Stream version at which it subscribed: older results are not for it. */
+  joined: number;
+}
+
+/** Query sets kept per subscriber for results still in flight. */
+const HISTORY = 16;
 
 export function normalizeAll(texts: readonly string[]): string[] {
   return [...new Set(texts.map(normalizeQuery).filter((t) => t.length > 0))];
@@ -31,7 +45,11 @@ export class QueryRegistry {
   private _version = 0;
   private unionCache: { version: number; texts: string[]; thresholds: Record<string, number> } | null = null;
 
-  constructor(private readonly defaultThreshold: number) {}
+  /** `maxUnion`: the most distinct queries the model takes at once (all subscribers together). */
+  constructor(
+    private readonly defaultThreshold: number,
+    private readonly maxUnion = Infinity,
+  ) {}
 
   /** Stream version: bumps on every add, update and removal. */
   get version(): number {
@@ -42,15 +60,28 @@ export class QueryRegistry {
     return this.subs.size;
   }
 
-  /** Adds or replaces a subscriber's queries; returns the subscriber's new own version (from 1). */
+  /**
+   * Adds or replaces a subscriber's queries; returns the subscriber's new own version (from 1).
+   * Throws LIMIT_QUERIES, changing nothing, when the union would pass what the model takes: one
+   * subscriber must not make every frame fail for everyone on the stream.
+   */
   set(id: string, q: SubscriberQueries): number {
+    const queries = normalizeAll(q.queries);
+    if (Number.isFinite(this.maxUnion)) {
+      const union = new Set(queries);
+      for (const [other, e] of this.subs) if (other !== id) for (const t of e.queries) union.add(t);
+      if (union.size > this.maxUnion) {
+        throw new GroundstreamError('LIMIT_QUERIES', `${union.size} distinct queries on this stream with yours; the model takes at most ${this.maxUnion}`);
+      }
+    }
     this._version++;
     const prev = this.subs.get(id);
     const own = (prev?.history.at(-1)?.own ?? 0) + 1;
-    const history = [...(prev?.history ?? []), { own, stream: this._version }].slice(-8);
-    const queries = normalizeAll(q.queries);
+    const threshold = q.threshold ?? this.defaultThreshold;
     const key = JSON.stringify([q.threshold ?? null, [...queries].sort()]);
-    this.subs.set(id, { queries, threshold: q.threshold, history, own: new Set(queries), key });
+    const version: Version = { own, stream: this._version, queries: new Set(queries), threshold, key };
+    const history = [...(prev?.history ?? []), version].slice(-HISTORY);
+    this.subs.set(id, { queries, threshold: q.threshold, history, joined: prev?.joined ?? this._version });
     return own;
   }
 
@@ -91,18 +122,22 @@ export class QueryRegistry {
     shared?: Map<string, D[]>,
   ): { version: number; key: string; detections: D[] } | null {
     const s = this.subs.get(id);
-    if (!s) return null;
-    let h: { own: number; stream: number } | undefined;
-    for (let i = s.history.length - 1; i >= 0 && !h; i--) if (s.history[i]!.stream <= streamVersion) h = s.history[i];
-    if (!h) return null;
-    let mine = shared?.get(s.key);
-    if (!mine) {
-      const t = s.threshold ?? this.defaultThreshold;
-      // A result computed before the subscriber's latest update answers its older query set; the
-      // older texts are not kept, so it gets the detections of the queries it still has.
-      mine = detections.filter((d) => s.own.has(d.query) && d.score >= t);
-      shared?.set(s.key, mine);
+    if (!s || streamVersion < s.joined) return null;
+    // The query set in force when the result was computed: its version, its queries, its
+    // threshold (a result answers what was asked then, labelled as such). Past the kept history,
+    // the oldest kept stands in.
+    let h = s.history[0]!;
+    for (let i = s.history.length - 1; i >= 0; i--) {
+      if (s.history[i]!.stream <= streamVersion) {
+        h = s.history[i]!;
+        break;
+      }
     }
-    return { version: h.own, key: s.key, detections: mine };
+    let mine = shared?.get(h.key);
+    if (!mine) {
+      mine = detections.filter((d) => h.queries.has(d.query) && d.score >= h.threshold);
+      shared?.set(h.key, mine);
+    }
+    return { version: h.own, key: h.key, detections: mine };
   }
 }

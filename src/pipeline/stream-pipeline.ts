@@ -125,7 +125,7 @@ export class StreamPipeline {
     private readonly limiter: Limiter,
     options: PipelineOptions = {},
   ) {
-    this.registry = new QueryRegistry(model.info.threshold);
+    this.registry = new QueryRegistry(model.info.threshold, model.info.maxQueries);
     this.tracker = options.tracker ?? (options.tracking === false ? null : new StreamTracker(options.tracking));
     this.sub = frames$
       .pipe(

@@ -197,7 +197,14 @@ export class ClientSession {
       throw e;
     }
     if (this.closed || this.subs.get(msg.id) !== sub) return;
-    const { version, results$ } = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth });
+    let added: ReturnType<typeof entry.pipeline.subscribe>;
+    try {
+      added = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth });
+    } catch (e) {
+      this.subs.delete(msg.id); // refused (LIMIT_QUERIES): the id is free again
+      throw e;
+    }
+    const { version, results$ } = added;
     this.attach(sub, results$);
     this.ack(sub, version);
   }
@@ -213,10 +220,11 @@ export class ClientSession {
     if (this.subs.get(msg.id) !== sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
     const entry = this.ctx.streams.get(sub.stream);
     if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
+    // the pipeline first: it may refuse (LIMIT_QUERIES), and then nothing has changed
+    const version = entry.pipeline.update(sub.key, { queries, threshold: msg.threshold ?? sub.threshold });
     sub.queries = queries;
     if (msg.threshold !== undefined) sub.threshold = msg.threshold;
     if (msg.image !== undefined) sub.image = msg.image ?? undefined;
-    const version = entry.pipeline.update(sub.key, { queries: sub.queries, threshold: sub.threshold });
     if (msg.maxRate !== undefined && msg.maxRate !== sub.maxRate) {
       sub.maxRate = msg.maxRate ?? undefined;
       // results$ of a subscriber is a view of the stream's results; re-attach with the new rate

@@ -126,6 +126,46 @@ describe('StreamPipeline', () => {
     b.close();
   });
 
+  it('refuses queries that would take the union past what the model takes, changing nothing', async () => {
+    const { model, frames, p } = setup();
+    (model.info as { maxQueries?: number }).maxQueries = 4;
+    const q = new StreamPipeline('q', frames, model, new Limiter(1));
+    q.subscribe('a', ['red circle', 'star', 'cross']);
+    expect(() => q.subscribe('b', ['blue square', 'green star'])).toThrow(expect.objectContaining({ code: 'LIMIT_QUERIES' }));
+    expect(q.subscribers).toBe(1);
+    q.subscribe('c', ['star', 'blue square']); // shared queries count once: 4 in all
+    expect(() => q.update('a', { queries: ['red circle', 'star', 'cross', 'purple cross'] })).toThrow(expect.objectContaining({ code: 'LIMIT_QUERIES' }));
+    expect(q.queriesOf('a')).toEqual(['red circle', 'star', 'cross']);
+    const r = firstValueFrom(q.view$('a'));
+    frames.next(frame(1));
+    expect((await r).detections.map((d) => d.query).sort()).toEqual(['cross', 'red circle', 'star']);
+    expect([...model.calls[0]!.queries].sort()).toEqual(['blue square', 'cross', 'red circle', 'star']);
+    q.close();
+    void p;
+  });
+
+  it('answers a result computed before an update with the queries and version it was computed for', async () => {
+    const { model, frames, p } = setup();
+    model.manual = true;
+    const got: { v: number; q: string[] }[] = [];
+    p.subscribe('a', ['cat', 'person']).results$.subscribe((r) => got.push({ v: r.queryVersion, q: r.detections.map((d) => d.query).sort() }));
+    frames.next(frame(1));
+    await tick();
+    expect(p.update('a', { queries: ['dog'] })).toBe(2); // while frame 1 is in the model
+    model.gates.shift()!();
+    await tick();
+    await tick();
+    frames.next(frame(2));
+    await tick();
+    model.gates.shift()!();
+    await tick();
+    await tick();
+    expect(got).toEqual([
+      { v: 1, q: ['cat', 'person'] },
+      { v: 2, q: ['dog'] },
+    ]);
+  });
+
   it('applies each subscriber its own threshold, and asks the model for the lowest', async () => {
     const { model, frames, p } = setup();
     model.scores = { star: 0.5 };

@@ -73,6 +73,7 @@ export class OwlModel implements GroundingModel {
       nmsIou: folder.nmsIou,
       mode: split ? 'split' : 'combined',
       executionProviders,
+      maxQueries: QUERY_BUCKETS.at(-1)!,
     };
     this.spec = {
       family: folder.family,
