@@ -64,8 +64,8 @@ export interface StepResult {
   data: Record<string, Measure | unknown>;
 }
 
-export function check(issue: number, name: string, value: number, op: '<=' | '>=', limit: number, measured: string, target: string, note?: string): Target {
-  const pass = Number.isFinite(value) && (op === '<=' ? value <= limit : value >= limit);
+export function check(issue: number, name: string, value: number, op: '<=' | '>=' | '<', limit: number, measured: string, target: string, note?: string): Target {
+  const pass = Number.isFinite(value) && (op === '<=' ? value <= limit : op === '<' ? value < limit : value >= limit);
   return { issue, name, value, measured, target, pass, ...(note && { note }) };
 }
 

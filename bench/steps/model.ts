@@ -127,6 +127,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   const spin = { on: [] as number[], off: [] as number[], onWall: [] as number[] };
   for (let r = 0; r < R; r++) {
     spin.on.push(await cpuPerCallPaced(pacedFrames, 30, bareSpinning));
+    await sleep(200); // let the spinning threads go idle before the other side is measured
     spin.off.push(await cpuPerCallPaced(pacedFrames, 30, bareDetector));
     spin.onWall.push(await msPerCall(N, bareSpinning));
   }
@@ -144,10 +145,13 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   const tjs = await pipeline('zero-shot-object-detection', 'shapes-owl', {
     dtype: 'fp32',
     device: 'cpu',
-    session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 },
+    // groundstream's own settings, spinning off included: spinning threads would both speed up
+    // its runs and, after each block, burn a core for ~30 ms while ours is timed
+    session_options: { intraOpNumThreads: 2, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } },
   });
   const reps = ctx.ci ? 1 : 3; // each still this many times per run
-  const theirs = (i: number) => tjs(images[i % images.length]!.path, QUERIES_8, { threshold: folder.threshold });
+  // both get the encoded bytes in memory (a path would add a file read to theirs)
+  const theirs = async (i: number) => tjs(await RawImage.fromBlob(new Blob([images[i % images.length]!.bytes])), QUERIES_8, { threshold: folder.threshold });
   const ours = (i: number) => model.detect(images[i % images.length]!.bytes, qs);
   for (let i = 0; i < images.length * (ctx.ci ? 1 : 2); i++) {
     await theirs(i);
@@ -182,6 +186,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   }
   const tRuns = { theirs: [] as number[], ours: [] as number[], decode: [] as number[], ours2: [] as number[], theirs2: [] as number[], theirsRaw: [] as number[], oursRaw: [] as number[], theirsFrame: [] as number[], oursFrame: [] as number[] };
   for (let r = 0; r < R; r++) {
+    await sleep(100); // (each block starts on an idle machine)
     tRuns.theirs.push(1000 / (await msPerCall(images.length * reps, theirs)));
     tRuns.ours.push(1000 / (await msPerCall(images.length * reps, ours)));
     tRuns.decode.push(await msPerCall(images.length * reps, decode));
@@ -220,12 +225,13 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
     title: 'Model (issue 3)',
     seconds: (performance.now() - t0) / 1000,
     targets: [
-      check(3, 'detect() with 8 cached queries vs bare onnxruntime (detector graph)', overhead.median, '<=', 1.15, x(overhead), '≤ 1.15x'),
+      check(3, 'detect() with 8 cached queries vs bare onnxruntime (detector graph), on frames ffmpeg already scaled (normalise only; stills and full-size frames: table below)', overhead.median, '<=', 1.15, x(overhead), '≤ 1.15x'),
       check(3, 'throughput vs transformers.js pipeline (same model, stills, 8 queries)', speedup.median, '>=', 4, `${x(speedup)} (ceiling set by the shared decode: ${x(ceiling)})`, '≥ 4x'),
       check(3, 'throughput vs transformers.js pipeline (same model, the stills decoded once, 8 queries)', speedupRaw.median, '>=', 4, x(speedupRaw), '≥ 4x'),
       check(3, 'throughput vs transformers.js pipeline (same model, video frames decoded at 224x224, 8 queries)', speedupFrame.median, '>=', 4, x(speedupFrame), '≥ 4x'),
-      check(3, 'combined graph (model.onnx), 8 queries, 2 threads', comb.median, '<=', 5, `${fmtMeasure(comb)} ms`, '≤ 5 ms'),
-      check(3, 'detector graph (cached embeddings) vs combined graph', detVsComb.median, '<=', 1, x(detVsComb), '< 1x (faster)'),
+      check(2, 'combined graph (model.onnx), 8 queries, 2 threads', comb.median, '<=', 5, `${fmtMeasure(comb)} ms`, '≤ 5 ms'),
+      // faster in every run, not only in the median: a tie is not "faster still"
+      check(2, 'detector graph (cached embeddings) vs combined graph, every run', Math.max(...detVsComb.runs), '<', 1, x(detVsComb), '< 1x (faster)'),
     ],
     tables: [
       {
@@ -263,7 +269,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
           ['groundstream detect(), 2 calls in flight', fmtMeasure(ours2), '', x(ratioOf(ours2, theirs2))],
           ['transformers.js pipeline, 2 calls in flight', fmtMeasure(theirs2), '', '1x'],
         ],
-        note: `${images.length} stills (${images.map((s) => s.name).join(', ')}) x ${reps} a run, ${R} runs; the target is on one call at a time. transformers.js gets the file path, runs the combined graph (text tower on every call) with the same thread settings. Both decode with sharp (libvips): "ceiling" is the pipeline's time over the decode alone, the most any detect() could gain on these files.`,
+        note: `${images.length} stills (${images.map((s) => s.name).join(', ')}) x ${reps} a run, ${R} runs; the target is on one call at a time. transformers.js gets the same bytes (as a Blob), runs the combined graph (text tower on every call) with groundstream's session settings (2 intra-op threads, 1 inter-op, no spinning). Both decode with sharp (libvips): "ceiling" is the pipeline's time over the decode alone, the most any detect() could gain on these files.`,
       },
       {
         title: 'Decoded images (pixels in, as video frames arrive), 8 queries',
