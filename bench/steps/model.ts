@@ -151,7 +151,8 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
   });
   const reps = ctx.ci ? 1 : 3; // each still this many times per run
   // both get the encoded bytes in memory (a path would add a file read to theirs)
-  const theirs = async (i: number) => tjs(await RawImage.fromBlob(new Blob([images[i % images.length]!.bytes])), QUERIES_8, { threshold: folder.threshold });
+  const blobs = images.map((im) => new Blob([new Uint8Array(im.bytes)]));
+  const theirs = async (i: number) => tjs(await RawImage.fromBlob(blobs[i % blobs.length]!), QUERIES_8, { threshold: folder.threshold });
   const ours = (i: number) => model.detect(images[i % images.length]!.bytes, qs);
   for (let i = 0; i < images.length * (ctx.ci ? 1 : 2); i++) {
     await theirs(i);
