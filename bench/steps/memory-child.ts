@@ -4,14 +4,22 @@
  * query every fifth call so that the embedding cache keeps filling), RSS sampled as it goes.
  * Prints one JSON line.
  */
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { loadModel } from '../../src/model/index.js';
 import { benchInput } from '../lib/child-input.js';
 import { COLORS, decodeClip, prng, queryVocabulary, SHAPES } from '../lib/fixtures.js';
 
 // Paths come from the parent: in a bundle, import.meta.url no longer points into the repository.
-const { calls, warmup, every, modelDir, clip } = benchInput<{ calls: number; warmup: number; every: number; modelDir: string; clip: string }>();
+const { calls, warmup, every, modelDir, clip, stills } = benchInput<{ calls: number; warmup: number; every: number; modelDir: string; clip: string; stills?: string[] }>();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+/** A full collection, then a moment for V8 to release the array buffers it found dead (it frees
+ * their memory on a background task), then another: what is left is live. */
+const fullGc = async () => {
+  gc();
+  await new Promise((r) => setTimeout(r, 200));
+  gc();
+};
 
 const model = await loadModel(modelDir);
 const S = model.info.imageSize;
@@ -32,9 +40,15 @@ function querySet(i: number): string[] {
   return [...set];
 }
 
-const detect = (i: number) => model.detect({ data: frames[i % frames.length]!, width: S, height: S, sourceWidth: 640, sourceHeight: 360 }, querySet(i));
+// With `stills`, every other call decodes one of them (sharp: decode, EXIF, resize) instead of
+// taking a frame ffmpeg already scaled: the path of pushed frames, HTTP stills and the CLI.
+const encoded = (stills ?? []).map((p) => readFileSync(p));
+const detect = (i: number) =>
+  encoded.length && i % 2 === 1
+    ? model.detect(encoded[(i >> 1) % encoded.length]!, querySet(i))
+    : model.detect({ data: frames[i % frames.length]!, width: S, height: S, sourceWidth: 640, sourceHeight: 360 }, querySet(i));
 for (let i = 0; i < warmup; i++) await detect(i);
-gc();
+await fullGc();
 const mem = () => {
   const m = process.memoryUsage();
   const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
@@ -47,7 +61,7 @@ for (let i = 1; i <= calls; i++) {
   if (i % every === 0) samples.push({ call: i, ...mem() });
 }
 const msPerCall = (performance.now() - t0) / calls;
-gc(); // the baseline was taken after a full collection too: like against like
+await fullGc(); // the baseline was taken after a full collection too: like against like
 const afterGc = { call: calls, ...mem() };
 await model.close();
 console.log(JSON.stringify({ calls, warmup, msPerCall, novelQueries: novel, samples, afterGc }));

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { BUNDLED_MODEL_DIR } from '../../src/model/index.js';
 import { runBundled } from '../lib/child.js';
-import { FIXTURES, ROOT } from '../lib/fixtures.js';
+import { FIXTURES, ROOT, stills } from '../lib/fixtures.js';
 import { fmt, fmtMeasure, measure } from '../lib/stats.js';
 import { check, type StepContext, type StepResult } from '../lib/step.js';
 
@@ -32,6 +32,9 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const out = await runBundled<Out>(join(ROOT, 'bench/steps/memory-child.ts'), input, ['--expose-gc']);
   // The reference: onnxruntime-node alone, the same calls and shapes, in a fresh process too.
   const bare = await runBundled<Out>(join(ROOT, 'bench/steps/memory-bare-child.ts'), input, ['--expose-gc']);
+  // And with encoded stills in every other call, so that sharp (libvips) is in the loop too.
+  const stillPaths = stills().map((x) => x.path);
+  const mixed = await runBundled<Out>(join(ROOT, 'bench/steps/memory-child.ts'), { ...input, stills: stillPaths }, ['--expose-gc']);
   const s = out.samples;
   const base = s[0]!;
   // Both ends after a full collection (the baseline follows the warm-up's gc()), so garbage that
@@ -55,8 +58,11 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const bareLast = bare.afterGc;
   const bareGrowth = (bareLast.rss - bareBase.rss) / bareBase.rss;
   const outsideGrowth = (a: Sample, b: Sample) => mb(outsideHeap(b) - outsideHeap(a));
+  const mixedBase = mixed.samples[0]!;
+  const mixedGrowth = (mixed.afterGc.rss - mixedBase.rss) / mixedBase.rss;
   ctx.log(`RSS ${mb(base.rss)} -> ${mb(last.rss)} MiB (${fmt(growth * 100)}%) over ${calls} calls, ${fmt(out.msPerCall)} ms a call`);
   ctx.log(`bare onnxruntime, same calls: RSS ${mb(bareBase.rss)} -> ${mb(bareLast.rss)} MiB (${fmt(bareGrowth * 100)}%)`);
+  ctx.log(`with encoded stills mixed in: RSS ${mb(mixedBase.rss)} -> ${mb(mixed.afterGc.rss)} MiB (${fmt(mixedGrowth * 100)}%)`);
   return {
     name: 'memory',
     title: 'Memory (issue 3)',
@@ -86,6 +92,14 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
         rows: [
           ['groundstream detect() (table above)', mb(base.rss), mb(last.rss), mb(peak), `${fmt(growth * 100)}%`, outsideGrowth(base, last)],
           [
+            `groundstream detect(), every other call an encoded still (${stillPaths.length} JPEG/WebP, sharp decode and resize)`,
+            mb(mixedBase.rss),
+            mb(mixed.afterGc.rss),
+            mb(Math.max(...mixed.samples.map((x) => x.rss))),
+            `${fmt(mixedGrowth * 100)}%`,
+            outsideGrowth(mixedBase, mixed.afterGc),
+          ],
+          [
             'bare onnxruntime-node: detector.onnx every call (4-32 query rows), text_encoder.onnx every 5th',
             mb(bareBase.rss),
             mb(bareLast.rss),
@@ -114,6 +128,6 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
       },
     ],
     notes: [],
-    data: { calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent, segmentGrowthPercent: segmentGrowth, samples: s, bare: { msPerCall: bare.msPerCall, growthPercent: bareGrowth * 100, samples: bare.samples, afterGc: bareLast } },
+    data: { mixed: { growthPercent: mixedGrowth * 100, samples: mixed.samples, afterGc: mixed.afterGc }, calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent, segmentGrowthPercent: segmentGrowth, samples: s, bare: { msPerCall: bare.msPerCall, growthPercent: bareGrowth * 100, samples: bare.samples, afterGc: bareLast } },
   };
 }
