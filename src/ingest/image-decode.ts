@@ -7,6 +7,11 @@ import sharp, { type Metadata } from 'sharp';
 import { GroundstreamError } from '../errors.js';
 import type { WorkingSize } from './frame-source.js';
 
+// libvips keeps the results of recent operations for identical inputs (sharp's default: up to
+// 50 MB). A video server never decodes the same frame twice, so that cache only holds memory.
+// The setting is process-wide.
+sharp.cache(false);
+
 export type PushedFormat = 'jpeg' | 'png' | 'webp';
 
 export interface DecodedImage {

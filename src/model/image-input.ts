@@ -8,6 +8,11 @@ import { GroundstreamError } from '../errors.js';
 import type { Family } from './model-folder.js';
 import { normalizeInto, resizeTarget } from './owl/preprocess.js';
 
+// libvips keeps the results of recent operations for identical inputs (sharp's default: up to
+// 50 MB). A video server never decodes the same frame twice, so that cache only holds memory.
+// The setting is process-wide.
+sharp.cache(false);
+
 /** Raw pixels, e.g. a decoded video frame. `sourceWidth/Height` give the size boxes are reported
  * in when the pixels were already scaled down (by ffmpeg) from a larger source. */
 export interface RawImage {
