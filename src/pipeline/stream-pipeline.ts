@@ -10,7 +10,8 @@
  * opens). A 'wait' source emits only on request(), which this graph does not make; evaluation,
  * which must see every frame, drives its source itself (eval/clip-frames.ts).
  */
-import { Subject, Subscription, filter, from, map, type Observable } from 'rxjs';
+import { Subject, Subscription, asyncScheduler, defer, filter, from, map, type Observable, type SchedulerLike } from 'rxjs';
+import { rateGate } from './max-rate.js';
 import type { Detection, Frame } from '../domain/types.js';
 import { isGroundstreamError } from '../errors.js';
 import type { GroundingModel, QuerySet } from '../model/index.js';
@@ -155,19 +156,36 @@ export class StreamPipeline {
     return this.registry.size;
   }
 
-  /** Adds a subscriber; returns its first query version and its results. */
-  subscribe(id: string, queries: readonly string[], options: { threshold?: number; smooth?: boolean } = {}) {
+  /** Adds a subscriber; returns its first query version and its results (at most `maxRate` a second). */
+  subscribe(id: string, queries: readonly string[], options: { threshold?: number; smooth?: boolean; maxRate?: number } = {}) {
     const version = this.registry.set(id, { queries, threshold: options.threshold });
     this.views.set(id, new TrackView(options.smooth ?? false));
-    return { version, results$: this.view$(id) };
+    return { version, results$: this.view$(id, options.maxRate) };
   }
 
-  /** A subscriber's own results: its queries, its threshold, its query version. */
-  view$(id: string): Observable<SubscriberResult> {
-    return this.results.pipe(
-      map((r) => this.view(id, r)),
-      filter((r): r is SubscriberResult => r !== null),
-    );
+  /**
+   * A subscriber's own results: its queries, its threshold, its query version; at most `maxRate`
+   * a second. The rate is applied before the subscriber's track view, so that a skipped result
+   * marks nothing: a track is `new` in the first result the subscriber gets, and the lost IDs of
+   * skipped results go out with the next one it gets.
+   */
+  view$(id: string, maxRate?: number, scheduler: SchedulerLike = asyncScheduler): Observable<SubscriberResult> {
+    return defer(() => {
+      const pass = rateGate(maxRate, scheduler);
+      let carried: number[] = [];
+      return this.results.pipe(
+        map((r) => {
+          if (!pass()) {
+            if (r.lost?.length) carried.push(...r.lost);
+            return null;
+          }
+          const lost = carried.length ? [...carried, ...(r.lost ?? [])] : r.lost;
+          carried = [];
+          return this.view(id, r, lost);
+        }),
+        filter((r): r is SubscriberResult => r !== null),
+      );
+    });
   }
 
   /** Changes a subscriber's queries and/or threshold; takes effect from the next inference. */
@@ -194,7 +212,7 @@ export class StreamPipeline {
     this.newest = null;
   }
 
-  private view(id: string, r: InferenceResult): SubscriberResult | null {
+  private view(id: string, r: InferenceResult, lost: readonly number[] | undefined = r.lost): SubscriberResult | null {
     // Every subscriber sees a result in the same synchronous pass; those with the same queries,
     // threshold and track history share one filtered, marked detections array (encoded once too).
     if (this.shared?.result !== r) this.shared = { result: r, selections: new Map(), views: new Map() };
@@ -204,7 +222,7 @@ export class StreamPipeline {
     // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
     let views = this.shared.views.get(sel.key);
     if (!views) this.shared.views.set(sel.key, (views = new Map()));
-    const tracked = view ? view.apply(sel.detections, r.lost ?? [], views) : { detections: sel.detections, lost: [] };
+    const tracked = view ? view.apply(sel.detections, lost ?? [], views) : { detections: sel.detections, lost: [] };
     // Shared between subscribers and encoded once (protocol/encode.ts caches frozen values): frozen
     // so that nobody can change what another subscriber, or the cache, already holds.
     if (!Object.isFrozen(tracked.detections)) freezeDetections(tracked.detections);

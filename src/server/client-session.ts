@@ -7,7 +7,6 @@ import type { Observable, Subscription } from 'rxjs';
 import { isGroundstreamError } from '../errors.js';
 import type { PushedFrameSource } from '../ingest/pushed-source.js';
 import type { GroundingModel } from '../model/index.js';
-import { maxRate } from '../pipeline/max-rate.js';
 import type { SubscriberResult } from '../pipeline/stream-pipeline.js';
 import {
   PROTOCOL_VERSION,
@@ -199,7 +198,7 @@ export class ClientSession {
     if (this.closed || this.subs.get(msg.id) !== sub) return;
     let added: ReturnType<typeof entry.pipeline.subscribe>;
     try {
-      added = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth });
+      added = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth, maxRate: sub.maxRate });
     } catch (e) {
       this.subs.delete(msg.id); // refused (LIMIT_QUERIES): the id is free again
       throw e;
@@ -229,14 +228,15 @@ export class ClientSession {
       sub.maxRate = msg.maxRate ?? undefined;
       // results$ of a subscriber is a view of the stream's results; re-attach with the new rate
       sub.rx?.unsubscribe();
-      const again = entry.pipeline.view$(sub.key);
+      const again = entry.pipeline.view$(sub.key, sub.maxRate);
       this.attach(sub, again);
     }
     this.ack(sub, version);
   }
 
   private attach(sub: ClientSub, results$: Observable<SubscriberResult>): void {
-    sub.rx = results$.pipe(maxRate<SubscriberResult>(sub.maxRate)).subscribe((r) => this.deliver(sub, r));
+    // (the rate, if any, is applied inside the pipeline, before the track view: see view$)
+    sub.rx = results$.subscribe((r) => this.deliver(sub, r));
   }
 
   private ack(sub: ClientSub, version: number): void {

@@ -1,10 +1,10 @@
-import { Subject, firstValueFrom, take, toArray } from 'rxjs';
+import { Subject, firstValueFrom, take, toArray, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/domain/types.js';
 import { GroundstreamError } from '../../src/errors.js';
 import type { DetectOptions, GroundingModel, QuerySet } from '../../src/model/index.js';
 import { Limiter } from '../../src/pipeline/limiter.js';
-import { StreamPipeline } from '../../src/pipeline/stream-pipeline.js';
+import { StreamPipeline, type InferenceResult, type SubscriberResult } from '../../src/pipeline/stream-pipeline.js';
 
 /** A fake model: every query gets one box with score 0.5 (or per-query scores); calls are counted
  * and each detect waits until released, so tests control when the model is busy. */
@@ -164,6 +164,40 @@ describe('StreamPipeline', () => {
       { v: 1, q: ['cat', 'person'] },
       { v: 2, q: ['dog'] },
     ]);
+  });
+
+  it('with maxRate, a track is new in the first result the subscriber gets, and lost IDs of skipped results come with the next', async () => {
+    const { model, frames, p } = setup();
+    model.scores = { star: 0.9 };
+    let now = 0;
+    const clock = { now: () => now } as unknown as SchedulerLike;
+    p.subscribe('a', ['star']);
+    const got: SubscriberResult[] = [];
+    p.view$('a', 5, clock).subscribe((r) => got.push(r)); // at most 5 a second: one in 6 frames at 30 fps
+    const union: InferenceResult[] = [];
+    p.results$.subscribe((r) => union.push(r));
+    let seq = 0;
+    const step = async (advance = true) => {
+      seq++;
+      if (advance) now += 1000 / 30;
+      frames.next({ ...frame(seq % 250), seq, pts: seq / 30 });
+      for (let i = 0; i < 3; i++) await tick();
+    };
+    for (let i = 0; i < 20; i++) await step();
+    const id = union.at(-1)!.detections[0]!.trackId!;
+    expect(id).toBeDefined();
+    // its ID came in a result the rate skipped; the first one delivered with it says 'new'
+    const firstWithId = got.find((r) => r.detections.some((d) => d.trackId === id))!;
+    expect(union.findIndex((r) => r.detections.some((d) => d.trackId === id))).toBeLessThan(union.indexOf(union.find((r) => r.frame.seq === firstWithId.frame.seq)!));
+    expect(firstWithId.detections.find((d) => d.trackId === id)!.track).toBe('new');
+    // the object goes; with the clock held, every result until its loss is skipped
+    model.scores = { star: 0 };
+    const before = got.length;
+    while (!union.some((r) => r.lost?.includes(id))) await step(false);
+    expect(got.length).toBe(before);
+    now += 1000;
+    await step();
+    expect(got.at(-1)!.lost).toEqual([id]);
   });
 
   it('applies each subscriber its own threshold, and asks the model for the lowest', async () => {
