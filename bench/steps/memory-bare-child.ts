@@ -5,21 +5,13 @@
  * session settings and nothing of groundstream around it. Whatever RSS does here, onnxruntime-node
  * and V8 do by themselves. Prints one JSON line, in memory-child.ts's format.
  */
-import v8 from 'node:v8';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { benchInput } from '../lib/child-input.js';
+import { measureMemory } from '../lib/memory-run.js';
 import { decodeClip, prng } from '../lib/fixtures.js';
 
 const { calls, warmup, every, modelDir, clip } = benchInput<{ calls: number; warmup: number; every: number; modelDir: string; clip: string }>();
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-/** A full collection, then a moment for V8 to release the array buffers it found dead (it frees
- * their memory on a background task), then another: what is left is live. */
-const fullGc = async () => {
-  gc();
-  await new Promise((r) => setTimeout(r, 200));
-  gc();
-};
 
 const options: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 2,
@@ -47,22 +39,7 @@ async function call(i: number): Promise<void> {
   await detector.run({ pixel_values: new ort.Tensor('float32', frames[i % frames.length]!, [1, 3, S, S]), text_embeds: new ort.Tensor('float32', e, [rows, 65]) });
 }
 
-for (let i = 0; i < warmup; i++) await call(i);
-await fullGc();
-const mem = () => {
-  const m = process.memoryUsage();
-  const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: young, external: m.external, arrayBuffers: m.arrayBuffers };
-};
-const samples = [{ call: 0, ...mem() }];
-const t0 = performance.now();
-for (let i = 1; i <= calls; i++) {
-  await call(warmup + i);
-  if (i % every === 0) samples.push({ call: i, ...mem() });
-}
-const msPerCall = (performance.now() - t0) / calls;
-await fullGc();
-const afterGc = { call: calls, ...mem() };
+const { msPerCall, samples, afterGc } = await measureMemory({ calls, warmup, every }, call);
 await Promise.all([detector.release(), textEncoder.release()]);
 console.log(JSON.stringify({ calls, warmup, msPerCall, novelQueries: 0, samples, afterGc }));
 process.exit(0);

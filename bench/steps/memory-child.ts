@@ -5,21 +5,13 @@
  * Prints one JSON line.
  */
 import { readFileSync } from 'node:fs';
-import v8 from 'node:v8';
 import { loadModel } from '../../src/model/index.js';
 import { benchInput } from '../lib/child-input.js';
+import { measureMemory } from '../lib/memory-run.js';
 import { COLORS, decodeClip, prng, queryVocabulary, SHAPES } from '../lib/fixtures.js';
 
 // Paths come from the parent: in a bundle, import.meta.url no longer points into the repository.
 const { calls, warmup, every, modelDir, clip, stills } = benchInput<{ calls: number; warmup: number; every: number; modelDir: string; clip: string; stills?: string[] }>();
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-/** A full collection, then a moment for V8 to release the array buffers it found dead (it frees
- * their memory on a background task), then another: what is left is live. */
-const fullGc = async () => {
-  gc();
-  await new Promise((r) => setTimeout(r, 200));
-  gc();
-};
 
 const model = await loadModel(modelDir);
 const S = model.info.imageSize;
@@ -47,22 +39,7 @@ const detect = (i: number) =>
   encoded.length && i % 2 === 1
     ? model.detect(encoded[(i >> 1) % encoded.length]!, querySet(i))
     : model.detect({ data: frames[i % frames.length]!, width: S, height: S, sourceWidth: 640, sourceHeight: 360 }, querySet(i));
-for (let i = 0; i < warmup; i++) await detect(i);
-await fullGc();
-const mem = () => {
-  const m = process.memoryUsage();
-  const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: young, external: m.external, arrayBuffers: m.arrayBuffers };
-};
-const samples = [{ call: 0, ...mem() }];
-const t0 = performance.now();
-for (let i = 1; i <= calls; i++) {
-  await detect(warmup + i);
-  if (i % every === 0) samples.push({ call: i, ...mem() });
-}
-const msPerCall = (performance.now() - t0) / calls;
-await fullGc(); // the baseline was taken after a full collection too: like against like
-const afterGc = { call: calls, ...mem() };
+const { msPerCall, samples, afterGc } = await measureMemory({ calls, warmup, every }, detect);
 await model.close();
 console.log(JSON.stringify({ calls, warmup, msPerCall, novelQueries: novel, samples, afterGc }));
 process.exit(0);

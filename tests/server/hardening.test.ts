@@ -23,6 +23,21 @@ beforeAll(async () => {
 });
 afterAll(() => model?.close());
 
+/** The real model, with `before` run ahead of each prepareQueries (to fail or hold it), and a
+ * close() that leaves the shared model open. */
+function withPrepare(before: (queries: readonly string[]) => Promise<void>): GroundingModel {
+  return {
+    info: model.info,
+    prepareQueries: async (q) => {
+      await before(q);
+      return model.prepareQueries(q);
+    },
+    detect: (...a) => model.detect(...a),
+    workingSize: (w, h) => model.workingSize(w, h),
+    close: async () => {},
+  };
+}
+
 async function start(extra: Parameters<typeof resolveConfig>[0]) {
   const server = new GroundstreamServer({ config: resolveConfig({ port: 0, ...extra }), model, fileRoots: [FIXTURES] });
   const base = await server.listen();
@@ -239,16 +254,9 @@ describe('faults', () => {
   });
 
   it('answers a request that hits a fault of ours with INTERNAL and its ref, once, and carries on', async () => {
-    const faulty: GroundingModel = {
-      info: model.info,
-      prepareQueries: async (q) => {
-        if (q.includes('boom')) throw new TypeError('a bug');
-        return model.prepareQueries(q);
-      },
-      detect: (...a) => model.detect(...a),
-      workingSize: (w, h) => model.workingSize(w, h),
-      close: async () => {},
-    };
+    const faulty = withPrepare(async (q) => {
+      if (q.includes('boom')) throw new TypeError('a bug');
+    });
     const server = new GroundstreamServer({ config: resolveConfig({ port: 0 }), model: faulty });
     const ws = `${(await server.listen()).replace('http', 'ws')}/v1/ws`;
     try {
@@ -287,16 +295,9 @@ describe('faults', () => {
   it('holds a flood of messages behind a slow one without losing or reordering any: the socket is paused (and not taken for dead), then resumed', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow: GroundingModel = {
-      info: model.info,
-      prepareQueries: async (q) => {
-        if (q.includes('slow')) await gate;
-        return model.prepareQueries(q);
-      },
-      detect: (...a) => model.detect(...a),
-      workingSize: (w, h) => model.workingSize(w, h),
-      close: async () => {},
-    };
+    const slow = withPrepare(async (q) => {
+      if (q.includes('slow')) await gate;
+    });
     const server = new GroundstreamServer({ config: resolveConfig({ port: 0, pingIntervalMs: 100 }), model: slow });
     const base = await server.listen();
     const ws = `${base.replace('http', 'ws')}/v1/ws`;
