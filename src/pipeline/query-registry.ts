@@ -120,7 +120,7 @@ export class QueryRegistry {
     streamVersion: number,
     detections: readonly D[],
     shared?: Map<string, D[]>,
-  ): { version: number; key: string; detections: D[] } | null {
+  ): { version: number; key: string; queries: ReadonlySet<string>; detections: D[] } | null {
     const s = this.subs.get(id);
     if (!s || streamVersion < s.joined) return null;
     // The query set in force when the result was computed: its version, its queries, its
@@ -138,6 +138,6 @@ export class QueryRegistry {
       mine = detections.filter((d) => h.queries.has(d.query) && d.score >= h.threshold);
       shared?.set(h.key, mine);
     }
-    return { version: h.own, key: h.key, detections: mine };
+    return { version: h.own, key: h.key, queries: h.queries, detections: mine };
   }
 }

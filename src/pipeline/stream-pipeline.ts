@@ -222,7 +222,7 @@ export class StreamPipeline {
     // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
     let views = this.shared.views.get(sel.key);
     if (!views) this.shared.views.set(sel.key, (views = new Map()));
-    const tracked = view ? view.apply(sel.detections, lost ?? [], views) : { detections: sel.detections, lost: [] };
+    const tracked = view ? view.apply(sel.detections, lost ?? [], views, sel.queries) : { detections: sel.detections, lost: [] };
     // Shared between subscribers and encoded once (protocol/encode.ts caches frozen values): frozen
     // so that nobody can change what another subscriber, or the cache, already holds.
     if (!Object.isFrozen(tracked.detections)) freezeDetections(tracked.detections);

@@ -8,19 +8,23 @@ import type { Detection } from '../domain/types.js';
 import type { TrackedDetection } from './stream-tracker.js';
 
 export class TrackView {
-  private readonly seen = new Set<number>();
+  /** IDs handed out and not yet reported lost, with the query each was for. */
+  private readonly seen = new Map<number, string>();
 
   /** `smooth`: report smoothed boxes and scores (default false: raw, as the model saw them). */
   constructor(public smooth = false) {}
 
   /**
    * `detections`: this subscriber's share of a result (already filtered by its queries and
-   * threshold on the raw score); `lost`: the stream's lost IDs for the same result.
+   * threshold on the raw score); `lost`: the stream's lost IDs for the same result; `queries`:
+   * the subscriber's queries for this result. IDs it was shown for a query it no longer has are
+   * reported lost here, whether or not their tracks live on for other subscribers.
    */
   apply(
     detections: readonly TrackedDetection[],
     lost: readonly number[],
     shared?: Map<string, { detections: Detection[]; lost: number[] }>,
+    queries?: ReadonlySet<string>,
   ): { detections: Detection[]; lost: number[] } {
     // What this subscriber has seen decides each detection's mark; subscribers who saw the same
     // (and pass the same `shared` map: one per input array) get the same output, built once.
@@ -29,12 +33,20 @@ export class TrackView {
       if (d.trackId === undefined) marks += '-';
       else if (this.seen.has(d.trackId)) marks += 'u';
       else {
-        this.seen.add(d.trackId);
+        this.seen.set(d.trackId, d.query);
         marks += 'n';
       }
     }
     const gone: number[] = [];
     for (const id of lost) if (this.seen.delete(id)) gone.push(id);
+    if (queries) {
+      for (const [id, q] of this.seen) {
+        if (queries.has(q)) continue;
+        this.seen.delete(id);
+        gone.push(id);
+      }
+      gone.sort((a, b) => a - b);
+    }
     const key = shared ? `${this.smooth ? 's' : 'r'}${marks}|${gone.join(',')}` : '';
     const hit = shared?.get(key);
     if (hit) return hit;

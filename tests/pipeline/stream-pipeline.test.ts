@@ -200,6 +200,30 @@ describe('StreamPipeline', () => {
     expect(got.at(-1)!.lost).toEqual([id]);
   });
 
+  it('tells a subscriber that drops a query its IDs for it are lost, even while another subscriber keeps the track', async () => {
+    const { frames, p } = setup();
+    const got: Record<string, SubscriberResult[]> = { a: [], b: [] };
+    p.subscribe('a', ['cat']).results$.subscribe((r) => got.a!.push(r));
+    p.subscribe('b', ['cat']).results$.subscribe((r) => got.b!.push(r));
+    let seq = 0;
+    const step = async () => {
+      seq++;
+      frames.next({ ...frame(seq), pts: seq / 30 });
+      for (let i = 0; i < 3; i++) await tick();
+    };
+    for (let i = 0; i < 5; i++) await step();
+    const id = got.a!.at(-1)!.detections[0]!.trackId!;
+    expect(id).toBeDefined();
+    p.update('a', { queries: ['dog'] });
+    await step();
+    expect(got.a!.at(-1)!.lost).toEqual([id]);
+    expect(got.a!.at(-1)!.detections.map((d) => d.query)).toEqual(['dog']);
+    expect(got.b!.at(-1)!.lost).toBeUndefined(); // b still has the cat, under the same ID
+    expect(got.b!.at(-1)!.detections[0]!.trackId).toBe(id);
+    await step();
+    expect(got.a!.at(-1)!.lost).toBeUndefined(); // said once
+  });
+
   it('applies each subscriber its own threshold, and asks the model for the lowest', async () => {
     const { model, frames, p } = setup();
     model.scores = { star: 0.5 };
