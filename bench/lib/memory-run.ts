@@ -9,6 +9,7 @@ export interface MemorySample {
   call: number;
   rss: number;
   heapUsed: number;
+  /** V8's committed heap, and of it the young generation. */
   heapTotal: number;
   newSpace: number;
   external: number;

@@ -10,17 +10,9 @@ import { runBundled } from '../lib/child.js';
 import { FIXTURES, ROOT, stills } from '../lib/fixtures.js';
 import { fmt, fmtMeasure, measure } from '../lib/stats.js';
 import { check, type StepContext, type StepResult } from '../lib/step.js';
+import type { MemorySample } from '../lib/memory-run.js';
 
-interface Sample {
-  call: number;
-  rss: number;
-  heapUsed: number;
-  /** V8's committed heap, and of it the young generation. */
-  heapTotal: number;
-  newSpace: number;
-  external: number;
-  arrayBuffers: number;
-}
+type Sample = MemorySample;
 
 export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const t0 = performance.now();

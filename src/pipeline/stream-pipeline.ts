@@ -102,12 +102,12 @@ export class StreamPipeline {
   private readonly results = new Subject<InferenceResult>();
   private readonly sub: Subscription;
   private prepared: { version: number; set: QuerySet } | null = null;
-  /** The newest frame that passed in, and its arrival number (seq may start again; this does not). */
-  private newest: { frame: Frame; n: number } | null = null;
-  private arrivals = 0;
-  /** Arrival number of the newest frame an inference has taken. */
-  private taken = -1;
+  /** Frames in order of arrival (seq may start again; this does not), the newest of them, and the
+   * arrival number of the newest frame an inference has taken. */
   private readonly arrivalOf = new WeakMap<Frame, number>();
+  private arrivals = 0;
+  private newest: Frame | null = null;
+  private taken = -1;
   private closed = false;
   private readonly tracker: PipelineTracker | null;
   private readonly views = new Map<string, TrackView>();
@@ -136,9 +136,8 @@ export class StreamPipeline {
             this.stats.framesIdle++;
             return false;
           }
-          const n = this.arrivals++;
-          this.arrivalOf.set(f, n);
-          this.newest = { frame: f, n };
+          this.arrivalOf.set(f, this.arrivals++);
+          this.newest = f;
           return true;
         }),
         latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++, { defer: setImmediate }),
@@ -240,8 +239,8 @@ export class StreamPipeline {
   }
 
   private async infer(given: Frame): Promise<InferenceResult | null> {
-    // A frame an earlier inference already passed over (it took a newer one) is not run again.
-    if ((this.arrivalOf.get(given) ?? Infinity) <= this.taken) return null;
+    // A frame an earlier inference already took a newer one over is not run again.
+    if (this.arrivalOf.get(given)! <= this.taken) return null;
     const release = await this.limiter.acquire();
     if (this.closed) {
       release();
@@ -249,13 +248,9 @@ export class StreamPipeline {
     }
     // While this waited for the model (other streams had it), newer frames may have come: the
     // newest wins, as it does while the model is busy with this stream.
-    let f = given;
-    const newest = this.newest;
-    if (newest && newest.frame !== given && newest.n > (this.arrivalOf.get(given) ?? -1)) {
-      this.stats.framesDropped++;
-      f = newest.frame;
-    }
-    this.taken = this.arrivalOf.get(f) ?? this.taken;
+    const f = this.newest ?? given;
+    if (f !== given) this.stats.framesDropped++;
+    this.taken = this.arrivalOf.get(f)!;
     const frame: FrameMeta = Object.freeze({
       seq: f.seq,
       pts: f.pts,

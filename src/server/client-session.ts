@@ -211,7 +211,6 @@ export class ClientSession {
   private async update(msg: UpdateMessage): Promise<void> {
     const sub = this.subs.get(msg.id);
     if (!sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
-    if (!this.ctx.streams.get(sub.stream)) return this.unsubscribe(msg.id, 'stream-removed');
     // Everything that can fail first; the subscription changes only once the update is known good.
     const queries = msg.queries ? (await this.ctx.model.prepareQueries(msg.queries)).texts : sub.queries;
     if (this.closed) return;

@@ -36,6 +36,20 @@ function collect<T>(source: Observable<T>) {
   return out;
 }
 
+/** A client subscribed to cam1 with ['a'] whose connection has just dropped (it reconnects after
+ * 200 ms); `beforeDrop` changes the server first. */
+async function subscribedThenDropped(beforeDrop?: () => void) {
+  const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
+  await client.connect();
+  const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
+  const got = collect<DetectionsMessage>(sub.detections$);
+  await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
+  beforeDrop?.();
+  server.dropAll();
+  await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+  return { client, sub, got };
+}
+
 beforeEach(async () => {
   server = await FakeServer.start();
 });
@@ -116,12 +130,7 @@ describe('GroundstreamClient against a real socket', () => {
   });
 
   it('sends changes made while disconnected after the re-subscribe, each as its own update, and resolves each with its ack', async () => {
-    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
-    await client.connect();
-    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
-    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
-    server.dropAll();
-    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    const { sub } = await subscribedThenDropped();
     const first = sub.update({ threshold: 0.7 });
     const second = sub.update({ queries: ['b'] });
     expect(sub.settings).toMatchObject({ queries: ['b'], threshold: 0.7 }); // what it asks for, pending included
@@ -135,13 +144,7 @@ describe('GroundstreamClient against a real socket', () => {
   });
 
   it('after a reconnect, holds back results for the old settings until the changes made meanwhile are acked', async () => {
-    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
-    await client.connect();
-    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
-    const got = collect<DetectionsMessage>(sub.detections$);
-    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
-    server.dropAll();
-    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    const { sub, got } = await subscribedThenDropped();
     server.holdUpdates = true;
     const change = sub.update({ queries: ['b'] });
     await until(() => server.connections.length === 2 && server.last.subscriptions.get(sub.id), 5000, 're-subscribe');
@@ -155,15 +158,8 @@ describe('GroundstreamClient against a real socket', () => {
   });
 
   it('a refused re-subscribe ends the subscription, without stray errors for the changes sent behind it', async () => {
-    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
+    const { client, sub, got } = await subscribedThenDropped(() => (server.streams = []));
     const errors = collect(client.errors$);
-    await client.connect();
-    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
-    const got = collect<DetectionsMessage>(sub.detections$);
-    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
-    server.streams = [];
-    server.dropAll();
-    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
     const first = sub.update({ threshold: 0.3 });
     const second = sub.update({ threshold: 0.4 });
     await expect(first).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
@@ -177,13 +173,7 @@ describe('GroundstreamClient against a real socket', () => {
   });
 
   it('rejects only the change the server refuses after a reconnect; the subscription lives on with the rest', async () => {
-    const client = makeClient({ reconnect: { ...fast, initialMs: 200, maxMs: 200 } });
-    await client.connect();
-    const sub = client.subscribe({ stream: 'cam1', queries: ['a'] });
-    const got = collect<DetectionsMessage>(sub.detections$);
-    await until(() => server.last.subscriptions.get(sub.id), 5000, 'subscribe');
-    server.dropAll();
-    await until(() => client.state === 'reconnecting', 5000, 'reconnecting');
+    const { sub, got } = await subscribedThenDropped();
     const refused = sub.update({ queries: ['forbidden'] });
     const fine = sub.update({ threshold: 0.5 });
     await expect(refused).rejects.toMatchObject({ code: 'QUERY_INVALID', ref: sub.id });

@@ -1,8 +1,8 @@
-import { asyncScheduler, delay, of } from 'rxjs';
+import { asyncScheduler, delay, filter, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { latestWhileBusy } from '../../src/pipeline/latest-while-busy.js';
-import { maxRate } from '../../src/pipeline/max-rate.js';
+import { rateGate } from '../../src/pipeline/max-rate.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -59,19 +59,19 @@ describe('latestWhileBusy', () => {
   });
 });
 
-describe('maxRate', () => {
+describe('rateGate (a subscriber\'s maxRate)', () => {
   it('passes at most one value per interval and drops the rest', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable }) => {
       // 100 per second = one per 10 ms; values every 4 ms
       const src = cold('a 3ms b 3ms c 3ms d 3ms e 3ms f|');
-      expectObservable(src.pipe(maxRate(100, ts))).toBe('a 11ms d 8ms |');
+      expectObservable(src.pipe(filter(rateGate(100, ts)))).toBe('a 11ms d 8ms |');
     });
   });
 
   it('lets everything through without a rate', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('abc|').pipe(maxRate(undefined))).toBe('abc|');
+      expectObservable(cold('abc|').pipe(filter(rateGate(undefined)))).toBe('abc|');
     });
   });
 });
