@@ -142,7 +142,7 @@ export class GroundstreamServer {
           if (this.sessions.size >= config.maxClients) return { close: CLOSE_CODES.TRY_AGAIN_LATER, reason: `at most ${config.maxClients} clients` };
           return null;
         },
-        open: (socket, req) => {
+        open: (socket, req, out) => {
           const a = this.auth.authenticate(req);
           const rights: ReadonlySet<Right> = a.ok ? a.rights : new Set();
           const session = new ClientSession(
@@ -162,7 +162,7 @@ export class GroundstreamServer {
                 this.metrics.missedResults.inc(n);
               },
             },
-            socket,
+            out,
           );
           this.sessions.add(session);
           session.hello();

@@ -6,6 +6,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SUBPROTOCOL } from '../protocol/index.js';
+import type { SendTarget } from './outbox.js';
+import { framedTarget } from './text-frames.js';
 
 export interface WsHandlers {
   /**
@@ -14,7 +16,8 @@ export interface WsHandlers {
    * an HTTP refusal, learn why.
    */
   accept?(req: IncomingMessage): { close: number; reason: string } | null;
-  open(socket: WebSocket, req: IncomingMessage): {
+  /** `out`: where to send this client's messages (text goes out pre-framed: text-frames.ts). */
+  open(socket: WebSocket, req: IncomingMessage, out: SendTarget): {
     text(data: Buffer): void;
     binary(data: Buffer): void;
     close(code: number): void;
@@ -35,6 +38,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: opts.maxPayload,
+    // (off: results are small and sent to many; text-frames.ts also relies on it)
     perMessageDeflate: false,
     // Browsers drop a connection whose offered subprotocol is not echoed: select ours when
     // offered (the token rides as a second subprotocol and is never echoed back). A client that
@@ -69,7 +73,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       }
       missed.set(ws, 0);
       ws.on('pong', () => missed.set(ws, 0));
-      const h = handlers.open(ws, req);
+      const h = handlers.open(ws, req, framedTarget(ws, socket));
       ws.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         if (isBinary) h.binary(buf);

@@ -15,6 +15,8 @@ export interface Plan {
   streams: number[];
   /** `window`: this level's window, s, when it needs more samples (a p99 from 90 would be the 2nd largest). */
   loads: { label: string; factor?: number; fps?: number; window?: number }[];
+  /** After the last load level (4x): `slices` windows of `slice` s back to back, no pause. */
+  sustained: { slices: number; slice: number };
 }
 
 export const FULL: Plan = {
@@ -26,6 +28,7 @@ export const FULL: Plan = {
   queries: [1, 8, 32, 128],
   streams: [1, 2, 4, 8],
   loads: [{ label: '30 fps', fps: 30, window: 12 }, { label: '0.5x', factor: 0.5 }, { label: '0.9x', factor: 0.9 }, { label: '2x', factor: 2 }, { label: '4x', factor: 4 }],
+  sustained: { slices: 12, slice: 1 },
 };
 export const CI: Plan = {
   window: 0.3,
@@ -36,6 +39,7 @@ export const CI: Plan = {
   queries: [1, 8],
   streams: [1, 2],
   loads: [{ label: '30 fps', fps: 30 }, { label: '4x', factor: 4 }],
+  sustained: { slices: 3, slice: 0.3 },
 };
 
 /** One stream's view of a window: rates, latency, and CPU per processed frame. */

@@ -1,0 +1,58 @@
+/**
+ * Results go out as pre-framed WebSocket text frames, one socket write each.
+ *
+ * `ws.send(string)` converts the string, builds a header in its own buffer and writes the two
+ * corked (a writev): at hundreds of clients a frame, that per-socket work is most of what fan-out
+ * costs beyond the system call itself (bench: "Fan-out floor"). Here the header and the UTF-8
+ * payload are laid out in one buffer and written once.
+ *
+ * Writing beside ws on its socket is safe only while ws's sender writes synchronously, in call
+ * order: ws queues frames only while it compresses (perMessageDeflate, which attachWebSocket turns
+ * off) or reads a Blob (never sent here). Everything else (control frames, binary messages, the
+ * closing handshake) stays with ws, and nothing is written here unless ws says the socket is open.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { SendTarget } from './outbox.js';
+
+const FIN_TEXT = 0x81;
+const OPEN = 1;
+
+/** One unmasked, final text frame (server to client, RFC 6455 section 5.2) holding `text`. */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = FIN_TEXT;
+  if (head === 2) frame[1] = length;
+  else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, head, 'utf8');
+  return frame;
+}
+
+/** The outbox's view of a client: ws for state and everything but text, `raw` (the socket ws
+ * upgraded) for text frames. */
+export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
+  return {
+    get bufferedAmount() {
+      return ws.bufferedAmount; // (counts what is written here too: it is the socket's own queue)
+    },
+    get readyState() {
+      return ws.readyState;
+    },
+    send(data: string | Uint8Array) {
+      if (typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(textFrame(data));
+      else ws.send(data);
+    },
+    terminate() {
+      ws.terminate();
+    },
+  };
+}

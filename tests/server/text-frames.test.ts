@@ -1,0 +1,90 @@
+/**
+ * Pre-framed text frames: a real ws server writes them beside ws's own frames on the upgraded
+ * socket, and a real ws client (which validates every frame it parses) reads them back.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { SendTarget } from '../../src/server/outbox.js';
+import { framedTarget, textFrame } from '../../src/server/text-frames.js';
+
+let http: Server | undefined;
+afterEach(async () => {
+  if (http) await new Promise((resolve) => http!.close(resolve));
+  http = undefined;
+});
+
+/** A server that hands each connection to `onOpen` as ws and as the framed target. */
+async function serve(onOpen: (ws: WebSocket, out: SendTarget, raw: Duplex) => void): Promise<string> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  http = createServer();
+  http.on('upgrade', (req, socket: Duplex, head) => wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, framedTarget(ws, socket), socket)));
+  await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
+  return `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+}
+
+/** Everything a client receives until the server closes, in order. */
+function receiveAll(url: string): Promise<{ messages: (string | Buffer)[]; code: number }> {
+  return new Promise((resolve, reject) => {
+    const client = new WebSocket(url);
+    const messages: (string | Buffer)[] = [];
+    client.on('message', (data, isBinary) => messages.push(isBinary ? (data as Buffer) : String(data)));
+    client.on('close', (code) => resolve({ messages, code }));
+    client.on('error', reject);
+  });
+}
+
+describe('textFrame', () => {
+  it('uses the 7-bit, 16-bit and 64-bit length forms at their edges, counting UTF-8 bytes, not characters', () => {
+    expect([...textFrame('hi')]).toEqual([0x81, 2, 0x68, 0x69]);
+    expect(textFrame('x'.repeat(125)).subarray(0, 2)).toEqual(Buffer.from([0x81, 125]));
+    expect(textFrame('x'.repeat(126)).subarray(0, 4)).toEqual(Buffer.from([0x81, 126, 0, 126]));
+    expect(textFrame('x'.repeat(0xffff)).subarray(0, 4)).toEqual(Buffer.from([0x81, 126, 0xff, 0xff]));
+    expect(textFrame('x'.repeat(0x10000)).subarray(0, 10)).toEqual(Buffer.from([0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]));
+    const accented = 'é'.repeat(100); // 100 characters, 200 bytes: the 16-bit form
+    expect(textFrame(accented).subarray(0, 4)).toEqual(Buffer.from([0x81, 126, 0, 200]));
+    expect(textFrame(accented).subarray(4).toString('utf8')).toBe(accented);
+  });
+});
+
+describe('framedTarget', () => {
+  it('a real client reads pre-framed text in order with what ws itself sends, at every length form', async () => {
+    const texts = ['', 'hi', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(0xffff), '{"q":"boîte rouge 🟥"}', 'w'.repeat(70_000)];
+    const url = await serve((ws, out) => {
+      out.send(texts[0]!);
+      out.send(new Uint8Array([1, 2, 3])); // binary goes through ws
+      for (const t of texts.slice(1)) {
+        out.send(t);
+        ws.ping(); // a control frame from ws between ours
+      }
+      out.send(new Uint8Array([4]));
+      ws.close(1000);
+    });
+    const { messages, code } = await receiveAll(url);
+    expect(code).toBe(1000);
+    expect(messages).toEqual([texts[0], Buffer.from([1, 2, 3]), ...texts.slice(1), Buffer.from([4])]);
+  });
+
+  it('writes nothing once ws is closing, and counts what it wrote in bufferedAmount', async () => {
+    let after: { state: number; threw: unknown; buffered: number } | undefined;
+    const url = await serve((ws, out, raw) => {
+      raw.cork(); // hold the write in the socket's queue, where bufferedAmount sees it
+      out.send('held');
+      const buffered = out.bufferedAmount;
+      raw.uncork();
+      ws.close(1000);
+      let threw: unknown;
+      try {
+        out.send('after close'); // ws's own rule: not sent, no throw
+      } catch (e) {
+        threw = e;
+      }
+      after = { state: out.readyState, threw, buffered };
+    });
+    const { messages } = await receiveAll(url);
+    expect(messages).toEqual(['held']);
+    expect(after).toEqual({ state: WebSocket.CLOSING, threw: undefined, buffered: 2 + 'held'.length });
+  });
+});
