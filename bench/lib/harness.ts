@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { resolveConfig } from '../../src/config/config.js';
 import type { GroundingModel, QuerySet } from '../../src/model/index.js';
-import { GroundstreamServer } from '../../src/server/server.js';
+import { defaultSourceFactory, GroundstreamServer } from '../../src/server/server.js';
 import { watchContention } from './contention.js';
 import { ClientFleet, type StreamWindow } from './fleet.js';
 import { FIXTURES, type DecodedClip } from './fixtures.js';
@@ -45,14 +45,17 @@ export class Harness {
 
   static async start(model: GroundingModel, clip: DecodedClip): Promise<Harness> {
     const sources = new Map<string, SyntheticSource>();
+    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent' });
+    const real = defaultSourceFactory(config, [FIXTURES]);
     const server = new GroundstreamServer({
-      config: resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent' }),
+      config,
       model,
       fileRoots: [FIXTURES],
-      // "synthetic:<fps>": pre-decoded frames at a set rate (SyntheticSource).
-      openSource: async (spec) => {
+      // "synthetic:<fps>": pre-decoded frames at a set rate (SyntheticSource); anything else is
+      // opened as the server opens it (a fixture through ffmpeg).
+      openSource: async (spec, forModel) => {
         const m = /^synthetic:(\d+(?:\.\d+)?)$/.exec(spec.source);
-        if (!m) throw new Error(`bench streams are synthetic:<fps>, not ${spec.source}`);
+        if (!m) return real(spec, forModel);
         const s = new SyntheticSource(spec.id, clip, Number(m[1]));
         sources.set(spec.id, s);
         return s;
@@ -66,6 +69,11 @@ export class Harness {
   async addStream(id: string, fps: number): Promise<SyntheticSource> {
     await this.server.streams.add({ id, source: `synthetic:${fps}`, realtime: true, loop: false });
     return this.sources.get(id)!;
+  }
+
+  /** A fixture file through ffmpeg at its own rate, looped (the server's own source). */
+  async addFileStream(id: string, path: string): Promise<void> {
+    await this.server.streams.add({ id, source: path, realtime: true, loop: true });
   }
 
   async removeStream(id: string): Promise<void> {

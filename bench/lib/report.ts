@@ -81,7 +81,7 @@ export function writeReport(r: Report): string {
     '## Running',
     '',
     '```bash',
-    'npm run bench                                   # everything, ~6 minutes on 2 cores; rewrites this file',
+    'npm run bench                                   # everything, ~11 minutes on 2 cores; rewrites this file',
     'npx vite-node bench/run.ts --only model,ingest  # some steps (model, memory, ingest, streaming)',
     'npm run bench:ci                                # a few iterations each, into a temp dir (CI)',
     '```',

@@ -16,7 +16,8 @@ type Sample = MemorySample;
 
 export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const t0 = performance.now();
-  const calls = ctx.ci ? 100 : 10_000;
+  // BENCH_MEMORY_CALLS: a longer run, to see where RSS levels off (the target is on 10,000).
+  const calls = ctx.ci ? 100 : Number(process.env.BENCH_MEMORY_CALLS) || 10_000;
   const segments = 5;
   const every = calls / 50;
   const input = { calls, warmup: ctx.ci ? 20 : 300, every, modelDir: BUNDLED_MODEL_DIR, clip: join(FIXTURES, 'clips/clip01-640x360.mp4') };
@@ -27,6 +28,9 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   // And with encoded stills in every other call, so that sharp (libvips) is in the loop too.
   const stillPaths = stills().map((x) => x.path);
   const mixed = await runBundled<Out>(join(ROOT, 'bench/steps/memory-child.ts'), { ...input, stills: stillPaths }, ['--expose-gc']);
+  // A diagnostic, not a setting groundstream uses: the same calls with V8's young generation held
+  // at its starting size, which separates V8's sizing of it from growth anywhere else.
+  const capped = await runBundled<Out>(join(ROOT, 'bench/steps/memory-child.ts'), input, ['--expose-gc', '--max-semi-space-size=4']);
   const s = out.samples;
   const base = s[0]!;
   // Both ends after a full collection (the baseline follows the warm-up's gc()), so garbage that
@@ -52,9 +56,16 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const outsideGrowth = (a: Sample, b: Sample) => mb(outsideHeap(b) - outsideHeap(a));
   const mixedBase = mixed.samples[0]!;
   const mixedGrowth = (mixed.afterGc.rss - mixedBase.rss) / mixedBase.rss;
+  const cappedBase = capped.samples[0]!;
+  const cappedGrowth = (capped.afterGc.rss - cappedBase.rss) / cappedBase.rss;
+  // Where V8 grew the young generation: the first sample at each new size.
+  const youngSteps = s
+    .filter((x, i) => i > 0 && x.newSpace > s[i - 1]!.newSpace)
+    .map((x) => `${mb(x.newSpace)} MiB by call ${x.call.toLocaleString('en-US')}`);
   ctx.log(`RSS ${mb(base.rss)} -> ${mb(last.rss)} MiB (${fmt(growth * 100)}%) over ${calls} calls, ${fmt(out.msPerCall)} ms a call`);
   ctx.log(`bare onnxruntime, same calls: RSS ${mb(bareBase.rss)} -> ${mb(bareLast.rss)} MiB (${fmt(bareGrowth * 100)}%)`);
   ctx.log(`with encoded stills mixed in: RSS ${mb(mixedBase.rss)} -> ${mb(mixed.afterGc.rss)} MiB (${fmt(mixedGrowth * 100)}%)`);
+  ctx.log(`young generation capped: RSS ${mb(cappedBase.rss)} -> ${mb(capped.afterGc.rss)} MiB (${fmt(cappedGrowth * 100)}%)`);
   return {
     name: 'memory',
     title: 'Memory (issue 3)',
@@ -75,8 +86,11 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
         note:
           `One fresh process; query sets of 1 to 16 queries (every bucket up to 16), a never-seen query every 5th call ` +
           `(${out.novelQueries} in all, kept by the embedding cache), ${fmt(out.msPerCall)} ms a call. The last row is the median (range) of ${segments} consecutive segments. ` +
-          `V8 sizes its young generation to the allocation rate (8 MiB, doubling to 16 under load, at a moment that varies from run to run): ` +
-          `that step shows in RSS as committed heap, not as heap used, and the row outside the V8 heap is where a native leak would show.`,
+          `V8 enlarges its young generation once enough has survived its collections (8 MiB, then 16, then 32; here ${youngSteps.length ? youngSteps.join(', ') : 'no step in this run'}). ` +
+          `That step shows in RSS as committed heap, not as heap used; the row outside the V8 heap is where a native leak would show. ` +
+          `When the first step comes varies from run to run (between about 5,000 and 19,000 calls so far), and either side of it RSS levels off: ` +
+          `a 30,000-call run (BENCH_MEMORY_CALLS=30000) went 132.6 → 140.0 MiB by call 10,800 and stayed there to call 18,000, stepped (young generation 8 → 16 MiB) to 155.3 MiB by call 21,600, and stayed there to call 30,000; ` +
+          `with the young generation capped (next table) the same run levelled at 140.2 MiB from call 12,000 to 30,000.`,
       },
       {
         title: 'The same calls on onnxruntime-node alone (the reference)',
@@ -92,6 +106,14 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
             outsideGrowth(mixedBase, mixed.afterGc),
           ],
           [
+            'groundstream detect(), young generation held at its starting size (node --max-semi-space-size=4: a diagnostic, not a setting groundstream uses)',
+            mb(cappedBase.rss),
+            mb(capped.afterGc.rss),
+            mb(Math.max(...capped.samples.map((x) => x.rss))),
+            `${fmt(cappedGrowth * 100)}%`,
+            outsideGrowth(cappedBase, capped.afterGc),
+          ],
+          [
             'bare onnxruntime-node: detector.onnx every call (4-32 query rows), text_encoder.onnx every 5th',
             mb(bareBase.rss),
             mb(bareLast.rss),
@@ -101,9 +123,11 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
           ],
         ],
         note:
-          `Both in fresh processes, same warm-up, same number of calls, same session settings; the reference runs no preprocessing, tokenizer or cache (${fmt(bare.msPerCall)} ms a call). ` +
+          `All in fresh processes, same warm-up, same number of calls, same session settings; the reference runs no preprocessing, tokenizer or cache (${fmt(bare.msPerCall)} ms a call). ` +
           `onnxruntime-node returns every output in a new ArrayBuffer (about 37 KB a call here: logits [1, 784, rows] and pred_boxes [1, 784, 4]), even when given pre-allocated outputs (it fills them, then returns a copy). ` +
-          `Until V8's next collection frees them, those buffers pile up outside the heap, and the allocator keeps the pages it reached: RSS rises to a plateau set by how much garbage accumulates between collections, not by the number of calls.`,
+          `Until V8's next collection frees them, those buffers pile up outside the heap, and the allocator keeps the pages it reached: RSS rises to a plateau set by how much garbage accumulates between collections, not by the number of calls. ` +
+          `A larger young generation means more garbage between collections, so its step raises that plateau too. Ruled out by one-off 10,000-call runs: onnxruntime's CPU arena (off: 15.6%) and malloc's thread arenas (MALLOC_ARENA_MAX=2: 11.6%); ` +
+          `with glibc handing freed buffers of 32 KB and more straight back (MALLOC_MMAP_THRESHOLD_=32768), RSS outside the heap fell by 2.8 MiB instead of growing.`,
       },
     ],
     charts: [
@@ -120,6 +144,8 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
       },
     ],
     notes: [],
-    data: { mixed: { growthPercent: mixedGrowth * 100, samples: mixed.samples, afterGc: mixed.afterGc }, calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent, segmentGrowthPercent: segmentGrowth, samples: s, bare: { msPerCall: bare.msPerCall, growthPercent: bareGrowth * 100, samples: bare.samples, afterGc: bareLast } },
+    data: {
+      mixed: { growthPercent: mixedGrowth * 100, samples: mixed.samples, afterGc: mixed.afterGc },
+      youngGenerationCapped: { growthPercent: cappedGrowth * 100, samples: capped.samples, afterGc: capped.afterGc }, calls, msPerCall: out.msPerCall, growthPercent: growth * 100, nativeGrowthPercent, segmentGrowthPercent: segmentGrowth, samples: s, bare: { msPerCall: bare.msPerCall, growthPercent: bareGrowth * 100, samples: bare.samples, afterGc: bareLast } },
   };
 }
