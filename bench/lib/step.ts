@@ -75,3 +75,21 @@ export async function msPerCall(n: number, fn: (i: number) => Promise<unknown>):
   for (let i = 0; i < n; i++) await fn(i);
   return (performance.now() - t0) / n;
 }
+
+/**
+ * Mean ms a call of each of `fns`, called in turn (fns[0], fns[1], ..., then again), the order
+ * rotating each round: the machine's drift over a run falls on all of them alike. Two graphs a
+ * few percent apart can swap places between back-to-back blocks of calls, never within rounds.
+ */
+export async function msPerCallInterleaved(n: number, fns: ((i: number) => Promise<unknown>)[]): Promise<number[]> {
+  const total = fns.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < fns.length; k++) {
+      const j = (i + k) % fns.length;
+      const t0 = performance.now();
+      await fns[j]!(i);
+      total[j]! += performance.now() - t0;
+    }
+  }
+  return total.map((t) => t / n);
+}
