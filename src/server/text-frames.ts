@@ -37,6 +37,16 @@ export function textFrame(text: string): Buffer {
   return frame;
 }
 
+/** The last text framed, and its frame: clients with the same subscription id (every SDK names
+ * its first one `s1`) and the same view of a result get the same text in one burst, framed once.
+ * Frames are never changed after they are made, so one may sit in many sockets' queues. */
+let last: { text: string; frame: Buffer } | null = null;
+
+function frameOf(text: string): Buffer {
+  if (last?.text !== text) last = { text, frame: textFrame(text) };
+  return last.frame;
+}
+
 /** The outbox's view of a client: ws for state and everything but text, `raw` (the socket ws
  * upgraded) for text frames. */
 export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
@@ -48,7 +58,7 @@ export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
       return ws.readyState;
     },
     send(data: string | Uint8Array) {
-      if (typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(textFrame(data));
+      if (typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(frameOf(data));
       else ws.send(data);
     },
     terminate() {

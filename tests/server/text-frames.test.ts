@@ -67,6 +67,25 @@ describe('framedTarget', () => {
     expect(messages).toEqual([texts[0], Buffer.from([1, 2, 3]), ...texts.slice(1), Buffer.from([4])]);
   });
 
+  it('clients sent the same text each get all of it, and a different text between is not mixed up', async () => {
+    const opened: { ws: WebSocket; out: SendTarget }[] = [];
+    let bothOpen!: () => void;
+    const ready = new Promise<void>((resolve) => (bothOpen = resolve));
+    const url = await serve((ws, out) => {
+      opened.push({ ws, out });
+      if (opened.length === 2) bothOpen();
+    });
+    const received = Promise.all([receiveAll(url), receiveAll(url)]);
+    await ready;
+    const same = JSON.stringify({ type: 'detections', subscription: 's1', detections: [{ query: 'a' }] });
+    for (const { out } of opened) out.send(same);
+    opened[0]!.out.send('other');
+    for (const { out } of opened) out.send(same);
+    for (const { ws } of opened) ws.close(1000);
+    const sorted = (await received).map((r) => r.messages).sort((x, y) => y.length - x.length);
+    expect(sorted).toEqual([[same, 'other', same], [same, same]]);
+  });
+
   it('writes nothing once ws is closing, and counts what it wrote in bufferedAmount', async () => {
     let after: { state: number; threw: unknown; buffered: number } | undefined;
     const url = await serve((ws, out, raw) => {
