@@ -21,8 +21,7 @@ export type FloorWay = 'ws' | 'framed';
  * CPU of this process per frame, ms, sending `payload` to `clients` sockets at `fps` for `seconds`.
  * `work`, if given, runs before each burst, as the model runs before results go out: after it,
  * caches are cold and each write costs more (about 10 µs against 6 on this machine, measured with
- * 3.5 ms of arithmetic between bursts). Its CPU is the same at 1 socket and at N, so the
- * difference per added socket leaves it out.
+ * 3.5 ms of arithmetic between bursts). Its own CPU is measured call by call and left out.
  */
 export async function wsFloorCpuPerFrame(
   payload: string,
@@ -44,8 +43,14 @@ export async function wsFloorCpuPerFrame(
     const frames = Math.max(1, Math.round(fps * seconds));
     const c0 = process.cpuUsage();
     const t0 = performance.now();
+    let workCpu = 0;
     for (let f = 0; f < frames; f++) {
-      await work?.();
+      if (work) {
+        const w0 = process.cpuUsage();
+        await work();
+        const w = process.cpuUsage(w0);
+        workCpu += w.user + w.system;
+      }
       if (way === 'ws') for (const ws of wss.clients as Set<WebSocket>) ws.send(payload);
       else {
         const frame = textFrame(payload);
@@ -55,7 +60,7 @@ export async function wsFloorCpuPerFrame(
       await sleep(Math.max(0, due - performance.now()));
     }
     const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000 / frames;
+    return (c.user + c.system - workCpu) / 1000 / frames;
   } finally {
     child.send('close');
     await new Promise((resolve) => child.once('exit', resolve));

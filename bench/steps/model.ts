@@ -257,7 +257,7 @@ export async function modelStep(ctx: StepContext): Promise<StepResult> {
         note:
           `${N} calls a run, ${R} runs; onnxruntime ${ORT_OPTIONS.intraOpNumThreads} intra-op threads, 1 inter-op, all optimisations, no spinning (groundstream's settings). ` +
           `The bare detector, detect() and the combined graph are called in turn, the order rotating each round (msPerCallInterleaved, bench/lib/step.ts), so that the machine's drift over a run falls on all three alike: ` +
-          `in back-to-back blocks of calls, drift of a few percent decided which of the two graphs came out faster. The text tower is tiny (text_encoder.onnx is 30 KB), so the combined graph costs the detector's time plus a few tens of µs.`,
+          `in back-to-back blocks of calls, drift of a few percent decided which of the two graphs came out faster. The text tower is tiny (text_encoder.onnx is 30 KB, ${fmt(1000 * median(runs.text))} µs a call alone), so the combined graph costs about the detector's time plus that.`,
       },
       {
         title: "Diagnostic: onnxruntime's thread spinning (bare detector graph, 8 queries)",

@@ -1,15 +1,16 @@
 /**
  * Results go out as pre-framed WebSocket text frames, one socket write each.
  *
- * `ws.send(string)` converts the string, builds a header in its own buffer and writes the two
- * corked (a writev): at hundreds of clients a frame, that per-socket work is most of what fan-out
- * costs beyond the system call itself (bench: "Fan-out floor"). Here the header and the UTF-8
- * payload are laid out in one buffer and written once.
+ * `ws.send(string)` builds a header in its own buffer and writes it and the string corked (a
+ * writev, in which Node encodes the string): at hundreds of clients a frame, that per-socket work
+ * is what fan-out costs beyond the system call itself (bench: "Fan-out floor"). Here the header
+ * and the UTF-8 payload are laid out in one buffer and written once.
  *
  * Writing beside ws on its socket is safe only while ws's sender writes synchronously, in call
- * order: ws queues frames only while it compresses (perMessageDeflate, which attachWebSocket turns
- * off) or reads a Blob (never sent here). Everything else (control frames, binary messages, the
- * closing handshake) stays with ws, and nothing is written here unless ws says the socket is open.
+ * order: ws queues frames only while it compresses (permessage-deflate: attachWebSocket turns it
+ * off, and a connection that negotiated any extension gets everything through ws) or reads a Blob
+ * (never sent here). Everything else (control frames, binary messages, the closing handshake)
+ * stays with ws, and nothing is written here unless ws says the socket is open.
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -38,8 +39,9 @@ export function textFrame(text: string): Buffer {
 }
 
 /** The last text framed, and its frame: clients with the same subscription id (every SDK names
- * its first one `s1`) and the same view of a result get the same text in one burst, framed once.
- * Frames are never changed after they are made, so one may sit in many sockets' queues. */
+ * its first one `s1`) and the same view of a result get the same text in one burst (its
+ * `timings.total` is in whole milliseconds), framed once. Frames are never changed after they are
+ * made, so one may sit in many sockets' queues. */
 let last: { text: string; frame: Buffer } | null = null;
 
 function frameOf(text: string): Buffer {
@@ -50,6 +52,7 @@ function frameOf(text: string): Buffer {
 /** The outbox's view of a client: ws for state and everything but text, `raw` (the socket ws
  * upgraded) for text frames. */
 export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
+  const plain = ws.extensions === ''; // fixed at the handshake
   return {
     get bufferedAmount() {
       return ws.bufferedAmount; // (counts what is written here too: it is the socket's own queue)
@@ -58,7 +61,7 @@ export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
       return ws.readyState;
     },
     send(data: string | Uint8Array) {
-      if (typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(frameOf(data));
+      if (plain && typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(frameOf(data));
       else ws.send(data);
     },
     terminate() {

@@ -17,8 +17,8 @@ afterEach(async () => {
 });
 
 /** A server that hands each connection to `onOpen` as ws and as the framed target. */
-async function serve(onOpen: (ws: WebSocket, out: SendTarget, raw: Duplex) => void): Promise<string> {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+async function serve(onOpen: (ws: WebSocket, out: SendTarget, raw: Duplex) => void, perMessageDeflate = false): Promise<string> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate });
   http = createServer();
   http.on('upgrade', (req, socket: Duplex, head) => wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, framedTarget(ws, socket), socket)));
   await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
@@ -28,7 +28,7 @@ async function serve(onOpen: (ws: WebSocket, out: SendTarget, raw: Duplex) => vo
 /** Everything a client receives until the server closes, in order. */
 function receiveAll(url: string): Promise<{ messages: (string | Buffer)[]; code: number }> {
   return new Promise((resolve, reject) => {
-    const client = new WebSocket(url);
+    const client = new WebSocket(url); // (offers permessage-deflate: a server with it on accepts)
     const messages: (string | Buffer)[] = [];
     client.on('message', (data, isBinary) => messages.push(isBinary ? (data as Buffer) : String(data)));
     client.on('close', (code) => resolve({ messages, code }));
@@ -78,32 +78,46 @@ describe('framedTarget', () => {
     const received = Promise.all([receiveAll(url), receiveAll(url)]);
     await ready;
     const same = JSON.stringify({ type: 'detections', subscription: 's1', detections: [{ query: 'a' }] });
+    const other = same.replace('"s1"', '"s2"'); // the same length
     for (const { out } of opened) out.send(same);
-    opened[0]!.out.send('other');
+    opened[0]!.out.send(other);
     for (const { out } of opened) out.send(same);
     for (const { ws } of opened) ws.close(1000);
     const sorted = (await received).map((r) => r.messages).sort((x, y) => y.length - x.length);
-    expect(sorted).toEqual([[same, 'other', same], [same, same]]);
+    expect(sorted).toEqual([[same, other, same], [same, same]]);
   });
 
   it('writes nothing once ws is closing, and counts what it wrote in bufferedAmount', async () => {
-    let after: { state: number; threw: unknown; buffered: number } | undefined;
+    let after: { state: number; threw: unknown; buffered: number; queuedByClose: number; queuedAfter: number } | undefined;
     const url = await serve((ws, out, raw) => {
-      raw.cork(); // hold the write in the socket's queue, where bufferedAmount sees it
+      raw.cork(); // hold the writes in the socket's queue, where they can be counted
       out.send('held');
       const buffered = out.bufferedAmount;
-      raw.uncork();
       ws.close(1000);
+      const queuedByClose = raw.writableLength;
       let threw: unknown;
       try {
         out.send('after close'); // ws's own rule: not sent, no throw
       } catch (e) {
         threw = e;
       }
-      after = { state: out.readyState, threw, buffered };
+      after = { state: out.readyState, threw, buffered, queuedByClose, queuedAfter: raw.writableLength };
+      raw.uncork();
     });
     const { messages } = await receiveAll(url);
     expect(messages).toEqual(['held']);
-    expect(after).toEqual({ state: WebSocket.CLOSING, threw: undefined, buffered: 2 + 'held'.length });
+    expect(after).toMatchObject({ state: WebSocket.CLOSING, threw: undefined, buffered: 2 + 'held'.length });
+    expect(after!.queuedAfter).toBe(after!.queuedByClose); // nothing behind the close frame
+  });
+
+  it('a connection that negotiated compression gets its text through ws, in order with compressed binary', async () => {
+    const url = await serve((ws, out) => {
+      out.send('first');
+      out.send(new Uint8Array(4096).fill(7)); // ws compresses this asynchronously
+      out.send('second'); // written beside ws, this would overtake it
+      ws.close(1000);
+    }, true);
+    const { messages } = await receiveAll(url);
+    expect(messages).toEqual(['first', Buffer.alloc(4096, 7), 'second']);
   });
 });

@@ -85,7 +85,9 @@ export async function clientsSection(s: Section): Promise<void> {
     columns: ['what', 'CPU ms/frame, 1 socket', `CPU ms/frame, ${fanN} sockets`, 'µs per added client per frame', `ratio ${fanN} vs 1 if the server cost only this per client`],
     rows: [
       ...floorStats.map((f) => [
-        f.way === 'ws' ? 'ws.send of the encoded string (ws frames it: header and payload, corked)' : 'framed once, one socket write per client (as groundstream sends results)',
+        f.way === 'ws'
+          ? 'ws.send of the encoded string (ws frames it: header and payload, corked)'
+          : 'framed once a burst, one socket write per client (groundstream writes results so, framing each distinct text once: the best case)',
         fmtMeasure(measure(f.one, 'ms')),
         fmtMeasure(measure(f.many, 'ms')),
         fmtMeasure(f.perClientUs),
@@ -94,9 +96,9 @@ export async function clientsSection(s: Section): Promise<void> {
       ['groundstream (table above)', fmtMeasure(cpuOf(1)), fmtMeasure(cpuOf(fanN)), fmtMeasure(oursPerClientUs), `${fmtMeasure(fan)}x`],
     ],
     note:
-      "Clients that only count (bench/fleet/raw-fleet.mjs), in another process. The model runs before each burst, as in the server (its CPU is in both columns; the per-client difference leaves it out): writes right after it cost more than writes in a loop alone. " +
+      "Clients that only count (bench/fleet/raw-fleet.mjs), in another process. The model runs before each burst, as in the server, since writes right after it cost more than writes in a loop alone; its own CPU, measured call by call, is left out of both columns. " +
       "A floor's ratio puts its measured per-socket cost on top of groundstream's own 1-client CPU per frame. " +
-      "The socket write system call is most of it (the kernel's loopback TCP work, the receiving side's included, is charged to the sender).",
+      "The socket write system call is most of it (on loopback, delivery into the receiving socket is charged to the sender).",
   });
   tables.push({
     title: 'Clients (1 stream at 30 fps, every client the same 8 queries)',

@@ -69,7 +69,9 @@ export async function loadSection(s: Section): Promise<void> {
   const earlier = median(p50s.slice(0, third));
   const later = median(p50s.slice(-third));
   const trend = later / earlier;
-  const delivered = measure([...over.rows, ...sustained].map((x) => x.results / Math.max(1, x.processed)), 'x');
+  // Per run, and over all slices together: a result in flight when one slice ends arrives in the next.
+  const sum = (rows: Summary[], k: 'results' | 'processed') => rows.reduce((a, x) => a + x[k], 0);
+  const delivered = measure([...over.rows.map((x) => x.results / Math.max(1, x.processed)), sum(sustained, 'results') / Math.max(1, sum(sustained, 'processed'))], 'x');
   const missedOver = [...over.rows, ...sustained].reduce((a, x) => a + x.missed, 0);
   const sustainedSeconds = plan.sustained.slices * plan.sustained.slice;
   targets.push(
@@ -83,7 +85,7 @@ export async function loadSection(s: Section): Promise<void> {
       heldMax <= 2 && later <= 1.25 * earlier + 1 && delivered.min >= 0.99 && missedOver === 0 ? 1 : 0,
       '>=',
       1,
-      `frames held ≤ ${heldMax}, p50 ${fmt(later)} vs ${fmt(earlier)} ms (${fmt(trend)}x), results received / processed ${fmt(delivered.min)} (worst slice or run), conflated ${missedOver}`,
+      `frames held ≤ ${heldMax}, p50 ${fmt(later)} vs ${fmt(earlier)} ms (${fmt(trend)}x), results received / processed ${fmt(delivered.min)} (worst run, or the slices together), conflated ${missedOver}`,
       'held ≤ 2, later p50 ≤ 1.25x earlier + 1 ms, every result delivered (≥ 0.99), none conflated',
     ),
   );
@@ -104,7 +106,7 @@ export async function loadSection(s: Section): Promise<void> {
     ]),
     note:
       `Latency is capture-to-client: the frame's due time at the source to the client's receipt of its detections (clients in another process, clocks aligned). ` +
-      `The synthetic rows emit pre-decoded frames of fixtures/clips/clip01 (bench/lib/synthetic-source.ts); the last row decodes the same clip with ffmpeg at its own 30 fps, looped (FfmpegSource, as the server runs a file), and its latency starts when the frame leaves ffmpeg. ` +
+      `The synthetic rows emit pre-decoded frames of fixtures/clips/clip01 (bench/lib/synthetic-source.ts); the last row decodes the same clip with ffmpeg at its own 30 fps, looped (FfmpegSource, as the server runs a file), and its latency starts when the frame leaves ffmpeg; ffmpeg's CPU (a child process) is not in its server CPU column, and counts under others' CPU. ` +
       `Each run: detect() alone for ${plan.aloneCalls} calls with the source paused (the ffmpeg row: decoding, nobody subscribed), then a window of ${plan.loads.map((l) => `${l.window ?? (l.fps ? plan.window30 : plan.window)} s (${l.label})`).join(', ')}, ${rtWindow} s (ffmpeg). ` +
       `Sustained overload, after the last run at 4x: ${plan.sustained.slices} slices of ${plan.sustained.slice} s back to back, the source never paused: ` +
       `p50 ${sustained.map((x) => fmt(x.p50)).join(', ')} ms; p99 ${sustained.map((x) => fmt(x.p99)).join(', ')} ms; frames held at the end of each ≤ ${Math.max(...sustained.map((x) => x.held))}.`,
