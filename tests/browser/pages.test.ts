@@ -1,8 +1,9 @@
 /**
  * The viewer and overlay pages in a real browser (Debian's Chromium via playwright-core) against a
  * real server playing a fixture clip in a loop. Pixels are checked where the clip's truth file says
- * the boxes must be, for the very frame on screen (the pages expose its seq). A passing run
- * refreshes the screenshots in docs/ (viewer.png, overlay.png).
+ * the boxes must be, for the very frame on screen (the pages expose its seq). With
+ * UPDATE_SCREENSHOTS=1 (`npm run screenshots`), a passing run refreshes the screenshots in docs/
+ * (viewer.png, overlay.png); otherwise it leaves the tree alone.
  *
  * Uses the bundled model; GS_FAKE_MODEL=colour swaps in a colour-matching fake to check the pages
  * alone.
@@ -33,6 +34,11 @@ import {
   truthAt,
   type Rgba,
 } from './helpers/pages.js';
+
+/** Writes a screenshot into docs/ when asked to (UPDATE_SCREENSHOTS=1); a plain run changes no tracked file. */
+async function keepScreenshot(name: string, png: Buffer): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS === '1') await writeFile(join(DOCS, name), png);
+}
 
 const CLIP = clips().find((c) => c.path.includes('clip03'))!; // 640x360, one red square, two purple circles
 const STREAM = 'shapes';
@@ -137,7 +143,7 @@ describe('viewer page', () => {
     expect(await page.locator('#legend li').count()).toBe(2);
     expect(errors).toEqual([]);
 
-    await writeFile(join(DOCS, 'viewer.png'), await page.screenshot());
+    await keepScreenshot('viewer.png', await page.screenshot());
     await page.close();
   });
 });
@@ -207,7 +213,7 @@ describe('overlay page', () => {
       ])
       .png()
       .toBuffer();
-    await writeFile(join(DOCS, 'overlay.png'), doc);
+    await keepScreenshot('overlay.png', doc);
   });
 
   it('shows what is wrong with a broken URL instead of boxes', async () => {
