@@ -59,6 +59,11 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
   const bareLast = bare.afterGc;
   const bareGrowth = (bareLast.rss - bareBase.rss) / bareBase.rss;
   const outsideGrowth = (a: Sample, b: Sample) => mb(outsideHeap(b) - outsideHeap(a));
+  /** One process's row of the reference table: baseline, end, peak, growth, growth outside the heap. */
+  const referenceRow = (label: string, o: Out) => {
+    const first = o.samples[0]!;
+    return [label, mb(first.rss), mb(o.afterGc.rss), mb(Math.max(...o.samples.map((x) => x.rss))), `${fmt(((o.afterGc.rss - first.rss) / first.rss) * 100)}%`, outsideGrowth(first, o.afterGc)];
+  };
   const mixedBase = mixed.samples[0]!;
   const mixedGrowth = (mixed.afterGc.rss - mixedBase.rss) / mixedBase.rss;
   const cappedBase = capped.samples[0]!;
@@ -101,31 +106,13 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
         title: 'The same calls on onnxruntime-node alone (the reference)',
         columns: ['', 'RSS after warm-up and a full GC, MiB', 'after the last call and a full GC', 'peak', 'growth', 'of which outside the V8 heap, MiB'],
         rows: [
-          ['groundstream detect() (table above)', mb(base.rss), mb(last.rss), mb(peak), `${fmt(growth * 100)}%`, outsideGrowth(base, last)],
-          [
-            `groundstream detect(), every other call an encoded still (${stillPaths.length} JPEG/WebP, sharp decode and resize)`,
-            mb(mixedBase.rss),
-            mb(mixed.afterGc.rss),
-            mb(Math.max(...mixed.samples.map((x) => x.rss))),
-            `${fmt(mixedGrowth * 100)}%`,
-            outsideGrowth(mixedBase, mixed.afterGc),
-          ],
-          [
+          referenceRow('groundstream detect() (table above)', out),
+          referenceRow(`groundstream detect(), every other call an encoded still (${stillPaths.length} JPEG/WebP, sharp decode and resize)`, mixed),
+          referenceRow(
             'groundstream detect(), young generation held at 8 MiB, its size after warm-up (node --max-semi-space-size=4: a diagnostic, not a setting groundstream uses)',
-            mb(cappedBase.rss),
-            mb(capped.afterGc.rss),
-            mb(Math.max(...capped.samples.map((x) => x.rss))),
-            `${fmt(cappedGrowth * 100)}%`,
-            outsideGrowth(cappedBase, capped.afterGc),
-          ],
-          [
-            'bare onnxruntime-node: detector.onnx every call (4-32 query rows), text_encoder.onnx every 5th',
-            mb(bareBase.rss),
-            mb(bareLast.rss),
-            mb(Math.max(...bare.samples.map((x) => x.rss))),
-            `${fmt(bareGrowth * 100)}%`,
-            outsideGrowth(bareBase, bareLast),
-          ],
+            capped,
+          ),
+          referenceRow('bare onnxruntime-node: detector.onnx every call (4-32 query rows), text_encoder.onnx every 5th', bare),
         ],
         note:
           `All in fresh processes, same warm-up, same number of calls, same session settings; the reference runs no preprocessing, tokenizer or cache (${fmt(bare.msPerCall)} ms a call). ` +
