@@ -13,11 +13,10 @@
  * stays with ws, and nothing is written here unless ws says the socket is open.
  */
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { SendTarget } from './outbox.js';
 
 const FIN_TEXT = 0x81;
-const OPEN = 1;
 
 /** One unmasked, final text frame (server to client, RFC 6455 section 5.2) holding `text`. */
 export function textFrame(text: string): Buffer {
@@ -61,7 +60,7 @@ export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
       return ws.readyState;
     },
     send(data: string | Uint8Array) {
-      if (plain && typeof data === 'string' && ws.readyState === OPEN && raw.writable) raw.write(frameOf(data));
+      if (plain && typeof data === 'string' && ws.readyState === WebSocket.OPEN && raw.writable) raw.write(frameOf(data));
       else ws.send(data);
     },
     terminate() {

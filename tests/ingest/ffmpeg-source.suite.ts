@@ -46,6 +46,18 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
     expect(leftoverChildren()).toEqual([]);
   });
 
+  /** `file` opened twice (at its own size, and to fit 100x100 keeping its aspect ratio), each live with one frame. */
+  async function firstFrameAtTwoSizes(file: string): Promise<[FfmpegSource, FfmpegSource]> {
+    const native = await open(file, { pacing: 'fast', policy: 'wait' });
+    const inside = await open(file, { pacing: 'fast', policy: 'wait', size: { width: 100, height: 100, fit: 'inside' } });
+    for (const s of [native, inside]) {
+      s.start();
+      s.request(1);
+    }
+    await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
+    return [native, inside];
+  }
+
   async function open(source: string | SourceSpec, options: Partial<OpenSourceOptions> = {}): Promise<FfmpegSource> {
     const s = await openFfmpegSource(source, { streamId: 'cam', ffmpegPath: binary.path, access: { fileRoots: [dir] }, ...options });
     sources.push(s);
@@ -110,13 +122,7 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
     });
 
     it('keeps the source size unless told otherwise, and fits inside a box keeping the aspect ratio', async () => {
-      const native = await open('clip.mp4', { pacing: 'fast', policy: 'wait' });
-      const inside = await open('clip.mp4', { pacing: 'fast', policy: 'wait', size: { width: 100, height: 100, fit: 'inside' } });
-      for (const s of [native, inside]) {
-        s.start();
-        s.request(1);
-      }
-      await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
+      const [native, inside] = await firstFrameAtTwoSizes('clip.mp4');
       expect(native.latest).toMatchObject({ width: 320, height: 240, sourceWidth: 320, sourceHeight: 240 });
       expect(inside.latest).toMatchObject({ width: 100, height: 75, sourceWidth: 320, sourceHeight: 240 });
     });
@@ -124,13 +130,7 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
     it('reports the upright size of a clip with a display rotation (as phones record), which ffmpeg turns upright', async () => {
       // the clip stored landscape (320x240) and tagged "rotate 90": it plays as 240x320
       execFileSync(binary.path, ['-nostdin', '-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', join(dir, 'rotated.mp4')]);
-      const native = await open('rotated.mp4', { pacing: 'fast', policy: 'wait' });
-      const inside = await open('rotated.mp4', { pacing: 'fast', policy: 'wait', size: { width: 100, height: 100, fit: 'inside' } });
-      for (const s of [native, inside]) {
-        s.start();
-        s.request(1);
-      }
-      await Promise.all([waitForState(native, 'live'), waitForState(inside, 'live')]);
+      const [native, inside] = await firstFrameAtTwoSizes('rotated.mp4');
       expect(native.latest).toMatchObject({ width: 240, height: 320, sourceWidth: 240, sourceHeight: 320 });
       expect(inside.latest).toMatchObject({ width: 75, height: 100, sourceWidth: 240, sourceHeight: 320 });
     });

@@ -65,7 +65,8 @@ export async function clientsSection(s: Section): Promise<void> {
     const ratio = measure(cpuOf(1).runs.map((v, i) => (v + ((fanN - 1) * perClientUs.runs[i]!) / 1000) / v), 'x');
     return { ...f, perClientUs, ratio };
   });
-  const [wsFloor, framedFloor] = floorStats as [(typeof floorStats)[0], (typeof floorStats)[0]];
+  const wsFloor = floorStats.find((f) => f.way === 'ws')!;
+  const framedFloor = floorStats.find((f) => f.way === 'framed')!;
   s.ctx.log(
     `fan-out floors (${payload.length} B): ws.send ${fmt(wsFloor.perClientUs.median)} µs, one framed write ${fmt(framedFloor.perClientUs.median)} µs per added client per frame; ours ${fmt(oursPerClientUs.median)}`,
   );
