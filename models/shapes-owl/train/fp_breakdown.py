@@ -1,11 +1,16 @@
-"""Where a model's absent-query false positives come from, on clips with truth:
+"""Where a model's absent-query false positives and its misses come from, on clips with truth:
 
     /usr/bin/python3 models/shapes-owl/train/fp_breakdown.py --weights models/shapes-owl/work/model.pt fixtures/clips/*.mp4
 
 A false positive is a (frame, query) pair whose query matches nothing in the frame but has a box at
 or above the threshold (SHAPES_WORLD.md's absent-query count). Each is put in one bin by what the
 frame does hold: for colour-shape pairs, whether the colour and/or the shape are there on other
-objects (both = a binding failure); colour-only and shape-only queries have bins of their own."""
+objects (both = a binding failure); colour-only and shape-only queries have bins of their own.
+
+It also says what limits recall: each (object, matching query) pair with no box at IoU >= 0.5 at or
+above the threshold is a miss, put down to confidence (a box at IoU >= 0.5 scores below the
+threshold) or to localisation (no such box above the 0.02 floor), and counted by query kind and by
+object."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +31,7 @@ def main():
     args = ap.parse_args()
     runner = E.Runner(args.weights, args.nms_iou)
     absent, fp, bins, frames_by_query = collections.Counter(), collections.Counter(), collections.Counter(), collections.defaultdict(collections.Counter)
+    wanted, missed, miss_cause, miss_band, miss_object = (collections.Counter() for _ in range(5))
     for path in args.clips:
         frames, truth = E.read_clip(path)
         for i in range(0, len(frames), 16):
@@ -33,6 +39,18 @@ def main():
                 objs = truth["frames"][i + j]["objects"]
                 for q, t in zip(E.QUERIES, E.TEXTS):
                     if any(q.matches(o["color"], o["shape"]) for o in objs):
+                        kind = "pair" if q.color and q.shape else "colour only" if q.color else "shape only"
+                        for o in (o for o in objs if q.matches(o["color"], o["shape"])):
+                            wanted[kind] += 1
+                            best = max((score for score, box in dets[t] if E.iou(box, o["box"]) >= 0.5), default=0.0)
+                            if best >= args.threshold:
+                                continue
+                            missed[kind] += 1
+                            miss_object[f'{o["color"]} {o["shape"]}'] += 1
+                            miss_cause["confidence: a box at IoU >= 0.5 scores below the threshold" if best > 0
+                                       else "localisation: no box at IoU >= 0.5"] += 1
+                            if best > 0:
+                                miss_band[f"{int(best * 10) / 10:.1f}-{int(best * 10) / 10 + 0.1:.1f}"] += 1
                         continue
                     absent[t] += 1
                     if not any(score >= args.threshold for score, _ in dets[t]):
@@ -54,6 +72,14 @@ def main():
     print("queries with the most:")
     for t, v in fp.most_common(8):
         print(f"  {t:16s} {v:4d} of {absent[t]:4d} absent   " + ", ".join(f"{c} {n}" for c, n in frames_by_query[t].most_common(3)))
+    print(f"(object, matching query) pairs {sum(wanted.values())}, missed {sum(missed.values())} at threshold {args.threshold}"
+          " (each object judged alone, so two objects found by one box both count as found)")
+    for k in wanted:
+        print(f"  {k:12s} missed {missed[k]:5d} of {wanted[k]:5d}")
+    for k, v in miss_cause.most_common():
+        print(f"  {k:60s} {v:5d}")
+    print("  best score of the missed: " + ", ".join(f"{b} {n}" for b, n in sorted(miss_band.items())))
+    print("  objects missed most: " + ", ".join(f"{k} {v}" for k, v in miss_object.most_common(6)))
 
 
 if __name__ == "__main__":

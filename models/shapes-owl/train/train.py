@@ -81,10 +81,15 @@ def main():
     ap.add_argument("--reuse", type=int, default=2, choices=(1, 2, 4), help="samples per rendering (4: all mirrors)")
     ap.add_argument("--workers", type=int, default=1, help="rendering processes (each its own seeded stream)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch has it (results differ in the last bits)")
+    ap.add_argument("--queries", type=int, default=12, help="queries per image (3-7 positives, the rest negatives)")
+    ap.add_argument("--snapshots", type=int, nargs="*", default=[], help="also keep the weights after these steps")
     args = ap.parse_args()
     import data
     data.HARD_SHARE, data.MINIMAL_SHARE = args.hard_share, args.minimal_share
     data.CROSS_HALVES = tuple(args.cross_halves) if args.cross_halves else None
+    if args.queries < 8:
+        ap.error("--queries must be at least 8 (up to 7 positives and one negative)")
+    data.N_QUERIES = args.queries
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     model = ShapesOwl(len(tok.VOCAB))
@@ -124,6 +129,8 @@ def main():
                   flush=True)
         if step % 1000 == 999:
             save(model, args.out)
+        if step + 1 in args.snapshots:
+            save(model, f"{os.path.splitext(args.out)[0]}.step{step + 1}.pt")
     save(model, args.out)
     print(f"done in {(time.time() - t0) / 60:.1f} min -> {args.out}", flush=True)
 
