@@ -44,6 +44,43 @@ describe('OWL preprocessing', () => {
     expect(Array.from(out.slice(4, 6))).toEqual([0, 1]);
   });
 
+  it('gives the same values on the word-at-a-time path as a plain per-byte reference, aligned or not', () => {
+    const reference = (rgb: Uint8Array, w: number, h: number, S: number, mean: number[], std: number[], ch: number) => {
+      const out = new Float32Array(3 * S * S);
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < S; y++) {
+          for (let x = 0; x < S; x++) {
+            const v = x < w && y < h ? rgb[(y * w + x) * ch + c]! : 0;
+            out[c * S * S + y * S + x] = v * (1 / (255 * std[c]!)) + -mean[c]! / std[c]!;
+          }
+        }
+      }
+      return out;
+    };
+    const mean = [0.48145466, 0.4578275, 0.40821073];
+    const std = [0.26862954, 0.26130258, 0.27577711];
+    let cases = 0;
+    for (const ch of [3, 4]) {
+      for (const S of [5, 8]) {
+        for (let w = 1; w <= S; w++) {
+          for (const h of [1, 2, S - 1, S]) {
+            for (const offset of [0, 1, 2, 3, 4]) {
+              // pixels at a byte offset into a larger buffer: offsets 1-3 are misaligned for 32-bit reads
+              const backing = new Uint8Array(offset + w * h * ch + 5);
+              for (let i = 0; i < backing.length; i++) backing[i] = (i * 73 + 11) & 255;
+              const rgb = backing.subarray(offset, offset + w * h * ch);
+              const out = new Float32Array(3 * S * S).fill(NaN);
+              normalizeInto(out, rgb, w, h, S, mean, std, ch);
+              expect(out).toEqual(reference(rgb, w, h, S, mean, std, ch));
+              cases++;
+            }
+          }
+        }
+      }
+    }
+    expect(cases).toBe(2 * (5 + 8) * 4 * 5);
+  });
+
   it('refuses an output buffer of the wrong size and an image larger than S', () => {
     expect(() => normalizeInto(new Float32Array(5), new Uint8Array(3), 1, 1, 2, MEAN, STD)).toThrow(RangeError);
     expect(() => normalizeInto(new Float32Array(12), new Uint8Array(27), 3, 3, 2, MEAN, STD)).toThrow(RangeError);
