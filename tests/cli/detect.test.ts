@@ -17,6 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), 'gs-detect-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('groundstream detect', () => {
+  it('runs as an executable, the way npx and npm\'s bin links start it', async () => {
+    // no `node` in front: the file needs its shebang and the executable bit the build gives it
+    const { stdout } = await run(CLI, ['--version']);
+    expect(stdout).toMatch(/^groundstream \d+\.\d+\.\d+/);
+  });
+
   it('prints detections as JSON and draws them with --annotate', async () => {
     const out = join(dir, 'annotated.png');
     const { stdout, stderr } = await run(process.execPath, [CLI, 'detect', STILL, '-q', 'Blue Circle', '-q', 'purple cross', '--json', '--annotate', out]);
