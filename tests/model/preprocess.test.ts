@@ -84,6 +84,7 @@ describe('OWL preprocessing', () => {
   it('refuses an output buffer of the wrong size and an image larger than S', () => {
     expect(() => normalizeInto(new Float32Array(5), new Uint8Array(3), 1, 1, 2, MEAN, STD)).toThrow(RangeError);
     expect(() => normalizeInto(new Float32Array(12), new Uint8Array(27), 3, 3, 2, MEAN, STD)).toThrow(RangeError);
+    expect(() => normalizeInto(new Float32Array(12), new Uint8Array(8), 2, 2, 2, MEAN, STD, 2)).toThrow(/channels must be 3 or 4/);
   });
 
   it('scales OWL-ViT boxes by the image and OWLv2 boxes by the padded square', () => {

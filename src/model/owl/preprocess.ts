@@ -37,6 +37,7 @@ export function normalizeInto(
   const plane = size * size;
   if (out.length !== 3 * plane) throw new RangeError(`output holds ${out.length} values, need ${3 * plane}`);
   if (width > size || height > size) throw new RangeError(`image ${width}x${height} exceeds ${size}x${size}`);
+  if (channels !== 3 && channels !== 4) throw new RangeError(`channels must be 3 or 4, not ${channels}`);
   if (rgb.length < width * height * channels) throw new RangeError('pixel buffer too short');
   const s0 = 1 / (255 * std[0]!);
   const s1 = 1 / (255 * std[1]!);
@@ -58,6 +59,14 @@ export function normalizeInto(
     let o = r * size;
     const end = o + runLength;
     let src = r * runLength * channels;
+    if (words !== null && channels === 3) {
+      // an RGB row that starts mid-word: 1-3 pixels byte by byte bring it to a word boundary
+      for (const lead = Math.min(end, o + (src & 3)); o < lead; o++, src += 3) {
+        out[o] = rgb[src]! * s0 + b0;
+        out[o + g] = rgb[src + 1]! * s1 + b1;
+        out[o + b] = rgb[src + 2]! * s2 + b2;
+      }
+    }
     if (words !== null && (src & 3) === 0) {
       const k = src >> 2;
       const done = channels === 4 ? rgbaWords(out, words, o, end, k, g, s0, s1, s2, b0, b1, b2) : rgbWords(out, words, o, end, k, g, s0, s1, s2, b0, b1, b2);
