@@ -59,24 +59,20 @@ export function normalizeInto(
     let o = r * size;
     const end = o + runLength;
     let src = r * runLength * channels;
-    if (words !== null && channels === 3) {
-      // an RGB row that starts mid-word: 1-3 pixels byte by byte bring it to a word boundary
-      for (const lead = Math.min(end, o + (src & 3)); o < lead; o++, src += 3) {
-        out[o] = rgb[src]! * s0 + b0;
-        out[o + g] = rgb[src + 1]! * s1 + b1;
-        out[o + b] = rgb[src + 2]! * s2 + b2;
+    while (o < end) {
+      if (words !== null && (src & 3) === 0 && end - o >= 4) {
+        const done = channels === 4 ? rgbaWords(out, words, o, end, src >> 2, g, s0, s1, s2, b0, b1, b2) : rgbWords(out, words, o, end, src >> 2, g, s0, s1, s2, b0, b1, b2);
+        src += (done - o) * channels;
+        o = done;
+        continue;
       }
-    }
-    if (words !== null && (src & 3) === 0) {
-      const k = src >> 2;
-      const done = channels === 4 ? rgbaWords(out, words, o, end, k, g, s0, s1, s2, b0, b1, b2) : rgbWords(out, words, o, end, k, g, s0, s1, s2, b0, b1, b2);
-      src += (done - o) * channels;
-      o = done;
-    }
-    for (; o < end; o++, src += channels) {
+      // a pixel at a time: a misaligned buffer, the 1-3 pixels that bring an RGB row that starts
+      // mid-word to a word boundary, and the last 1-3 of a run
       out[o] = rgb[src]! * s0 + b0;
       out[o + g] = rgb[src + 1]! * s1 + b1;
       out[o + b] = rgb[src + 2]! * s2 + b2;
+      o++;
+      src += channels;
     }
   }
   if (width < size) {
