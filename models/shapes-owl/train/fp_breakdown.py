@@ -38,19 +38,22 @@ def main():
             for j, dets in enumerate(runner.detect(frames[i:i + 16])):
                 objs = truth["frames"][i + j]["objects"]
                 for q, t in zip(E.QUERIES, E.TEXTS):
-                    if any(q.matches(o["color"], o["shape"]) for o in objs):
+                    matching = [o for o in objs if q.matches(o["color"], o["shape"])]
+                    if matching:
                         kind = "pair" if q.color and q.shape else "colour only" if q.color else "shape only"
-                        for o in (o for o in objs if q.matches(o["color"], o["shape"])):
+                        for o in matching:
                             wanted[kind] += 1
                             best = max((score for score, box in dets[t] if E.iou(box, o["box"]) >= 0.5), default=0.0)
                             if best >= args.threshold:
                                 continue
                             missed[kind] += 1
                             miss_object[f'{o["color"]} {o["shape"]}'] += 1
-                            miss_cause["confidence: a box at IoU >= 0.5 scores below the threshold" if best > 0
-                                       else "localisation: no box at IoU >= 0.5"] += 1
                             if best > 0:
-                                miss_band[f"{int(best * 10) / 10:.1f}-{int(best * 10) / 10 + 0.1:.1f}"] += 1
+                                miss_cause["confidence: a box at IoU >= 0.5 scores below the threshold"] += 1
+                                lo = int(best * 10) / 10
+                                miss_band[f"{lo:.1f}-{lo + 0.1:.1f}"] += 1
+                            else:
+                                miss_cause["localisation: no box at IoU >= 0.5"] += 1
                         continue
                     absent[t] += 1
                     if not any(score >= args.threshold for score, _ in dets[t]):

@@ -34,6 +34,7 @@ import tokenizer as tok  # noqa: E402
 from data import Scenes  # noqa: E402
 from export import write_reference  # noqa: E402
 from model import ShapesOwl  # noqa: E402
+from train import batch_outputs, save  # noqa: E402
 
 
 def folded_convs(model: ShapesOwl):
@@ -94,14 +95,12 @@ def train_mode_gap(model: ShapesOwl, seed: int = 8) -> float:
     mode (BatchNorm on the batch's own statistics) starts from eval mode. Eval mode is exact whatever
     the statistics are, so this is what shows whether they were measured right."""
     pix, ids, mask = next(iter(torch.utils.data.DataLoader(Scenes(seed, 1), batch_size=32, num_workers=0)))[:3]
-    b, q, l = ids.shape
     probe = copy.deepcopy(model)  # train mode updates the running statistics
     out = {}
     with torch.no_grad():
         for mode in ("eval", "train"):
             probe.train(mode == "train")
-            text = probe.text(ids.view(b * q, l), mask.view(b * q, l)).view(b, q, -1)
-            out[mode] = probe.detect(pix, text)[0]
+            out[mode] = batch_outputs(probe, pix, ids, mask)[0]
     return float((out["train"] - out["eval"]).abs().mean())
 
 
@@ -120,7 +119,7 @@ def main():
     if args.reference:
         write_reference(model, args.reference)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, args.out)
+    save(model, args.out)
     print(f"-> {args.out}")
 
 

@@ -38,11 +38,17 @@ def giou(a, b):  # [N, 4] xyxy each -> [N]
     return iou - (hull - union) / hull.clamp(min=1e-9)
 
 
-def losses(model, batch):
-    pix, ids, mask, boxes, match, assigned = batch
+def batch_outputs(model, pix, ids, mask):
+    """Logits [B, P, Q] and boxes [B, P, 4] for a batch whose images each have their own queries."""
     b, q, l = ids.shape
     text = model.text(ids.view(b * q, l), mask.view(b * q, l)).view(b, q, -1)
-    logits, pred = model.detect(pix, text)  # [B, P, Q], [B, P, 4]
+    return model.detect(pix, text)
+
+
+def losses(model, batch):
+    pix, ids, mask, boxes, match, assigned = batch
+    q = ids.shape[1]
+    logits, pred = batch_outputs(model, pix, ids, mask)  # [B, P, Q], [B, P, 4]
     # target[b, p, q] = does the object assigned to patch p match query q (background matches nothing)
     col = torch.where(assigned < 0, torch.full_like(assigned, MAX_OBJ), assigned)  # [B, P]
     target = torch.gather(match, 2, col.unsqueeze(1).expand(-1, q, -1)).transpose(1, 2)  # [B, P, Q]
