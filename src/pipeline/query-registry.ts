@@ -89,6 +89,13 @@ export class QueryRegistry {
     return this.subs.get(id);
   }
 
+  /** A subscriber's query set now: its own version, its key (see select()), and the stream
+   * version from which it is in force. */
+  current(id: string): { own: number; key: string; since: number } | undefined {
+    const h = this.subs.get(id)?.history.at(-1);
+    return h && { own: h.own, key: h.key, since: h.stream };
+  }
+
   remove(id: string): boolean {
     const had = this.subs.delete(id);
     if (had) this._version++;

@@ -3,14 +3,17 @@
  * is free -> one inference on the union of everyone's queries -> each subscriber's own view.
  *
  * A failed inference becomes an error result for that frame; the stream goes on. Subscribers are
- * fed synchronously from one Subject, so what a subscriber does with its results (the server
- * buffers or conflates per client) never holds up the model or the others.
+ * fed synchronously as each result comes, so what a subscriber does with its results (the server
+ * buffers or conflates per client) never holds up the model or the others. Subscribers sure to get
+ * the same results (same queries, threshold and version, same track history, no rate of their own)
+ * form a cohort, whose result is built once and handed to each of them as the same object: at
+ * hundreds of subscribers, that is what keeps fan-out near one socket write per client.
  *
  * `frames$` is consumed as it comes: give it a source with the 'latest' policy (what the server
  * opens). A 'wait' source emits only on request(), which this graph does not make; evaluation,
  * which must see every frame, drives its source itself (eval/clip-frames.ts).
  */
-import { Subject, Subscription, asyncScheduler, defer, filter, from, map, type Observable, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, Subscription, filter, from, type SchedulerLike, type Subscriber } from 'rxjs';
 import { rateGate } from './max-rate.js';
 import type { Detection, Frame } from '../domain/types.js';
 import { isGroundstreamError } from '../errors.js';
@@ -58,10 +61,10 @@ export interface InferenceResult {
   error?: { code: string; message: string };
 }
 
-/** What one subscriber gets. `frame` and `detections` may be shared with other subscribers of the
- * same view, and are frozen: copy them to change them. */
+/** What one subscriber gets. Subscribers with the same view of a result get the same object
+ * (a subscriber knows its own id: it is the one it subscribed with); it, its `frame`, `detections`
+ * and `lost` are frozen: copy them to change them. */
 export interface SubscriberResult {
-  subscription: string;
   stream: string;
   frame: Readonly<FrameMeta>;
   pixels?: FramePixels;
@@ -110,8 +113,10 @@ export class StreamPipeline {
   private taken = -1;
   private closed = false;
   private readonly tracker: PipelineTracker | null;
-  private readonly views = new Map<string, TrackView>();
-  /** Work shared by the subscribers of the result being handed out (see view()). */
+  /** Subscribers, each in one cohort: subscribers who are sure to get the same results. */
+  private readonly members = new Map<string, Member>();
+  private readonly cohorts = new Set<Cohort>();
+  /** Work shared by the cohorts of the result being handed out (see handOut()). */
   private shared: {
     result: InferenceResult;
     selections: Map<string, TrackedDetection[]>;
@@ -143,7 +148,14 @@ export class StreamPipeline {
         latestWhileBusy((f) => from(this.infer(f)), () => this.stats.framesDropped++, { defer: setImmediate }),
         filter((r): r is InferenceResult => r !== null),
       )
-      .subscribe({ next: (r) => this.results.next(r), complete: () => this.results.complete(), error: (e) => this.results.error(e) });
+      .subscribe({
+        next: (r) => {
+          this.results.next(r);
+          this.handOut(r);
+        },
+        complete: () => this.end((s) => s.complete()),
+        error: (e) => this.end((s) => s.error(e)),
+      });
   }
 
   /** Every inference result of this stream (union view). */
@@ -155,48 +167,52 @@ export class StreamPipeline {
     return this.registry.size;
   }
 
-  /** Adds a subscriber; returns its first query version and its results (at most `maxRate` a second). */
-  subscribe(id: string, queries: readonly string[], options: { threshold?: number; smooth?: boolean; maxRate?: number } = {}) {
-    const version = this.registry.set(id, { queries, threshold: options.threshold });
-    this.views.set(id, new TrackView(options.smooth ?? false));
-    return { version, results$: this.view$(id, options.maxRate) };
-  }
-
   /**
-   * A subscriber's own results: its queries, its threshold, its query version; at most `maxRate`
-   * a second. The rate is applied before the subscriber's track view, so that a skipped result
+   * Adds a subscriber; returns its first query version and its results (at most `maxRate` a
+   * second: the rate is applied before the subscriber's track view, so that a skipped result
    * marks nothing: a track is `new` in the first result the subscriber gets, and the lost IDs of
-   * skipped results go out with the next one it gets.
+   * skipped results go out with the next one it gets). `scheduler`: the clock of the rate.
    */
-  view$(id: string, maxRate?: number, scheduler: SchedulerLike = asyncScheduler): Observable<SubscriberResult> {
-    return defer(() => {
-      const pass = rateGate(maxRate, scheduler);
-      let carried: number[] = [];
-      return this.results.pipe(
-        map((r) => {
-          if (!pass()) {
-            if (r.lost?.length) carried.push(...r.lost);
-            return null;
-          }
-          const lost = carried.length ? [...carried, ...(r.lost ?? [])] : r.lost;
-          carried = [];
-          return this.view(id, r, lost);
-        }),
-        filter((r): r is SubscriberResult => r !== null),
-      );
+  subscribe(
+    id: string,
+    queries: readonly string[],
+    options: { threshold?: number; smooth?: boolean; maxRate?: number; scheduler?: SchedulerLike } = {},
+  ): { version: number; results$: Observable<SubscriberResult> } {
+    if (this.members.has(id)) throw new Error(`subscriber ${id} exists`);
+    const version = this.registry.set(id, { queries, threshold: options.threshold });
+    const member: Member = { id, cohort: null!, listeners: new Set() };
+    this.members.set(id, member);
+    this.join(member, new Cohort(new TrackView(options.smooth ?? false), options.maxRate, options.scheduler));
+    const results$ = new Observable<SubscriberResult>((subscriber) => {
+      if (this.members.get(id) !== member) return subscriber.complete();
+      member.listeners.add(subscriber);
+      return () => member.listeners.delete(subscriber);
     });
+    return { version, results$ };
   }
 
-  /** Changes a subscriber's queries and/or threshold; takes effect from the next inference. */
-  update(id: string, change: { queries?: readonly string[]; threshold?: number }): number {
+  /** Changes a subscriber's queries, threshold and/or rate (null: no limit); takes effect from the
+   * next inference. Returns the subscriber's new query version. */
+  update(id: string, change: { queries?: readonly string[]; threshold?: number; maxRate?: number | null }, scheduler?: SchedulerLike): number {
+    const member = this.members.get(id);
     const cur = this.registry.get(id);
-    if (!cur) throw new Error(`no subscriber ${id}`);
-    return this.registry.set(id, { queries: change.queries ?? cur.queries, threshold: change.threshold ?? cur.threshold });
+    if (!member || !cur) throw new Error(`no subscriber ${id}`);
+    const version = this.registry.set(id, { queries: change.queries ?? cur.queries, threshold: change.threshold ?? cur.threshold });
+    // It no longer gets what its cohort gets: on its own from here, with the same track history.
+    const was = member.cohort;
+    const rate = change.maxRate === undefined ? was.maxRate : (change.maxRate ?? undefined);
+    this.leave(member);
+    this.join(member, was.split(rate, scheduler));
+    return version;
   }
 
   unsubscribe(id: string): void {
+    const member = this.members.get(id);
     this.registry.remove(id);
-    this.views.delete(id);
+    if (!member) return;
+    this.members.delete(id);
+    this.leave(member);
+    for (const l of member.listeners) l.complete();
   }
 
   queriesOf(id: string): readonly string[] | undefined {
@@ -206,27 +222,80 @@ export class StreamPipeline {
   close(): void {
     this.closed = true; // an inference still waiting for the model will not run
     this.sub.unsubscribe();
-    this.results.complete();
+    this.end((s) => s.complete());
     this.shared = null; // it holds the last result's frame
     this.newest = null;
   }
 
-  private view(id: string, r: InferenceResult, lost: readonly number[] | undefined = r.lost): SubscriberResult | null {
-    // Every subscriber sees a result in the same synchronous pass; those with the same queries,
-    // threshold and track history share one filtered, marked detections array (encoded once too).
-    if (this.shared?.result !== r) this.shared = { result: r, selections: new Map(), views: new Map() };
-    const sel = this.registry.select(id, r.streamVersion, r.detections, this.shared.selections);
+  private end(how: (s: Subscriber<SubscriberResult> | Subject<InferenceResult>) => void): void {
+    how(this.results);
+    for (const m of this.members.values()) for (const l of m.listeners) how(l);
+  }
+
+  private join(member: Member, cohort: Cohort): void {
+    member.cohort = cohort;
+    cohort.members.push(member);
+    this.cohorts.add(cohort);
+  }
+
+  private leave(member: Member): void {
+    const c = member.cohort;
+    c.members.splice(c.members.indexOf(member), 1);
+    if (!c.members.length) this.cohorts.delete(c);
+  }
+
+  /**
+   * Hands a result to every subscriber: filtered, marked and built once per cohort, then given to
+   * each of its members as the same object. This is the fan-out: at hundreds of subscribers, the
+   * per-subscriber work is one call, and the server's is one socket write (server/result-frame.ts).
+   */
+  private handOut(r: InferenceResult): void {
+    this.shared = { result: r, selections: new Map(), views: new Map() };
+    const alike = new Map<string, Cohort>();
+    for (const c of [...this.cohorts]) {
+      if (!this.cohorts.has(c)) continue;
+      const out = this.view(c, r);
+      if (out) for (const m of [...c.members]) for (const l of m.listeners) l.next(out);
+      // Cohorts whose members now stand alike merge: the same query set (own version, queries,
+      // threshold), in force for this result and so for every later one until one of them
+      // changes it (and leaves), the same track history after this result, no rate of their own.
+      if (!out || c.maxRate !== undefined || !c.members.length) continue;
+      const q = this.registry.current(c.members[0]!.id);
+      if (!q || q.since > r.streamVersion) continue;
+      const key = `${q.own}|${q.key}|${c.view.smooth ? 's' : 'r'}|${c.view.fingerprint()}`;
+      const into = alike.get(key);
+      if (!into) alike.set(key, c);
+      else {
+        for (const m of c.members) this.join(m, into);
+        c.members.length = 0;
+        this.cohorts.delete(c);
+      }
+    }
+  }
+
+  private view(c: Cohort, r: InferenceResult): SubscriberResult | null {
+    if (!c.members.length) return null;
+    let lost = r.lost;
+    if (c.pass) {
+      if (!c.pass()) {
+        if (r.lost?.length) c.carried.push(...r.lost);
+        return null;
+      }
+      if (c.carried.length) lost = [...c.carried, ...(r.lost ?? [])];
+      c.carried = [];
+    }
+    const shared = this.shared!;
+    const sel = this.registry.select(c.members[0]!.id, r.streamVersion, r.detections, shared.selections);
     if (!sel) return null;
-    const view = this.views.get(id);
+    let views = shared.views.get(sel.key);
+    if (!views) shared.views.set(sel.key, (views = new Map()));
     // the view swaps in smoothed values if asked, marks tracks new or updated, and filters `lost`
-    let views = this.shared.views.get(sel.key);
-    if (!views) this.shared.views.set(sel.key, (views = new Map()));
-    const tracked = view ? view.apply(sel.detections, lost ?? [], views, sel.queries) : { detections: sel.detections, lost: [] };
+    const tracked = c.view.apply(sel.detections, lost ?? [], views, sel.queries);
     // Shared between subscribers and encoded once (protocol/encode.ts caches frozen values): frozen
     // so that nobody can change what another subscriber, or the cache, already holds.
     if (!Object.isFrozen(tracked.detections)) freezeDetections(tracked.detections);
-    return {
-      subscription: id,
+    if (!Object.isFrozen(tracked.lost)) Object.freeze(tracked.lost);
+    return Object.freeze({
       stream: r.stream,
       frame: r.frame,
       ...(r.pixels ? { pixels: r.pixels } : {}),
@@ -235,7 +304,7 @@ export class StreamPipeline {
       detections: tracked.detections,
       ...(tracked.lost.length ? { lost: tracked.lost } : {}),
       ...(r.error ? { error: r.error } : {}),
-    };
+    });
   }
 
   private async infer(given: Frame): Promise<InferenceResult | null> {
@@ -288,6 +357,41 @@ export class StreamPipeline {
     } finally {
       release();
     }
+  }
+}
+
+interface Member {
+  id: string;
+  cohort: Cohort;
+  /** Whoever subscribed to its results$. */
+  listeners: Set<Subscriber<SubscriberResult>>;
+}
+
+/** Subscribers who get the same results: one track view, one rate. A subscriber starts in a cohort
+ * of its own; cohorts merge once their members stand alike (StreamPipeline.handOut), and one that
+ * changes its queries, threshold or rate leaves for a cohort of its own again. */
+class Cohort {
+  readonly members: Member[] = [];
+  /** A positive rate, or undefined (no limit). */
+  readonly maxRate: number | undefined;
+  readonly pass: (() => boolean) | null;
+  /** Lost IDs of results the rate skipped, for the next result that passes. */
+  carried: number[] = [];
+
+  constructor(
+    readonly view: TrackView,
+    maxRate?: number,
+    private readonly scheduler?: SchedulerLike,
+  ) {
+    this.maxRate = maxRate !== undefined && maxRate > 0 ? maxRate : undefined;
+    this.pass = this.maxRate ? rateGate(this.maxRate, scheduler) : null;
+  }
+
+  /** A cohort for one member leaving this one: the same track history, the rate given. */
+  split(maxRate: number | undefined, scheduler = this.scheduler): Cohort {
+    const c = new Cohort(this.view.clone(), maxRate, scheduler);
+    c.carried = [...this.carried];
+    return c;
   }
 }
 

@@ -14,7 +14,6 @@ import {
   errorMessage,
   protocolError,
   type ClientMessageDecoder,
-  type DetectionsMessage,
   type ImageOptions,
   type ProtocolLimits,
   type ServerMessage,
@@ -22,6 +21,7 @@ import {
   type UpdateMessage,
 } from '../protocol/index.js';
 import { Outbox, type SendTarget } from './outbox.js';
+import { resultFrame, subscriptionBytes } from './result-frame.js';
 import type { StreamManager } from './streams.js';
 import { encodeViewerImage, ImageGate } from './viewer-images.js';
 
@@ -46,6 +46,8 @@ interface ClientSub {
   id: string;
   stream: string;
   key: string;
+  /** The id as it appears in messages, in UTF-8. */
+  idBytes: Buffer;
   queries: readonly string[];
   threshold: number;
   maxRate?: number;
@@ -181,6 +183,7 @@ export class ClientSession {
       id: msg.id,
       stream: msg.stream,
       key: `${this.ctx.clientId}/${msg.id}`,
+      idBytes: subscriptionBytes(msg.id),
       queries: [],
       threshold: msg.threshold ?? this.ctx.model.info.threshold,
       maxRate: msg.maxRate,
@@ -219,22 +222,20 @@ export class ClientSession {
     const entry = this.ctx.streams.get(sub.stream);
     if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
     // the pipeline first: it may refuse (LIMIT_QUERIES), and then nothing has changed
-    const version = entry.pipeline.update(sub.key, { queries, threshold: msg.threshold ?? sub.threshold });
+    const version = entry.pipeline.update(sub.key, {
+      queries,
+      threshold: msg.threshold ?? sub.threshold,
+      ...(msg.maxRate !== undefined ? { maxRate: msg.maxRate } : {}),
+    });
     sub.queries = queries;
     if (msg.threshold !== undefined) sub.threshold = msg.threshold;
     if (msg.image !== undefined) sub.image = msg.image ?? undefined;
-    if (msg.maxRate !== undefined && msg.maxRate !== sub.maxRate) {
-      sub.maxRate = msg.maxRate ?? undefined;
-      // results$ of a subscriber is a view of the stream's results; re-attach with the new rate
-      sub.rx?.unsubscribe();
-      const again = entry.pipeline.view$(sub.key, sub.maxRate);
-      this.attach(sub, again);
-    }
+    if (msg.maxRate !== undefined) sub.maxRate = msg.maxRate ?? undefined;
     this.ack(sub, version);
   }
 
   private attach(sub: ClientSub, results$: Observable<SubscriberResult>): void {
-    // (the rate, if any, is applied inside the pipeline, before the track view: see view$)
+    // (the rate, if any, is applied inside the pipeline, before the track view)
     sub.rx = results$.subscribe((r) => this.deliver(sub, r));
   }
 
@@ -256,19 +257,10 @@ export class ClientSession {
       this.send(errorMessage({ code: r.error.code, message: r.error.message, ref: `${r.stream}/${r.frame.seq}` }));
       return;
     }
-    const msg: DetectionsMessage = {
-      type: 'detections',
-      subscription: sub.id,
-      stream: r.stream,
-      frame: r.frame,
-      queryVersion: r.queryVersion,
-      // capturedAt of a pushed frame is the client's clock: a clock ahead of ours must not give a negative age
-      timings: { ...r.timings, total: Math.max(0, Date.now() - r.frame.capturedAt) },
-      detections: r.detections,
-      ...(r.lost?.length ? { lost: r.lost } : {}),
-    };
+    // capturedAt of a pushed frame is the client's clock: a clock ahead of ours must not give a negative age
+    const text = resultFrame(sub.idBytes, r, Math.max(0, Date.now() - r.frame.capturedAt));
     const due = sub.image && r.pixels ? this.images.take(r.stream, r.frame.seq, this.imageWants(r.stream)) : null;
-    if (!due && !sub.tail) return this.outbox.offer(msg);
+    if (!due && !sub.tail) return this.outbox.offer(sub.id, text);
     // The image goes just before its result (the outbox keeps the pair together); this
     // subscription's later results wait behind the encode so that results stay in order.
     const image =
@@ -279,7 +271,7 @@ export class ClientSession {
         : undefined;
     const tail = (sub.tail ?? Promise.resolve()).then(async () => {
       const bytes = await image;
-      if (!this.closed && this.subs.get(sub.id) === sub) this.outbox.offer(msg, bytes);
+      if (!this.closed && this.subs.get(sub.id) === sub) this.outbox.offer(sub.id, text, bytes);
     });
     sub.tail = tail;
     void tail.finally(() => {

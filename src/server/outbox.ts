@@ -10,14 +10,17 @@
  * hardLimit(limit), the connection is dropped (the client sees an abnormal
  * close, and reconnects if it is still alive).
  */
-import type { DetectionsMessage, MissedMessage, ServerMessage } from '../protocol/index.js';
+import type { MissedMessage, ServerMessage } from '../protocol/index.js';
 import { encodeServerMessage } from '../protocol/index.js';
+import type { FramedText } from './text-frames.js';
 
 /** The part of a WebSocket the outbox needs. */
 export interface SendTarget {
   readonly bufferedAmount: number;
   readonly readyState: number;
   send(data: string | Uint8Array): void;
+  /** Sends a text message laid out as its frame (written as is where the connection allows). */
+  sendText(text: FramedText): void;
   /** Drops the connection at once (ws: terminate()). */
   terminate(): void;
 }
@@ -31,7 +34,7 @@ export const HARD_LIMIT_MARGIN = 16 * 1024 * 1024;
 export const hardLimit = (limit: number): number => Math.max(HARD_LIMIT_FACTOR * limit, limit + HARD_LIMIT_MARGIN);
 
 export class Outbox {
-  private readonly pending = new Map<string, { msg: DetectionsMessage; missed: number; extra?: Uint8Array }>();
+  private readonly pending = new Map<string, { text: FramedText; missed: number; extra?: Uint8Array }>();
   private timer: NodeJS.Timeout | null = null;
   /** Results replaced before they could be sent, over the client's lifetime. */
   missedTotal = 0;
@@ -54,24 +57,25 @@ export class Outbox {
     this.socket.send(encodeServerMessage(msg));
   }
 
-  /** Offers a result (and optionally a binary frame image that belongs to it). */
-  offer(msg: DetectionsMessage, image?: Uint8Array): void {
+  /** Offers the result of a subscription, as its encoded `detections` message (and optionally a
+   * binary frame image that belongs to it). */
+  offer(subscription: string, text: FramedText, image?: Uint8Array): void {
     if (this.socket.readyState !== OPEN) return;
-    const key = msg.subscription;
+    const key = subscription;
     const p = this.pending.get(key);
     if (!p && this.socket.bufferedAmount <= this.limit) {
       if (image) this.socket.send(image);
-      this.socket.send(encodeServerMessage(msg));
+      this.socket.sendText(text);
       return;
     }
     if (p) {
       p.missed++;
       this.missedTotal++;
       this.onMissed?.(1);
-      p.msg = msg;
+      p.text = text;
       p.extra = image;
     } else {
-      this.pending.set(key, { msg, missed: 0, extra: image });
+      this.pending.set(key, { text, missed: 0, extra: image });
     }
     this.schedule();
   }
@@ -102,7 +106,7 @@ export class Outbox {
       this.pending.delete(key);
       if (p.missed > 0) this.send({ type: 'missed', subscription: key, count: p.missed } satisfies MissedMessage);
       if (p.extra) this.socket.send(p.extra);
-      this.socket.send(encodeServerMessage(p.msg));
+      this.socket.sendText(p.text);
     }
     if (this.pending.size) this.schedule();
   }

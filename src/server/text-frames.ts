@@ -4,7 +4,8 @@
  * `ws.send(string)` builds a header in its own buffer and writes it and the string corked (a
  * writev, in which Node encodes the string): at hundreds of clients a frame, that per-socket work
  * is what fan-out costs beyond the system call itself (bench: "Fan-out floor"). Here the header
- * and the UTF-8 payload are laid out in one buffer and written once.
+ * and the UTF-8 payload are laid out in one buffer and written once: from a string (control
+ * messages), or from byte parts (FramedText: results, whose encoded bytes many clients share).
  *
  * Writing beside ws on its socket is safe only while ws's sender writes synchronously, in call
  * order: ws queues frames only while it compresses (permessage-deflate: attachWebSocket turns it
@@ -23,6 +24,45 @@ export function textFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
   const head = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);
+  writeHeader(frame, length, head);
+  frame.write(text, head, 'utf8');
+  return frame;
+}
+
+/** A text message already laid out as its frame; `text()` reads it back (for a connection that
+ * must get its text through ws). */
+export class FramedText {
+  constructor(
+    readonly frame: Buffer,
+    private readonly head: number,
+  ) {}
+
+  text(): string {
+    return this.frame.toString('utf8', this.head);
+  }
+}
+
+/** One text frame whose payload is the UTF-8 bytes `parts` hold, in order: copies, no encoding. */
+export function framedParts(...parts: Uint8Array[]): FramedText {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const head = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  writeHeader(frame, length, head);
+  let at = head;
+  for (const p of parts) {
+    frame.set(p, at);
+    at += p.length;
+  }
+  return new FramedText(frame, head);
+}
+
+/** `text` as a FramedText. */
+export function framedText(text: string): FramedText {
+  return framedParts(Buffer.from(text));
+}
+
+function writeHeader(frame: Buffer, length: number, head: number): void {
   frame[0] = FIN_TEXT;
   if (head === 2) frame[1] = length;
   else if (head === 4) {
@@ -33,8 +73,6 @@ export function textFrame(text: string): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.write(text, head, 'utf8');
-  return frame;
 }
 
 /** The last text framed, and its frame: clients with the same subscription id (every SDK names
@@ -49,22 +87,43 @@ function frameOf(text: string): Buffer {
 }
 
 /** The outbox's view of a client: ws for state and everything but text, `raw` (the socket ws
- * upgraded) for text frames. */
+ * upgraded) for text frames. A class, not an object literal with getters: the outbox reads
+ * `bufferedAmount` and `readyState` of hundreds of these per result, and getters on a prototype
+ * keep those reads monomorphic (per-object getter closures made every read an inline-cache miss). */
+export class FramedTarget implements SendTarget {
+  /** No extension negotiated (fixed at the handshake): text frames may be written here. */
+  private readonly plain: boolean;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw: Duplex,
+  ) {
+    this.plain = ws.extensions === '';
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount; // (counts what is written here too: it is the socket's own queue)
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.plain && typeof data === 'string' && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frameOf(data));
+    else this.ws.send(data);
+  }
+
+  sendText(t: FramedText): void {
+    if (this.plain && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(t.frame);
+    else this.ws.send(t.text());
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
 export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
-  const plain = ws.extensions === ''; // fixed at the handshake
-  return {
-    get bufferedAmount() {
-      return ws.bufferedAmount; // (counts what is written here too: it is the socket's own queue)
-    },
-    get readyState() {
-      return ws.readyState;
-    },
-    send(data: string | Uint8Array) {
-      if (plain && typeof data === 'string' && ws.readyState === WebSocket.OPEN && raw.writable) raw.write(frameOf(data));
-      else ws.send(data);
-    },
-    terminate() {
-      ws.terminate();
-    },
-  };
+  return new FramedTarget(ws, raw);
 }

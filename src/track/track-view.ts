@@ -60,6 +60,20 @@ export class TrackView {
     return result;
   }
 
+  /** A view with the same history (what this one has handed out), for a subscriber that goes its
+   * own way from here. */
+  clone(): TrackView {
+    const v = new TrackView(this.smooth);
+    for (const [id, q] of this.seen) v.seen.set(id, q);
+    return v;
+  }
+
+  /** The same for views that will mark every later result alike (same IDs handed out, not lost);
+   * their `smooth` aside. */
+  fingerprint(): string {
+    return [...this.seen.keys()].sort((a, b) => a - b).join(',');
+  }
+
   /** IDs handed out and not yet reported lost. */
   get known(): number {
     return this.seen.size;

@@ -61,7 +61,6 @@ describe('StreamPipeline', () => {
     expect(x.detections.map((d) => d.query).sort()).toEqual(['red circle', 'star']);
     expect(y.detections.map((d) => d.query).sort()).toEqual(['blue square', 'star']);
     expect(x.frame.seq).toBe(1);
-    expect(x.subscription).toBe('a');
   });
 
   it('does no inference while nobody watches', async () => {
@@ -130,13 +129,13 @@ describe('StreamPipeline', () => {
     const { model, frames, p } = setup();
     (model.info as { maxQueries?: number }).maxQueries = 4;
     const q = new StreamPipeline('q', frames, model, new Limiter(1));
-    q.subscribe('a', ['red circle', 'star', 'cross']);
+    const a = q.subscribe('a', ['red circle', 'star', 'cross']);
     expect(() => q.subscribe('b', ['blue square', 'green star'])).toThrow(expect.objectContaining({ code: 'LIMIT_QUERIES' }));
     expect(q.subscribers).toBe(1);
     q.subscribe('c', ['star', 'blue square']); // shared queries count once: 4 in all
     expect(() => q.update('a', { queries: ['red circle', 'star', 'cross', 'purple cross'] })).toThrow(expect.objectContaining({ code: 'LIMIT_QUERIES' }));
     expect(q.queriesOf('a')).toEqual(['red circle', 'star', 'cross']);
-    const r = firstValueFrom(q.view$('a'));
+    const r = firstValueFrom(a.results$);
     frames.next(frame(1));
     expect((await r).detections.map((d) => d.query).sort()).toEqual(['cross', 'red circle', 'star']);
     expect([...model.calls[0]!.queries].sort()).toEqual(['blue square', 'cross', 'red circle', 'star']);
@@ -171,9 +170,9 @@ describe('StreamPipeline', () => {
     model.scores = { star: 0.9 };
     let now = 0;
     const clock = { now: () => now } as unknown as SchedulerLike;
-    p.subscribe('a', ['star']);
     const got: SubscriberResult[] = [];
-    p.view$('a', 5, clock).subscribe((r) => got.push(r)); // at most 5 a second: one in 6 frames at 30 fps
+    // at most 5 a second: one in 6 frames at 30 fps
+    p.subscribe('a', ['star'], { maxRate: 5, scheduler: clock }).results$.subscribe((r) => got.push(r));
     const union: InferenceResult[] = [];
     p.results$.subscribe((r) => union.push(r));
     let seq = 0;
@@ -299,5 +298,75 @@ describe('StreamPipeline', () => {
     expect(a2!.detections.map((x) => x.track)).toEqual(['updated', 'updated']);
     expect(e2!.detections.map((x) => x.track)).toEqual(['new', 'new']);
     expect(e2!.detections).not.toBe(a2!.detections);
+  });
+
+  it('hands a late joiner the same result object as the others once it has seen the same tracks; one that changes its queries goes its own way, with its history', async () => {
+    const { model, frames, p } = setup();
+    const a = p.subscribe('a', ['red circle', 'star']);
+    const b = p.subscribe('b', ['red circle', 'star']);
+    const got: Record<string, SubscriberResult[]> = { a: [], b: [], e: [] };
+    a.results$.subscribe((r) => got.a!.push(r));
+    b.results$.subscribe((r) => got.b!.push(r));
+    let seq = 0;
+    const step = async () => {
+      frames.next(frame(++seq));
+      for (let i = 0; i < 3; i++) await tick();
+    };
+    for (let i = 0; i < 6; i++) await step();
+    expect(got.b!.at(-1)).toBe(got.a!.at(-1)); // one object for both, built once
+    const e = p.subscribe('e', ['star', 'Red Circle']);
+    e.results$.subscribe((r) => got.e!.push(r));
+    await step();
+    expect(got.e![0]!.detections.map((d) => d.track)).toEqual(['new', 'new']);
+    expect(got.a!.at(-1)!.detections.map((d) => d.track)).toEqual(['updated', 'updated']);
+    await step(); // e has now seen what a and b have: from here on it gets what they get
+    expect(got.e!.at(-1)).toBe(got.a!.at(-1));
+    expect(got.e!.at(-1)!.detections.map((d) => d.track)).toEqual(['updated', 'updated']);
+    const circle = got.a!.at(-1)!.detections.find((d) => d.query === 'red circle')!.trackId!;
+    // e drops a query: the others are untouched, e is told its track for it is lost, and its
+    // other track stays "updated" (its history went with it)
+    expect(p.update('e', { queries: ['star'] })).toBe(2);
+    await step();
+    const [ea, aa] = [got.e!.at(-1)!, got.a!.at(-1)!];
+    expect(ea).not.toBe(aa);
+    expect(ea.queryVersion).toBe(2);
+    expect(ea.detections.map((d) => [d.query, d.track])).toEqual([['star', 'updated']]);
+    expect(ea.lost).toEqual([circle]);
+    expect(aa.queryVersion).toBe(1);
+    expect(aa.detections.map((d) => d.query).sort()).toEqual(['red circle', 'star']);
+    expect(aa.lost).toBeUndefined();
+    // one leaving does not end the others' results
+    p.unsubscribe('a');
+    const n = got.b!.length;
+    await step();
+    expect(got.b!.length).toBe(n + 1);
+    expect(got.a!.length).toBe(seq - 1);
+    expect(model.calls).toHaveLength(seq);
+  });
+
+  it('gives a rate set by update to that subscriber alone, even when it shared its results', async () => {
+    const { frames, p } = setup();
+    let now = 0;
+    const clock = { now: () => now } as unknown as SchedulerLike;
+    const count = { a: 0, b: 0 };
+    p.subscribe('a', ['star']).results$.subscribe(() => count.a++);
+    p.subscribe('b', ['star']).results$.subscribe(() => count.b++);
+    let seq = 0;
+    const step = async () => {
+      now += 1000 / 30;
+      frames.next(frame(++seq));
+      for (let i = 0; i < 3; i++) await tick();
+    };
+    for (let i = 0; i < 3; i++) await step();
+    p.update('b', { maxRate: 5 }, clock);
+    for (let i = 0; i < 30; i++) await step(); // one second at 30 fps
+    expect(count.a).toBe(33);
+    expect(count.b - 3).toBeGreaterThanOrEqual(5);
+    expect(count.b - 3).toBeLessThanOrEqual(6);
+    const limited = count.b;
+    p.update('b', { maxRate: null });
+    for (let i = 0; i < 6; i++) await step();
+    expect(count.b).toBe(limited + 6);
+    expect(count.a).toBe(39);
   });
 });

@@ -1,7 +1,8 @@
 /** The per-client outbox on a fake socket whose buffer the test fills and drains. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { DetectionsMessage } from '../../src/protocol/index.js';
+import { encodeServerMessage, type DetectionsMessage } from '../../src/protocol/index.js';
 import { hardLimit, Outbox, type SendTarget } from '../../src/server/outbox.js';
+import { framedText, type FramedText } from '../../src/server/text-frames.js';
 
 class FakeSocket implements SendTarget {
   bufferedAmount = 0;
@@ -10,6 +11,9 @@ class FakeSocket implements SendTarget {
   terminated = 0;
   send(data: string | Uint8Array): void {
     this.sent.push(typeof data === 'string' ? JSON.parse(data) : data);
+  }
+  sendText(t: FramedText): void {
+    this.send(t.text());
   }
   terminate(): void {
     this.terminated++;
@@ -27,6 +31,8 @@ const result = (seq: number, subscription = 's'): DetectionsMessage => ({
   detections: [],
 });
 
+const framed = (m: DetectionsMessage) => framedText(encodeServerMessage(m));
+
 afterEach(() => vi.useRealTimers());
 
 describe('Outbox', () => {
@@ -35,9 +41,9 @@ describe('Outbox', () => {
     const socket = new FakeSocket();
     const missed: number[] = [];
     const box = new Outbox(socket, 1000, (n) => missed.push(n));
-    box.offer(result(1));
+    box.offer('s', framed(result(1)));
     socket.bufferedAmount = 5000; // the client stopped reading
-    for (let seq = 2; seq <= 5; seq++) box.offer(result(seq));
+    for (let seq = 2; seq <= 5; seq++) box.offer('s', framed(result(seq)));
     expect(socket.sent.map((m: any) => m.frame.seq)).toEqual([1]);
     socket.bufferedAmount = 0; // it drains
     vi.advanceTimersByTime(20);
@@ -60,7 +66,7 @@ describe('Outbox', () => {
     socket.bufferedAmount = hardLimit(limit) + 1;
     box.send({ type: 'pong', id: 'b' });
     box.send({ type: 'pong', id: 'c' });
-    box.offer(result(1));
+    box.offer('s', framed(result(1)));
     expect(socket.sent).toEqual([{ type: 'pong', id: 'a' }]);
     expect(socket.terminated).toBe(1);
   });

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { SendTarget } from '../../src/server/outbox.js';
-import { framedTarget, textFrame } from '../../src/server/text-frames.js';
+import { framedParts, framedTarget, textFrame } from '../../src/server/text-frames.js';
 
 let http: Server | undefined;
 afterEach(async () => {
@@ -67,6 +67,27 @@ describe('framedTarget', () => {
     expect(messages).toEqual([texts[0], Buffer.from([1, 2, 3]), ...texts.slice(1), Buffer.from([4])]);
   });
 
+  it('a real client reads frames laid out from byte parts (results), in order with the rest, at every length form', async () => {
+    const texts = ['', 'hi', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(0xffff), '{"q":"boîte rouge 🟥"}', 'w'.repeat(70_000)];
+    // each text cut in three parts, one of them across a multi-byte character where there is one
+    const parts = (t: string) => {
+      const b = Buffer.from(t);
+      const [i, j] = [Math.floor(b.length / 3), Math.floor((2 * b.length) / 3) + 1];
+      return [b.subarray(0, i), b.subarray(i, Math.min(j, b.length)), b.subarray(Math.min(j, b.length))];
+    };
+    const url = await serve((ws, out) => {
+      for (const t of texts) {
+        const f = framedParts(...parts(t));
+        expect(f.text()).toBe(t);
+        out.sendText(f);
+        out.send('between');
+      }
+      ws.close(1000);
+    });
+    const { messages } = await receiveAll(url);
+    expect(messages).toEqual(texts.flatMap((t) => [t, 'between']));
+  });
+
   it('clients sent the same text each get all of it, and a different text between is not mixed up', async () => {
     const opened: { ws: WebSocket; out: SendTarget }[] = [];
     let bothOpen!: () => void;
@@ -115,9 +136,10 @@ describe('framedTarget', () => {
       out.send('first');
       out.send(new Uint8Array(4096).fill(7)); // ws compresses this asynchronously
       out.send('second'); // written beside ws, this would overtake it
+      out.sendText(framedParts(Buffer.from('thi'), Buffer.from('rd'))); // a result: likewise
       ws.close(1000);
     }, true);
     const { messages } = await receiveAll(url);
-    expect(messages).toEqual(['first', Buffer.alloc(4096, 7), 'second']);
+    expect(messages).toEqual(['first', Buffer.alloc(4096, 7), 'second', 'third']);
   });
 });
