@@ -126,13 +126,15 @@ const commands = {
     skew = value;
     return {};
   },
-  async open({ url, group, clients, stream, queries, threshold }) {
+  // sameId: every client names its subscription `s1`, as SDK clients name their first one;
+  // otherwise each its own (`s0`, `s1`, ...), so that no two clients get the same message.
+  async open({ url, group, clients, stream, queries, threshold, sameId }) {
     const sockets = groups.get(group) ?? [];
     groups.set(group, sockets);
     // In batches: hundreds of handshakes at once only measure the accept queue.
     for (let i = 0; i < clients; i += 25) {
       const batch = [];
-      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, `s${sockets.length + j}`));
+      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `s${sockets.length + j}`));
       sockets.push(...(await Promise.all(batch)));
     }
     return { open: sockets.length };

@@ -70,9 +70,18 @@ export class ClientFleet {
     });
   }
 
-  /** Opens `clients` clients in `group`, each subscribed to `stream` with `queries`. */
-  open(group: string, url: string, clients: number, stream: string, queries: readonly string[], threshold?: number): Promise<{ open: number }> {
-    return this.call('open', { group, url, clients, stream, queries, threshold });
+  /** Opens `clients` clients in `group`, each subscribed to `stream` with `queries`. Their
+   * subscription ids differ from client to client, unless `sameId` (all `s1`, as SDK clients name
+   * their first subscription). */
+  open(
+    group: string,
+    url: string,
+    clients: number,
+    stream: string,
+    queries: readonly string[],
+    options: { threshold?: number; sameId?: boolean } = {},
+  ): Promise<{ open: number }> {
+    return this.call('open', { group, url, clients, stream, queries, ...options });
   }
 
   /** Starts a measurement window: forgets what arrived so far. */

@@ -81,9 +81,9 @@ export class Harness {
     this.sources.delete(id);
   }
 
-  /** Opens `clients` more clients in `group`, each subscribed to `stream`. */
-  async connect(group: string, clients: number, stream: string, queries: readonly string[]): Promise<void> {
-    await this.fleet.open(group, this.url, clients, stream, queries);
+  /** Opens `clients` more clients in `group`, each subscribed to `stream` (see ClientFleet.open). */
+  async connect(group: string, clients: number, stream: string, queries: readonly string[], options: { sameId?: boolean } = {}): Promise<void> {
+    await this.fleet.open(group, this.url, clients, stream, queries, options);
   }
 
   disconnect(group: string): Promise<void> {

@@ -2,8 +2,9 @@
  * `rateGate(perSecond)`: a function that says, each time it is asked, whether a value may pass
  * now: only when at least 1/perSecond seconds have passed since the last one it let through (a
  * subscriber's `maxRate`). Undefined or non-positive rates let everything through. One gate per
- * subscription: the stream pipeline asks it before a subscriber's track view, so that a skipped
- * result marks nothing and its lost track IDs can go out with the next one.
+ * subscriber with a rate (kept while its updates leave the rate alone): the stream pipeline asks it
+ * before the subscriber's track view, so that a skipped result marks nothing and its lost track IDs
+ * can go out with the next one.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 

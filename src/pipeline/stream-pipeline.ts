@@ -116,6 +116,10 @@ export class StreamPipeline {
   /** Subscribers, each in one cohort: subscribers who are sure to get the same results. */
   private readonly members = new Map<string, Member>();
   private readonly cohorts = new Set<Cohort>();
+  /** While a result is handed out: moves between cohorts asked for meanwhile, made after it. */
+  private deferred: (() => void)[] | null = null;
+  /** How the results ended (the source completed or failed, or close()), once they have. */
+  private ended: ((s: Subscriber<SubscriberResult>) => void) | null = null;
   /** Work shared by the cohorts of the result being handed out (see handOut()). */
   private shared: {
     result: InferenceResult;
@@ -180,10 +184,13 @@ export class StreamPipeline {
   ): { version: number; results$: Observable<SubscriberResult> } {
     if (this.members.has(id)) throw new Error(`subscriber ${id} exists`);
     const version = this.registry.set(id, { queries, threshold: options.threshold });
-    const member: Member = { id, cohort: null!, listeners: new Set() };
-    this.members.set(id, member);
-    this.join(member, new Cohort(new TrackView(options.smooth ?? false), options.maxRate, options.scheduler));
+    const member: Member = { id, cohort: null!, listeners: new Set(), scheduler: options.scheduler };
+    if (!this.ended) {
+      this.members.set(id, member);
+      this.join(member, new Cohort(new TrackView(options.smooth ?? false), options.maxRate, options.scheduler));
+    }
     const results$ = new Observable<SubscriberResult>((subscriber) => {
+      if (this.ended) return this.ended(subscriber);
       if (this.members.get(id) !== member) return subscriber.complete();
       member.listeners.add(subscriber);
       return () => member.listeners.delete(subscriber);
@@ -194,15 +201,23 @@ export class StreamPipeline {
   /** Changes a subscriber's queries, threshold and/or rate (null: no limit); takes effect from the
    * next inference. Returns the subscriber's new query version. */
   update(id: string, change: { queries?: readonly string[]; threshold?: number; maxRate?: number | null }, scheduler?: SchedulerLike): number {
-    const member = this.members.get(id);
     const cur = this.registry.get(id);
-    if (!member || !cur) throw new Error(`no subscriber ${id}`);
+    if (!cur) throw new Error(`no subscriber ${id}`);
     const version = this.registry.set(id, { queries: change.queries ?? cur.queries, threshold: change.threshold ?? cur.threshold });
-    // It no longer gets what its cohort gets: on its own from here, with the same track history.
-    const was = member.cohort;
-    const rate = change.maxRate === undefined ? was.maxRate : (change.maxRate ?? undefined);
-    this.leave(member);
-    this.join(member, was.split(rate, scheduler));
+    const member = this.members.get(id);
+    if (!member) return version; // the results have ended: nothing more to hand it
+    if (scheduler) member.scheduler = scheduler;
+    // It no longer gets what its cohort gets: on its own from here, with the same track history
+    // (and rate gate, unless the rate changed). During a hand-out, once it has had this result.
+    const move = () => {
+      if (this.members.get(id) !== member) return;
+      const was = member.cohort;
+      const rate = change.maxRate === undefined ? was.maxRate : (change.maxRate ?? undefined);
+      this.leave(member);
+      this.join(member, was.split(rate, member.scheduler));
+    };
+    if (this.deferred) this.deferred.push(move);
+    else move();
     return version;
   }
 
@@ -227,9 +242,15 @@ export class StreamPipeline {
     this.newest = null;
   }
 
+  /** Ends every subscriber's results, and those of anyone who subscribes later, alike. */
   private end(how: (s: Subscriber<SubscriberResult> | Subject<InferenceResult>) => void): void {
+    if (this.ended) return;
+    this.ended = how;
     how(this.results);
-    for (const m of this.members.values()) for (const l of m.listeners) how(l);
+    const members = [...this.members.values()];
+    this.members.clear();
+    this.cohorts.clear();
+    for (const m of members) for (const l of [...m.listeners]) how(l);
   }
 
   private join(member: Member, cohort: Cohort): void {
@@ -250,41 +271,59 @@ export class StreamPipeline {
    * per-subscriber work is one call, and the server's is one socket write (server/result-frame.ts).
    */
   private handOut(r: InferenceResult): void {
-    this.shared = { result: r, selections: new Map(), views: new Map() };
-    const alike = new Map<string, Cohort>();
-    for (const c of [...this.cohorts]) {
-      if (!this.cohorts.has(c)) continue;
-      const out = this.view(c, r);
-      if (out) for (const m of [...c.members]) for (const l of m.listeners) l.next(out);
-      // Cohorts whose members now stand alike merge: the same query set (own version, queries,
-      // threshold), in force for this result and so for every later one until one of them
-      // changes it (and leaves), the same track history after this result, no rate of their own.
-      if (!out || c.maxRate !== undefined || !c.members.length) continue;
-      const q = this.registry.current(c.members[0]!.id);
-      if (!q || q.since > r.streamVersion) continue;
-      const key = `${q.own}|${q.key}|${c.view.smooth ? 's' : 'r'}|${c.view.fingerprint()}`;
-      const into = alike.get(key);
-      if (!into) alike.set(key, c);
-      else {
-        for (const m of c.members) this.join(m, into);
-        c.members.length = 0;
-        this.cohorts.delete(c);
+    const shared = (this.shared = { result: r, selections: new Map(), views: new Map() });
+    /** Cohorts that may merge with another, by query set and smoothing. */
+    const candidates = new Map<string, Cohort[]>();
+    this.deferred = [];
+    try {
+      for (const c of [...this.cohorts]) {
+        if (this.ended) return;
+        if (!this.cohorts.has(c)) continue; // all its members left meanwhile
+        const out = this.view(c, r, shared);
+        if (!out) continue;
+        for (const m of [...c.members]) for (const l of [...m.listeners]) l.next(out);
+        // Cohorts whose members now stand alike merge: the same query set (own version, queries,
+        // threshold), in force for this result and so for every later one until one of them
+        // changes it (and leaves), the same track history after this result, no rate of theirs.
+        if (c.maxRate !== undefined || !c.members.length) continue;
+        const q = this.registry.current(c.members[0]!.id);
+        if (!q || q.since > r.streamVersion) continue;
+        const key = `${q.own}|${q.key}|${c.view.smooth ? 's' : 'r'}`;
+        const list = candidates.get(key);
+        if (list) list.push(c);
+        else candidates.set(key, [c]);
+      }
+    } finally {
+      const moves = this.deferred;
+      this.deferred = null;
+      for (const move of moves) move();
+    }
+    for (const list of candidates.values()) {
+      if (list.length < 2) continue;
+      const alike = new Map<string, Cohort>();
+      for (const c of list) {
+        if (!this.cohorts.has(c) || c.maxRate !== undefined) continue; // changed by a move above
+        const print = c.view.fingerprint();
+        const into = alike.get(print);
+        if (!into) alike.set(print, c);
+        else {
+          for (const m of c.members) this.join(m, into);
+          c.members.length = 0;
+          this.cohorts.delete(c);
+        }
       }
     }
   }
 
-  private view(c: Cohort, r: InferenceResult): SubscriberResult | null {
+  private view(c: Cohort, r: InferenceResult, shared: NonNullable<StreamPipeline['shared']>): SubscriberResult | null {
     if (!c.members.length) return null;
-    let lost = r.lost;
-    if (c.pass) {
-      if (!c.pass()) {
-        if (r.lost?.length) c.carried.push(...r.lost);
-        return null;
-      }
-      if (c.carried.length) lost = [...c.carried, ...(r.lost ?? [])];
-      c.carried = [];
+    if (c.pass && !c.pass()) {
+      if (r.lost?.length) c.carried.push(...r.lost);
+      return null;
     }
-    const shared = this.shared!;
+    // lost IDs of results a rate skipped go out with the next result given
+    const lost = c.carried.length ? [...c.carried, ...(r.lost ?? [])] : r.lost;
+    c.carried = [];
     const sel = this.registry.select(c.members[0]!.id, r.streamVersion, r.detections, shared.selections);
     if (!sel) return null;
     let views = shared.views.get(sel.key);
@@ -365,6 +404,8 @@ interface Member {
   cohort: Cohort;
   /** Whoever subscribed to its results$. */
   listeners: Set<Subscriber<SubscriberResult>>;
+  /** The clock of its rate, if it was given one (tests). */
+  scheduler?: SchedulerLike;
 }
 
 /** Subscribers who get the same results: one track view, one rate. A subscriber starts in a cohort
@@ -382,14 +423,18 @@ class Cohort {
     readonly view: TrackView,
     maxRate?: number,
     private readonly scheduler?: SchedulerLike,
+    pass?: (() => boolean) | null,
   ) {
     this.maxRate = maxRate !== undefined && maxRate > 0 ? maxRate : undefined;
-    this.pass = this.maxRate ? rateGate(this.maxRate, scheduler) : null;
+    this.pass = pass !== undefined ? pass : this.maxRate ? rateGate(this.maxRate, scheduler) : null;
   }
 
-  /** A cohort for one member leaving this one: the same track history, the rate given. */
-  split(maxRate: number | undefined, scheduler = this.scheduler): Cohort {
-    const c = new Cohort(this.view.clone(), maxRate, scheduler);
+  /** A cohort for one member leaving this one: the same track history and lost IDs held back; the
+   * same rate gate, unless the rate or its clock changed. */
+  split(maxRate: number | undefined, scheduler?: SchedulerLike): Cohort {
+    const rate = maxRate !== undefined && maxRate > 0 ? maxRate : undefined;
+    const keep = rate === this.maxRate && scheduler === this.scheduler;
+    const c = new Cohort(this.view.clone(), rate, scheduler, keep ? this.pass : undefined);
     c.carried = [...this.carried];
     return c;
   }

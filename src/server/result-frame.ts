@@ -16,8 +16,18 @@ import { framedParts, type FramedText } from './text-frames.js';
 const HEAD = '{"type":"detections","subscription":';
 const HEAD_BYTES = Buffer.from(HEAD);
 
-/** The last result framed: what it was made from, the bytes after the id, and the last frame made. */
-let last: { r: SubscriberResult; total: number; rest: Buffer; id: Buffer; framed: FramedText } | null = null;
+/** What the last result framed was made from (its fields, not the result: that would hold its
+ * frame's pixels), the bytes after the id, and the last frame made. */
+interface Made {
+  r: Pick<SubscriberResult, 'stream' | 'frame' | 'queryVersion' | 'detections' | 'lost'>;
+  decode: number;
+  infer: number;
+  total: number;
+  rest: Buffer;
+  id: Buffer;
+  framed: FramedText;
+}
+let last: Made | null = null;
 
 /** A subscription id as it appears in messages (JSON), in UTF-8: made once per subscription. */
 export function subscriptionBytes(id: string): Buffer {
@@ -48,21 +58,22 @@ export function resultFrame(id: Buffer, r: SubscriberResult, total: number): Fra
   const framed = framedParts(HEAD_BYTES, id, rest);
   // Only values nobody can change are remembered by identity: the pipeline freezes what it shares.
   const keep = Object.isFrozen(r.frame) && Object.isFrozen(r.detections) && (!r.lost || Object.isFrozen(r.lost));
-  last = keep ? { r, total, rest, id, framed } : null;
+  last = keep
+    ? { r: { stream: r.stream, frame: r.frame, queryVersion: r.queryVersion, detections: r.detections, lost: r.lost }, decode: r.timings.decode, infer: r.timings.infer, total, rest, id, framed }
+    : null;
   return framed;
 }
 
-function same(a: { r: SubscriberResult; total: number }, r: SubscriberResult, total: number): boolean {
+function same(a: Made, r: SubscriberResult, total: number): boolean {
   const p = a.r;
-  if (a.total !== total) return false;
-  if (p === r) return true;
   return (
+    a.total === total &&
     p.detections === r.detections &&
     p.frame === r.frame &&
     p.queryVersion === r.queryVersion &&
     p.lost === r.lost &&
     p.stream === r.stream &&
-    p.timings.decode === r.timings.decode &&
-    p.timings.infer === r.timings.infer
+    a.decode === r.timings.decode &&
+    a.infer === r.timings.infer
   );
 }

@@ -75,10 +75,9 @@ function writeHeader(frame: Buffer, length: number, head: number): void {
   }
 }
 
-/** The last text framed, and its frame: clients with the same subscription id (every SDK names
- * its first one `s1`) and the same view of a result get the same text in one burst (its
- * `timings.total` is in whole milliseconds), framed once. Frames are never changed after they are
- * made, so one may sit in many sockets' queues. */
+/** The last text framed, and its frame: a control message that goes to many clients in one pass
+ * (a stream's status, to everyone) is framed once. Frames are never changed after they are made,
+ * so one may sit in many sockets' queues. (Results are framed in result-frame.ts.) */
 let last: { text: string; frame: Buffer } | null = null;
 
 function frameOf(text: string): Buffer {

@@ -1,4 +1,4 @@
-import { Subject, firstValueFrom, take, toArray, type SchedulerLike } from 'rxjs';
+import { Subject, config, firstValueFrom, take, toArray, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/domain/types.js';
 import { GroundstreamError } from '../../src/errors.js';
@@ -368,5 +368,87 @@ describe('StreamPipeline', () => {
     for (let i = 0; i < 6; i++) await step();
     expect(count.b).toBe(limited + 6);
     expect(count.a).toBe(39);
+  });
+
+  it('hands a subscriber updated from inside another one\'s callback the result being handed out, under its old version', async () => {
+    const { frames, p } = setup();
+    const a = p.subscribe('a', ['star']);
+    const b = p.subscribe('b', ['star']);
+    let updated = false;
+    a.results$.subscribe(() => {
+      if (updated) return;
+      updated = true;
+      p.update('b', { threshold: 0.4 });
+    });
+    const versions: number[] = [];
+    b.results$.subscribe((r) => versions.push(r.queryVersion));
+    for (let i = 1; i <= 3; i++) {
+      frames.next(frame(i));
+      for (let k = 0; k < 3; k++) await tick();
+    }
+    expect(versions).toEqual([1, 2, 2]);
+  });
+
+  it('survives close() from inside a subscriber\'s callback, and ends everyone\'s results, also those asked for later', async () => {
+    const errors: unknown[] = [];
+    const before = config.onUnhandledError;
+    config.onUnhandledError = (e) => errors.push(e);
+    try {
+      const { frames, p } = setup();
+      p.subscribe('a', ['star']).results$.subscribe(() => p.close());
+      const b = p.subscribe('b', ['star'], { threshold: 0.45 });
+      let ended = false;
+      b.results$.subscribe({ complete: () => (ended = true) });
+      frames.next(frame(1));
+      for (let k = 0; k < 3; k++) await tick();
+      await new Promise((r) => setTimeout(r, 5));
+      expect(errors).toEqual([]);
+      expect(ended).toBe(true);
+      expect(await firstValueFrom(b.results$.pipe(toArray()))).toEqual([]); // subscribed after the end
+      expect(await firstValueFrom(p.subscribe('c', ['star']).results$.pipe(toArray()))).toEqual([]);
+    } finally {
+      config.onUnhandledError = before;
+    }
+  });
+
+  it('completes the results of a subscriber that comes after its source completed', async () => {
+    const { frames, p } = setup();
+    frames.complete();
+    await tick();
+    expect(await firstValueFrom(p.subscribe('a', ['star']).results$.pipe(toArray()))).toEqual([]);
+  });
+
+  it('keeps a subscriber\'s rate gate through updates that leave its rate alone, and hands over the lost IDs it held back when the rate is lifted', async () => {
+    const { model, frames, p } = setup();
+    model.scores = { star: 0.9 };
+    let now = 0;
+    const clock = { now: () => now } as unknown as SchedulerLike;
+    const union: InferenceResult[] = [];
+    p.results$.subscribe((r) => union.push(r));
+    let seq = 0;
+    const step = async () => {
+      seq++;
+      frames.next({ ...frame(seq % 250), seq, pts: seq / 30 });
+      for (let i = 0; i < 3; i++) await tick();
+    };
+    p.subscribe('z', ['star']);
+    for (let i = 0; i < 10; i++) await step(); // the tracker confirms the object
+    const got: SubscriberResult[] = [];
+    p.subscribe('a', ['star'], { maxRate: 1, scheduler: clock }).results$.subscribe((r) => got.push(r));
+    for (let i = 0; i < 10; i++) await step(); // the clock stands still: one result in all
+    for (let i = 0; i < 3; i++) {
+      p.update('a', { threshold: 0.3 + i / 100 });
+      await step();
+    }
+    expect(got).toHaveLength(1);
+    const id = got[0]!.detections[0]!.trackId!;
+    expect(id).toBeDefined();
+    model.scores = { star: 0 }; // the object goes; its loss falls in a result the rate skips
+    while (!union.some((r) => r.lost?.includes(id))) await step();
+    expect(got).toHaveLength(1);
+    p.update('a', { maxRate: null });
+    await step();
+    expect(got).toHaveLength(2);
+    expect(got[1]!.lost).toEqual([id]);
   });
 });
