@@ -175,7 +175,8 @@ export class StreamPipeline {
    * Adds a subscriber; returns its first query version and its results (at most `maxRate` a
    * second: the rate is applied before the subscriber's track view, so that a skipped result
    * marks nothing: a track is `new` in the first result the subscriber gets, and the lost IDs of
-   * skipped results go out with the next one it gets). `scheduler`: the clock of the rate.
+   * skipped results go out with the next one it gets). `scheduler`: the clock of the rate. An id
+   * already subscribed is refused (unsubscribe it first).
    */
   subscribe(
     id: string,

@@ -97,7 +97,9 @@ describe('streaming server over real sockets', () => {
   it('serves 50 clients of one stream from one inference per frame', async () => {
     await addStream('fan', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
     const clients = await Promise.all(Array.from({ length: 50 }, () => TestClient.open(wsUrl)));
-    clients.forEach((c, i) => c.send({ type: 'subscribe', id: 's', stream: 'fan', queries: i % 2 ? ['red circle', 'circle'] : ['circle', 'blue object'] }));
+    // most name their subscription alike (as SDK clients do: one frame serves them all), some not
+    const ids = clients.map((_, i) => (i % 5 ? 's' : `own-${i}`));
+    clients.forEach((c, i) => c.send({ type: 'subscribe', id: ids[i], stream: 'fan', queries: i % 2 ? ['red circle', 'circle'] : ['circle', 'blue object'] }));
     await Promise.all(clients.map((c) => c.next((m) => m.type === 'subscribed')));
     // count inferences over a window in which every client receives at least 10 results
     const start = inferences;
@@ -115,6 +117,7 @@ describe('streaming server over real sockets', () => {
     expect(seq).toBeDefined();
     const circles = clients.map((c) => JSON.stringify(c.of('detections').find((m) => m.frame.seq === seq).detections.filter((d: any) => d.query === 'circle')));
     expect(new Set(circles).size).toBe(1);
+    clients.forEach((c, i) => expect(new Set(c.of('detections').map((m) => m.subscription))).toEqual(new Set([ids[i]])));
     await Promise.all(clients.map((c) => c.close()));
     await fetch(`${base}/v1/streams/fan`, { method: 'DELETE' });
   });
