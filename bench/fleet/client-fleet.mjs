@@ -54,7 +54,7 @@ function numberField(text, key) {
   return i < 0 ? NaN : parseFloat(text.slice(i + key.length, i + key.length + 32));
 }
 
-function onMessage(stream, data, isBinary) {
+function onMessage(stream, data, isBinary, ws) {
   if (isBinary) return;
   const arrived = clock() - skew;
   const text = String(data);
@@ -82,7 +82,23 @@ function onMessage(stream, data, isBinary) {
   } else if (m.type === 'error') {
     w.errors++;
     w.firstError ??= `${m.code}: ${m.message}`;
+  } else if (m.type === 'subscribed' || m.type === 'unsubscribed') {
+    ws?.ack?.(m);
   }
+}
+
+/** Sends `msg` on `ws` and waits for its answer of type `want`. */
+function request(ws, msg, want) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${want} after 30 s`)), 30_000);
+    ws.ack = (m) => {
+      if (m.type !== want) return;
+      clearTimeout(timer);
+      ws.ack = undefined;
+      resolve();
+    };
+    ws.send(JSON.stringify(msg));
+  });
 }
 
 function openOne(url, stream, queries, threshold, id) {
@@ -102,7 +118,8 @@ function openOne(url, stream, queries, threshold, id) {
         clearTimeout(timer);
         ws.removeAllListeners('message');
         ws.removeAllListeners('close');
-        ws.on('message', (d, b) => onMessage(stream, d, b));
+        ws.on('message', (d, b) => onMessage(stream, d, b, ws));
+        ws.subscription = { type: 'subscribe', id, stream, queries, ...(threshold !== undefined && { threshold }) };
         resolve(ws);
       } else if (m.type === 'error') {
         clearTimeout(timer);
@@ -127,14 +144,15 @@ const commands = {
     return {};
   },
   // sameId: every client names its subscription `s1`, as SDK clients name their first one;
-  // otherwise each its own (`s0`, `s1`, ...), so that no two clients get the same message.
-  async open({ url, group, clients, stream, queries, threshold, sameId }) {
+  // otherwise each its own (`${prefix}0`, `${prefix}1`, ...), so that no two clients get the same
+  // message.
+  async open({ url, group, clients, stream, queries, threshold, sameId, prefix = 's' }) {
     const sockets = groups.get(group) ?? [];
     groups.set(group, sockets);
     // In batches: hundreds of handshakes at once only measure the accept queue.
     for (let i = 0; i < clients; i += 25) {
       const batch = [];
-      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `s${sockets.length + j}`));
+      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `${prefix}${sockets.length + j}`));
       sockets.push(...(await Promise.all(batch)));
     }
     return { open: sockets.length };
@@ -158,6 +176,16 @@ const commands = {
       };
     }
     return { t: clock() - skew, cpuMs: cpuMs(), streams: out };
+  },
+  // A group's clients stay connected, but end their subscriptions (unsubscribe) or take them up
+  // again (subscribe), each waiting for the server's answer.
+  async unsubscribe({ group }) {
+    await Promise.all((groups.get(group) ?? []).map((ws) => request(ws, { type: 'unsubscribe', id: ws.subscription.id }, 'unsubscribed')));
+    return {};
+  },
+  async subscribe({ group }) {
+    await Promise.all((groups.get(group) ?? []).map((ws) => request(ws, ws.subscription, 'subscribed')));
+    return {};
   },
   async close({ group }) {
     const sockets = groups.get(group) ?? [];

@@ -71,17 +71,27 @@ export class ClientFleet {
   }
 
   /** Opens `clients` clients in `group`, each subscribed to `stream` with `queries`. Their
-   * subscription ids differ from client to client, unless `sameId` (all `s1`, as SDK clients name
-   * their first subscription). */
+   * subscription ids differ from client to client (`${prefix}0`, `${prefix}1`, ...; prefix `s`),
+   * unless `sameId` (all `s1`, as SDK clients name their first subscription). */
   open(
     group: string,
     url: string,
     clients: number,
     stream: string,
     queries: readonly string[],
-    options: { threshold?: number; sameId?: boolean } = {},
+    options: { threshold?: number; sameId?: boolean; prefix?: string } = {},
   ): Promise<{ open: number }> {
     return this.call('open', { group, url, clients, stream, queries, ...options });
+  }
+
+  /** Ends the subscriptions of a group's clients, which stay connected (resubscribe takes them up
+   * again): the server's load changes, its connections do not. */
+  unsubscribe(group: string): Promise<void> {
+    return this.call('unsubscribe', { group });
+  }
+
+  resubscribe(group: string): Promise<void> {
+    return this.call('subscribe', { group });
   }
 
   /** Starts a measurement window: forgets what arrived so far. */

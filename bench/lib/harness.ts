@@ -82,8 +82,17 @@ export class Harness {
   }
 
   /** Opens `clients` more clients in `group`, each subscribed to `stream` (see ClientFleet.open). */
-  async connect(group: string, clients: number, stream: string, queries: readonly string[], options: { sameId?: boolean } = {}): Promise<void> {
+  async connect(group: string, clients: number, stream: string, queries: readonly string[], options: { sameId?: boolean; prefix?: string } = {}): Promise<void> {
     await this.fleet.open(group, this.url, clients, stream, queries, options);
+  }
+
+  /** A group's clients end their subscriptions, staying connected (see ClientFleet.unsubscribe). */
+  unsubscribe(group: string): Promise<void> {
+    return this.fleet.unsubscribe(group);
+  }
+
+  resubscribe(group: string): Promise<void> {
+    return this.fleet.resubscribe(group);
   }
 
   disconnect(group: string): Promise<void> {
