@@ -100,8 +100,12 @@ export class FramedTarget implements SendTarget {
     this.plain = ws.extensions === '';
   }
 
+  /** Bytes of result frames queued in this pass, not yet written. */
+  private queuedBytes = 0;
+
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount; // (counts what is written here too: it is the socket's own queue)
+    // (ws's count includes what is written here: it is the socket's own queue)
+    return this.ws.bufferedAmount + this.queuedBytes;
   }
 
   get readyState(): number {
@@ -109,18 +113,49 @@ export class FramedTarget implements SendTarget {
   }
 
   send(data: string | Uint8Array): void {
+    writeQueued(); // results queued before this go first
     if (this.plain && typeof data === 'string' && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frameOf(data));
     else this.ws.send(data);
   }
 
+  /** Queues a result's frame; every frame queued in the same pass is written when it ends. */
   sendText(t: FramedText): void {
-    if (this.plain && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(t.frame);
-    else this.ws.send(t.text());
+    if (this.plain && this.ws.readyState === WebSocket.OPEN && this.raw.writable) {
+      if (!queue.length) queueMicrotask(writeQueued);
+      queue.push(this, t.frame);
+      this.queuedBytes += t.frame.length;
+    } else {
+      writeQueued();
+      this.ws.send(t.text());
+    }
   }
 
   terminate(): void {
-    this.ws.terminate();
+    this.ws.terminate(); // (its queued frames are dropped: see write)
   }
+
+  /** Writes a queued frame, unless the connection stopped being open since it was queued (frames
+   * sent after ws began to close are dropped, as ws drops them). */
+  write(frame: Buffer): void {
+    this.queuedBytes -= frame.length;
+    if (this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frame);
+  }
+}
+
+/**
+ * Result frames queued in the current pass, as (target, frame) pairs, in order. A result goes to
+ * hundreds of clients in one synchronous pass; writing their frames together afterwards, in one
+ * loop, costs about 3 µs less per client than writing each as its result is handed out (bench:
+ * the fan-out target, measured in turns): the system calls run back to back, with nothing of ours
+ * between them to push the kernel's write path out of the caches. Anything else sent on a target
+ * writes the queue first, so each socket's messages keep their order.
+ */
+const queue: (FramedTarget | Buffer)[] = [];
+
+function writeQueued(): void {
+  if (!queue.length) return;
+  const items = queue.splice(0, queue.length);
+  for (let i = 0; i < items.length; i += 2) (items[i] as FramedTarget).write(items[i + 1] as Buffer);
 }
 
 export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {

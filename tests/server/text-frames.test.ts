@@ -88,6 +88,27 @@ describe('framedTarget', () => {
     expect(messages).toEqual(texts.flatMap((t) => [t, 'between']));
   });
 
+  it('writes result frames when the pass that queued them ends, counting them in bufferedAmount meanwhile; keeps each socket\'s order; drops those of a connection that began to close first', async () => {
+    let seen: { buffered: number; written: number; afterPass: number } | undefined;
+    const url = await serve((ws, out, raw) => {
+      out.sendText(framedParts(Buffer.from('r1')));
+      const buffered = out.bufferedAmount;
+      const written = raw.writableLength; // nothing yet: r1 waits for the pass to end
+      out.send(new Uint8Array([9])); // anything else sent writes what is queued first
+      out.sendText(framedParts(Buffer.from('r2')));
+      out.sendText(framedParts(Buffer.from('r3')));
+      setImmediate(() => {
+        seen = { buffered, written, afterPass: out.bufferedAmount - ws.bufferedAmount };
+        out.sendText(framedParts(Buffer.from('r4'))); // queued, then the connection closes in the same pass
+        ws.close(1000);
+      });
+    });
+    const { messages, code } = await receiveAll(url);
+    expect(code).toBe(1000);
+    expect(messages).toEqual(['r1', Buffer.from([9]), 'r2', 'r3']);
+    expect(seen).toEqual({ buffered: 4, written: 0, afterPass: 0 });
+  });
+
   it('clients sent the same text each get all of it, and a different text between is not mixed up', async () => {
     const opened: { ws: WebSocket; out: SendTarget }[] = [];
     let bothOpen!: () => void;
