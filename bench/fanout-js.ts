@@ -78,7 +78,8 @@ async function run(clients: number, frames: number): Promise<number> {
     });
     const t0 = process.hrtime.bigint();
     source.next({ streamId: 'fan', seq: k, pts: k / 30, capturedAt: Date.now(), width: 224, height: 224, data } as Frame);
-    await handed; // results$ emits just before the hand-out, in the same pass: this returns after it
+    await handed; // results$ emits just before the hand-out, in the same pass: this returns after it,
+    await null; // and this after the frames it queued were written (text-frames.ts)
     total += Number(process.hrtime.bigint() - t0);
   }
   pipeline.close();

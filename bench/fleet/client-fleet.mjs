@@ -80,6 +80,7 @@ function onMessage(stream, data, isBinary, ws) {
     w.missedNotices++;
     w.missed += m.count;
   } else if (m.type === 'error') {
+    if (ws?.ack?.(m)) return; // the answer to a request: that request fails
     w.errors++;
     w.firstError ??= `${m.code}: ${m.message}`;
   } else if (m.type === 'subscribed' || m.type === 'unsubscribed') {
@@ -87,15 +88,22 @@ function onMessage(stream, data, isBinary, ws) {
   }
 }
 
-/** Sends `msg` on `ws` and waits for its answer of type `want`. */
+/** Sends `msg` (a request with an `id`) on `ws` and waits for its answer of type `want`; an error
+ * about it fails the request. */
 function request(ws, msg, want) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${want} after 30 s`)), 30_000);
-    ws.ack = (m) => {
-      if (m.type !== want) return;
+    if (ws.readyState !== WebSocket.OPEN) return reject(new Error(`${msg.type} ${msg.id}: the connection is closed`));
+    const done = (f) => {
       clearTimeout(timer);
       ws.ack = undefined;
-      resolve();
+      f();
+    };
+    const timer = setTimeout(() => done(() => reject(new Error(`${msg.type} ${msg.id}: no ${want} after 30 s`))), 30_000);
+    // true when `m` answered this request
+    ws.ack = (m) => {
+      if (m.type === 'error' && m.ref === msg.id) return (done(() => reject(new Error(`${msg.type} ${msg.id}: ${m.code}: ${m.message}`))), true);
+      if (m.type === want && m.id === msg.id) return (done(resolve), true);
+      return false;
     };
     ws.send(JSON.stringify(msg));
   });
@@ -150,9 +158,10 @@ const commands = {
     const sockets = groups.get(group) ?? [];
     groups.set(group, sockets);
     // In batches: hundreds of handshakes at once only measure the accept queue.
+    const base = sockets.length;
     for (let i = 0; i < clients; i += 25) {
       const batch = [];
-      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `${prefix}${sockets.length + j}`));
+      for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `${prefix}${base + j}`));
       sockets.push(...(await Promise.all(batch)));
     }
     return { open: sockets.length };

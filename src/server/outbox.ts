@@ -19,7 +19,8 @@ export interface SendTarget {
   readonly bufferedAmount: number;
   readonly readyState: number;
   send(data: string | Uint8Array): void;
-  /** Sends a text message laid out as its frame (written as is where the connection allows). */
+  /** Sends a text message laid out as its frame (text-frames.ts writes it as is, where the
+   * connection allows, when the pass that sent it ends). */
   sendText(text: FramedText): void;
   /** Drops the connection at once (ws: terminate()). */
   terminate(): void;

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SUBPROTOCOL } from '../protocol/index.js';
 import type { SendTarget } from './outbox.js';
-import { framedTarget } from './text-frames.js';
+import { framedTarget, writeQueuedFrames } from './text-frames.js';
 
 export interface WsHandlers {
   /**
@@ -110,6 +110,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
     close(code = 1001, reason = 'server shutting down'): Promise<void> {
       clearInterval(timer);
       server.off('upgrade', onUpgrade);
+      writeQueuedFrames(); // results sent before the close go before the close frame
       for (const ws of wss.clients) ws.close(code, reason);
       return new Promise((resolve) => {
         const deadline = setTimeout(() => {

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { SendTarget } from '../../src/server/outbox.js';
-import { framedParts, framedTarget, textFrame } from '../../src/server/text-frames.js';
+import { framedParts, framedTarget, textFrame, writeQueuedFrames } from '../../src/server/text-frames.js';
 
 let http: Server | undefined;
 afterEach(async () => {
@@ -88,7 +88,7 @@ describe('framedTarget', () => {
     expect(messages).toEqual(texts.flatMap((t) => [t, 'between']));
   });
 
-  it('writes result frames when the pass that queued them ends, counting them in bufferedAmount meanwhile; keeps each socket\'s order; drops those of a connection that began to close first', async () => {
+  it('writes result frames when the pass that queued them ends, counting them in bufferedAmount meanwhile; keeps each socket\'s order; writes them before a close when asked (as the server does), and sends nothing after it', async () => {
     let seen: { buffered: number; written: number; afterPass: number } | undefined;
     const url = await serve((ws, out, raw) => {
       out.sendText(framedParts(Buffer.from('r1')));
@@ -100,12 +100,14 @@ describe('framedTarget', () => {
       setImmediate(() => {
         seen = { buffered, written, afterPass: out.bufferedAmount - ws.bufferedAmount };
         out.sendText(framedParts(Buffer.from('r4'))); // queued, then the connection closes in the same pass
+        writeQueuedFrames(); // what the server's shutdown does before closing its clients
         ws.close(1000);
+        out.sendText(framedParts(Buffer.from('r5'))); // after the close: not sent, as ws sends nothing then
       });
     });
     const { messages, code } = await receiveAll(url);
     expect(code).toBe(1000);
-    expect(messages).toEqual(['r1', Buffer.from([9]), 'r2', 'r3']);
+    expect(messages).toEqual(['r1', Buffer.from([9]), 'r2', 'r3', 'r4']);
     expect(seen).toEqual({ buffered: 4, written: 0, afterPass: 0 });
   });
 

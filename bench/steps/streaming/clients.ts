@@ -26,28 +26,35 @@ export async function clientsSection(s: Section): Promise<void> {
   const cpuOf = (n: number) => col(clientRows.find((c) => c.clients === n)?.rows ?? [], 'cpuPerFrame', 'ms');
   const fanN = plan.clients.includes(200) ? 200 : plan.clients.at(-1)!;
 
-  // The target, measured in turns: one client, then fanN, then fanN named alike, run after run,
-  // every client connected throughout (the others end their subscriptions while they should not
-  // count, and take them up again). The rows above are minutes apart, and this machine's drift
-  // over minutes is as large as what is measured. "Own": every client's subscription id its own
-  // (as this fleet names them), so each gets a frame of its own: the worst case. "Alike": all
-  // named `s1`, as SDK clients name their first subscription: byte for byte the same messages,
-  // framed once for all of them.
-  await h.connect('one', 1, 'fan', QUERIES_8, { prefix: 'one-' });
+  // The target, measured in turns: one client, fanN, and fanN named alike, run after run, the
+  // order rotating from run to run (so that what one turn leaves behind, such as garbage to
+  // collect, does not always fall on the same one), every client connected throughout: the others
+  // end their subscriptions while they should not count, and take them up again. The rows above
+  // are minutes apart, and this machine's drift over minutes is as large as what is measured.
+  // "Own": every client's subscription id its own (as this fleet names them), so each gets a frame
+  // of its own: the worst case. "Alike": all named `s1`, as SDK clients name their first
+  // subscription: byte for byte the same messages, framed once for all of them. The one client is
+  // `s1` too, so it belongs to both.
+  await h.connect('one', 1, 'fan', QUERIES_8, { sameId: true });
   await h.connect('own', fanN - 1, 'fan', QUERIES_8, { prefix: 'own-' });
   await h.connect('alike', fanN - 1, 'fan', QUERIES_8, { sameId: true });
   await h.unsubscribe('own');
   await h.unsubscribe('alike');
   const settle = () => sleep(1000 * Math.max(plan.settle, s.ctx.ci ? 0.1 : 1));
   const turns = { one: [] as Summary[], own: [] as Summary[], alike: [] as Summary[] };
+  const order = ['one', 'own', 'alike'] as const;
+  let subscribed: 'own' | 'alike' | null = null;
   for (let r = 0; r < R; r++) {
-    await settle();
-    turns.one.push(summarize(await h.window(plan.window30), 'fan'));
-    for (const group of ['own', 'alike'] as const) {
-      await h.resubscribe(group);
+    for (let k = 0; k < order.length; k++) {
+      const turn = order[(r + k) % order.length]!;
+      const want = turn === 'one' ? null : turn;
+      if (subscribed !== want) {
+        if (subscribed) await h.unsubscribe(subscribed);
+        if (want) await h.resubscribe(want);
+        subscribed = want;
+      }
       await settle();
-      turns[group].push(summarize(await h.window(plan.window30), 'fan'));
-      await h.unsubscribe(group);
+      turns[turn].push(summarize(await h.window(plan.window30), 'fan'));
     }
   }
   for (const group of ['one', 'own', 'alike']) await h.disconnect(group);
@@ -138,7 +145,7 @@ export async function clientsSection(s: Section): Promise<void> {
     note:
       "Clients that only count (bench/fleet/raw-fleet.mjs), in another process. The model runs before each burst, as in the server, since writes right after it cost more than writes in a loop alone; its own CPU, measured call by call, is left out of both columns. " +
       "A floor's ratio puts its measured per-socket cost on top of groundstream's own 1-client CPU per frame. " +
-      `groundstream's rows: 1 client, then ${fanN}, then ${fanN} named alike, in turns, run after run, all ${2 * fanN - 1} clients connected throughout (those that should not count end their subscriptions, then take them up again); the table below measures each number of clients once, in a row. ` +
+      `groundstream's rows: 1 client, ${fanN}, and ${fanN} named alike, in turns, run after run, the order rotating, all ${2 * fanN - 1} clients connected throughout (those that should not count end their subscriptions, then take them up again: the 1-client turn has ${2 * fanN - 2} idle connections beside it); the table below measures each number of clients once, in a row. ` +
       "The socket write system call is most of it (on loopback, delivery into the receiving socket is charged to the sender).",
   });
   tables.push({
