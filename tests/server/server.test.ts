@@ -122,6 +122,28 @@ describe('streaming server over real sockets', () => {
     await fetch(`${base}/v1/streams/fan`, { method: 'DELETE' });
   });
 
+  it('holds a subscription to its maxRate, and lifts it on update', async () => {
+    await addStream('rate', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const c = await TestClient.open(wsUrl);
+    c.send({ type: 'subscribe', id: 'r', stream: 'rate', queries: ['circle'], maxRate: 4 });
+    expect((await c.next((m) => m.type === 'subscribed')).maxRate).toBe(4);
+    const gaps = async (n: number) => {
+      const seen: number[] = [];
+      while (seen.length < n) seen.push((await c.nextNew((m) => m.type === 'detections')).frame.pts);
+      return seen.slice(1).map((t, i) => t - seen[i]!);
+    };
+    // at most 4 a second from a 30 fps source: results about 8 frames (0.25 s of pts) apart
+    for (const g of await gaps(4)) expect(g).toBeGreaterThan(0.15);
+    c.send({ type: 'update', id: 'r', maxRate: null });
+    const ack = await c.nextNew((m) => m.type === 'subscribed');
+    expect(ack.maxRate).toBeUndefined();
+    expect(ack.queryVersion).toBe(2);
+    await c.nextNew((m) => m.type === 'detections' && m.queryVersion === 2);
+    expect(Math.min(...(await gaps(10)))).toBeLessThan(0.1); // every frame the model takes again
+    await c.close();
+    await fetch(`${base}/v1/streams/rate`, { method: 'DELETE' });
+  });
+
   it('changes queries mid-stream and says which version each result answers', async () => {
     await addStream('live', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
     const c = await TestClient.open(wsUrl);
