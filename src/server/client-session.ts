@@ -258,9 +258,9 @@ export class ClientSession {
       return;
     }
     // capturedAt of a pushed frame is the client's clock: a clock ahead of ours must not give a negative age
-    const text = resultFrame(sub.idBytes, r, Math.max(0, Date.now() - r.frame.capturedAt));
+    const framed = resultFrame(sub.idBytes, r, Math.max(0, Date.now() - r.frame.capturedAt));
     const due = sub.image && r.pixels ? this.images.take(r.stream, r.frame.seq, this.imageWants(r.stream)) : null;
-    if (!due && !sub.tail) return this.outbox.offer(sub.id, text);
+    if (!due && !sub.tail) return this.outbox.offer(sub.id, framed);
     // The image goes just before its result (the outbox keeps the pair together); this
     // subscription's later results wait behind the encode so that results stay in order.
     const image =
@@ -271,7 +271,7 @@ export class ClientSession {
         : undefined;
     const tail = (sub.tail ?? Promise.resolve()).then(async () => {
       const bytes = await image;
-      if (!this.closed && this.subs.get(sub.id) === sub) this.outbox.offer(sub.id, text, bytes);
+      if (!this.closed && this.subs.get(sub.id) === sub) this.outbox.offer(sub.id, framed, bytes);
     });
     sub.tail = tail;
     void tail.finally(() => {
