@@ -120,13 +120,6 @@ export class StreamPipeline {
   private deferred: (() => void)[] | null = null;
   /** How the results ended (the source completed or failed, or close()), once they have. */
   private ended: ((s: Subscriber<SubscriberResult>) => void) | null = null;
-  /** Work shared by the cohorts of the result being handed out (see handOut()). */
-  private shared: {
-    result: InferenceResult;
-    selections: Map<string, TrackedDetection[]>;
-    /** Per selection key: TrackView outputs by marks. */
-    views: Map<string, Map<string, { detections: Detection[]; lost: number[] }>>;
-  } | null = null;
 
   constructor(
     readonly id: string,
@@ -239,7 +232,6 @@ export class StreamPipeline {
     this.closed = true; // an inference still waiting for the model will not run
     this.sub.unsubscribe();
     this.end((s) => s.complete());
-    this.shared = null; // it holds the last result's frame
     this.newest = null;
   }
 
@@ -272,7 +264,7 @@ export class StreamPipeline {
    * per-subscriber work is one call, and the server's is one socket write (server/result-frame.ts).
    */
   private handOut(r: InferenceResult): void {
-    const shared = (this.shared = { result: r, selections: new Map(), views: new Map() });
+    const shared: Shared = { selections: new Map(), views: new Map() };
     /** Cohorts that may merge with another, by query set and smoothing. */
     const candidates = new Map<string, Cohort[]>();
     this.deferred = [];
@@ -316,7 +308,7 @@ export class StreamPipeline {
     }
   }
 
-  private view(c: Cohort, r: InferenceResult, shared: NonNullable<StreamPipeline['shared']>): SubscriberResult | null {
+  private view(c: Cohort, r: InferenceResult, shared: Shared): SubscriberResult | null {
     if (!c.members.length) return null;
     if (c.pass && !c.pass()) {
       if (r.lost?.length) c.carried.push(...r.lost);
@@ -398,6 +390,13 @@ export class StreamPipeline {
       release();
     }
   }
+}
+
+/** Work the cohorts of one result share: selections by query set, and TrackView outputs by
+ * selection key and marks. */
+interface Shared {
+  selections: Map<string, TrackedDetection[]>;
+  views: Map<string, Map<string, { detections: Detection[]; lost: number[] }>>;
 }
 
 interface Member {

@@ -60,11 +60,6 @@ export function framedParts(...parts: Uint8Array[]): FramedText {
   return new FramedText(frame, head);
 }
 
-/** `text` as a FramedText. */
-export function framedText(text: string): FramedText {
-  return framedParts(Buffer.from(text));
-}
-
 function writeHeader(frame: Buffer, length: number, head: number): void {
   frame[0] = FIN_TEXT;
   if (head === 2) frame[1] = length;
@@ -116,7 +111,7 @@ export class FramedTarget implements SendTarget {
   }
 
   send(data: string | Uint8Array): void {
-    writeQueued(); // results queued before this go first
+    writeQueuedFrames(); // results queued before this go first
     if (this.plain && typeof data === 'string' && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frameOf(data));
     else this.ws.send(data);
   }
@@ -124,11 +119,11 @@ export class FramedTarget implements SendTarget {
   /** Queues a result's frame; every frame queued in the same pass is written when it ends. */
   sendText(t: FramedText): void {
     if (this.plain && this.ws.readyState === WebSocket.OPEN && this.raw.writable) {
-      if (!queue.length) queueMicrotask(writeQueued);
+      if (!queue.length) queueMicrotask(writeQueuedFrames);
       queue.push(this, t.frame);
       this.queuedBytes += t.frame.length;
     } else {
-      writeQueued();
+      writeQueuedFrames();
       this.ws.send(t.text());
     }
   }
@@ -162,16 +157,12 @@ export class FramedTarget implements SendTarget {
  */
 const queue: (FramedTarget | Buffer)[] = [];
 
-function writeQueued(): void {
+/** Writes the result frames queued so far. Besides the end of each pass, call it before closing
+ * connections, so that what was sent before the close goes before the close frame. */
+export function writeQueuedFrames(): void {
   if (!queue.length) return;
   const items = queue.splice(0, queue.length);
   for (let i = 0; i < items.length; i += 2) (items[i] as FramedTarget).write(items[i + 1] as Buffer);
-}
-
-/** Writes the result frames queued so far; call it before closing connections, so that what was
- * sent before the close goes before the close frame. */
-export function writeQueuedFrames(): void {
-  writeQueued();
 }
 
 export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {

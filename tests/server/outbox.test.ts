@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeServerMessage, type DetectionsMessage } from '../../src/protocol/index.js';
 import { hardLimit, Outbox, type SendTarget } from '../../src/server/outbox.js';
-import { framedText, type FramedText } from '../../src/server/text-frames.js';
+import { framedParts, type FramedText } from '../../src/server/text-frames.js';
 
 class FakeSocket implements SendTarget {
   bufferedAmount = 0;
@@ -31,7 +31,7 @@ const result = (seq: number, subscription = 's'): DetectionsMessage => ({
   detections: [],
 });
 
-const framed = (m: DetectionsMessage) => framedText(encodeServerMessage(m));
+const framed = (m: DetectionsMessage) => framedParts(Buffer.from(encodeServerMessage(m)));
 
 afterEach(() => vi.useRealTimers());
 
