@@ -86,11 +86,14 @@ export type ErrorCode = keyof typeof ERRORS;
 export class GroundstreamError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** What filled the template: the message without the code's own words. */
+  readonly detail: string;
   constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
     super(ERRORS[code].message.replace('%s', detail), options);
     this.name = 'GroundstreamError';
     this.code = code;
     this.status = ERRORS[code].status;
+    this.detail = detail;
   }
 }
 

@@ -2,6 +2,7 @@
  * ffmpeg's command line for one decode, built from a resolved input and the working size. Pure.
  * Every flag here works with ffmpeg 4.1 (the bundled build) and 5.x/6.x.
  */
+import { GroundstreamError } from '../errors.js';
 import { validateWorkingSize, type WorkingSize } from './frame-source.js';
 import type { ResolvedInput } from './url-policy.js';
 
@@ -21,6 +22,9 @@ export interface DecodeOptions {
   /** swscale algorithm used to scale to the working size. Default 'bilinear' (fast, and what the
    * models' own resize uses). */
   readonly scaler?: 'fast_bilinear' | 'bilinear' | 'bicubic' | 'area' | 'lanczos';
+  /** HTTP(S) only: the Host header to send, when the URL names an address that stands for a host
+   * name (host-pin.ts). */
+  readonly hostHeader?: string;
 }
 
 /** The scale filter for a working size, or undefined to keep the source's size. */
@@ -51,6 +55,10 @@ export function buildDecodeArgs(input: ResolvedInput, options: DecodeOptions = {
   if (input.formats) inputOptions.push('-format_whitelist', input.formats.join(','));
   if (options.loop && input.kind === 'file') inputOptions.push('-stream_loop', '-1');
   if (input.rtspTransport) inputOptions.push('-rtsp_transport', input.rtspTransport);
+  if (options.hostHeader !== undefined && /^https?:/i.test(input.target)) {
+    if (/[\r\n]/.test(options.hostHeader)) throw new GroundstreamError('INGEST_SOURCE_INVALID', 'a host name with a line break');
+    inputOptions.push('-headers', `Host: ${options.hostHeader}\r\n`);
+  }
   if (input.kind === 'device') {
     inputOptions.push('-f', 'video4linux2');
     const d = input.device ?? {};

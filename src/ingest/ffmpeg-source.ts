@@ -7,10 +7,11 @@
 import { GroundstreamError } from '../errors.js';
 import { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from './backoff.js';
 import { buildDecodeArgs, type DecodeArgs, type DecodeOptions } from './ffmpeg-args.js';
-import { ffmpegPath as defaultFfmpegPath } from './ffmpeg-binary.js';
+import { bundledFfmpeg, FFMPEG_ENV, ffmpegPath as defaultFfmpegPath } from './ffmpeg-binary.js';
 import { FfmpegLog } from './ffmpeg-log.js';
 import { runFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg.js';
 import { FramePump } from './frame-pump.js';
+import { pinHost, type HostLookup } from './host-pin.js';
 import type { BackpressurePolicy, Pacing, WorkingSize } from './frame-source.js';
 import { FrameSourceBase } from './frame-source-base.js';
 import type { ResolvedInput } from './url-policy.js';
@@ -39,11 +40,17 @@ export interface FfmpegSourceOptions {
   readonly ffmpegPath?: string;
   /** Random numbers in [0, 1) for the backoff jitter. Default Math.random. */
   readonly random?: () => number;
+  /** URLs: look the host name up here on each (re)connect and give ffmpeg the address
+   * (host-pin.ts). Default: only for the bundled ffmpeg, which crashes on host names. */
+  readonly resolveHosts?: boolean;
+  /** The lookup resolveHosts uses. Default: the system's (dns.lookup). */
+  readonly lookup?: HostLookup;
 }
 
 type SessionEnd =
   | { readonly kind: 'exit'; readonly exit: FfmpegExit; readonly frames: number; readonly summary: string; readonly partial: number }
   | { readonly kind: 'stalled'; readonly frames: number; readonly summary: string }
+  | { readonly kind: 'unresolved'; readonly frames: 0; readonly error: GroundstreamError }
   | { readonly kind: 'stopped' };
 
 interface Geometry {
@@ -57,6 +64,7 @@ export class FfmpegSource extends FrameSourceBase {
   private readonly args: DecodeArgs;
   private readonly stallMs: number;
   private readonly ffmpegPath: string;
+  private readonly resolveHosts: boolean;
   private seq = 0;
   /** Frame rate used for pts (files); undefined: pts from the clock. */
   private fps: number | undefined;
@@ -74,7 +82,21 @@ export class FfmpegSource extends FrameSourceBase {
     if (!(this.stallMs > 0)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `stall timeout ${this.stallMs} ms`);
     // Resolved here so that a missing ffmpeg is refused when the source is built, not later.
     this.ffmpegPath = options.ffmpegPath ?? defaultFfmpegPath();
-    this.args = buildDecodeArgs(options.input, { size: options.size, loop: options.loop, scaler: options.scaler });
+    this.args = buildDecodeArgs(options.input, this.decodeOptions());
+    this.resolveHosts = options.input.kind === 'url' && (options.resolveHosts ?? this.ffmpegPath === bundledFfmpeg());
+  }
+
+  private decodeOptions(hostHeader?: string): DecodeOptions {
+    const { size, loop, scaler } = this.options;
+    return { size, loop, scaler, ...(hostHeader !== undefined && { hostHeader }) };
+  }
+
+  /** This session's command line: the URL's host looked up now, where ffmpeg cannot do it. */
+  private async sessionArgs(): Promise<DecodeArgs> {
+    if (!this.resolveHosts) return this.args;
+    const pinned = await pinHost(this.options.input.target, this.options.lookup);
+    if (!pinned.hostHeader) return this.args;
+    return buildDecodeArgs({ ...this.options.input, target: pinned.url }, this.decodeOptions(pinned.hostHeader));
   }
 
   /** The ffmpeg command line (for logs and tests). */
@@ -113,10 +135,17 @@ export class FfmpegSource extends FrameSourceBase {
     const backoff = { ...BACKOFF_DEFAULTS, ...this.options.backoff };
     let attempt = 0;
     for (;;) {
-      const end = await this.session();
+      const end = await this.sessionArgs().then(
+        // stop() may have come during the lookup: then nothing is started.
+        (args) => (this.stopping ? { kind: 'stopped' as const } : this.session(args)),
+        (e: unknown): SessionEnd => {
+          if (!(e instanceof GroundstreamError)) throw e;
+          return { kind: 'unresolved', frames: 0, error: e };
+        },
+      );
       if (this.stopping || end.kind === 'stopped') return;
       if (end.frames > 0) attempt = 0;
-      const { error, detail } = explain(end, this.stallMs);
+      const { error, detail } = explain(end, this.stallMs, this.resolveHosts);
       if (!live) return this.end(error ? 'failed' : 'ended', { ...(error && { error }), detail });
       attempt += 1;
       if (attempt > backoff.maxAttempts) return this.end('failed', { attempt, ...(error && { error }), detail });
@@ -132,7 +161,7 @@ export class FfmpegSource extends FrameSourceBase {
   }
 
   /** One ffmpeg process, from spawn to exit (or stall, or stop). */
-  private async session(): Promise<SessionEnd> {
+  private async session(args: DecodeArgs): Promise<SessionEnd> {
     const live = this.options.input.live;
     const log = new FfmpegLog();
     let geometry: Geometry | undefined;
@@ -153,7 +182,7 @@ export class FfmpegSource extends FrameSourceBase {
         lastProgress = performance.now();
       },
     });
-    const run: FfmpegRun = runFfmpeg(this.args, {
+    const run: FfmpegRun = runFfmpeg(args, {
       ffmpegPath: this.ffmpegPath,
       stdout: pump.sink,
       onStderr: (line) => {
@@ -220,14 +249,19 @@ export class FfmpegSource extends FrameSourceBase {
 }
 
 /** Turns how a session ended into a status error and detail. */
-function explain(end: Exclude<SessionEnd, { kind: 'stopped' }>, stallMs: number): { error?: GroundstreamError; detail: string } {
+function explain(end: Exclude<SessionEnd, { kind: 'stopped' }>, stallMs: number, staticBuild: boolean): { error?: GroundstreamError; detail: string } {
+  if (end.kind === 'unresolved') return { error: end.error, detail: end.error.detail };
   if (end.kind === 'stalled') {
     return { error: new GroundstreamError('INGEST_STALLED', `${stallMs} ms`), detail: end.summary || `no frame for ${stallMs} ms` };
   }
   const { exit, frames, summary, partial } = end;
   const truncated = partial > 0 ? ` (last frame truncated: ${partial} bytes)` : '';
   if (exit.code === 0 && !exit.error) return { detail: (summary ? `end of stream; ${summary}` : 'end of stream') + truncated };
-  const why = summary || exit.error || 'ffmpeg failed';
+  let why = summary || exit.error || 'ffmpeg failed';
+  // The bundled build crashes when it looks up a host name itself (host-pin.ts): say so.
+  if (staticBuild && /SIGSEGV/.test(exit.error ?? '')) {
+    why += ` (the bundled ffmpeg crashes when it must look up a host name itself, as for a redirect or playlist to another host: install ffmpeg, or name it with ${FFMPEG_ENV})`;
+  }
   const code = frames === 0 ? 'INGEST_OPEN_FAILED' : 'INGEST_DECODE_FAILED';
   return { error: new GroundstreamError(code, why), detail: why + truncated };
 }

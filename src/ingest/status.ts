@@ -84,9 +84,16 @@ export class StatusTracker {
     return FINAL_STATES.has(this.currentStatus.state);
   }
 
-  /** Records sizes/fps; they show up in the next status published (not a change by themselves). */
+  /** Records sizes/fps. They show up in the next status published; while live, a new size is
+   * published at once (pushed images may change size from one to the next). */
   learn(geometry: StreamGeometry): void {
     this.geometry = { ...this.geometry, ...geometry };
+    const cur = this.currentStatus;
+    if (cur.state !== 'live') return;
+    const next: SourceStatus = { ...cur, ...this.geometry };
+    if (sameStatus(cur, next)) return;
+    this.currentStatus = next;
+    this.subject.next(next);
   }
 
   /** Moves to `state` (no-op once final). Publishes unless nothing visible changed. */

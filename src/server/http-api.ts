@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
-import type { StreamManager } from './streams.js';
+import type { StreamEntry, StreamManager } from './streams.js';
 import { redactSecrets } from '../ingest/url-policy.js';
 
 export interface ApiContext {
@@ -61,6 +61,17 @@ function parseSpec(body: unknown): StreamSpec {
   return { id: b.id, source: b.source, realtime: (b.realtime as boolean | undefined) ?? true, loop: (b.loop as boolean | undefined) ?? false };
 }
 
+/** A stream as GET /v1/streams and GET /v1/streams/:id show it. */
+function describeStream(ctx: ApiContext, e: StreamEntry) {
+  return {
+    ...ctx.streams.info(e),
+    source: redactSecrets(e.spec.source), // a watch-only token must not learn a camera's password
+    subscribers: e.pipeline.subscribers,
+    stats: e.pipeline.stats,
+    ...(e.status.error ? { error: e.status.error } : {}),
+  };
+}
+
 export function apiHandler(ctx: ApiContext): Handler {
   return async (req, res, url) => {
     const path = url.pathname;
@@ -71,15 +82,7 @@ export function apiHandler(ctx: ApiContext): Handler {
     }
     if (path === '/v1/streams') {
       if (req.method === 'GET') {
-        sendJson(res, 200, {
-          streams: ctx.streams.list().map((e) => ({
-            ...ctx.streams.info(e),
-            source: redactSecrets(e.spec.source), // a watch-only token must not learn a camera's password
-            subscribers: e.pipeline.subscribers,
-            stats: e.pipeline.stats,
-            ...(e.status.error ? { error: e.status.error } : {}),
-          })),
-        });
+        sendJson(res, 200, { streams: ctx.streams.list().map((e) => describeStream(ctx, e)) });
         return true;
       }
       if (req.method === 'POST') {
@@ -107,7 +110,7 @@ export function apiHandler(ctx: ApiContext): Handler {
       if (req.method === 'GET') {
         const e = ctx.streams.get(id);
         if (!e) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
-        sendJson(res, 200, { ...ctx.streams.info(e), source: redactSecrets(e.spec.source), subscribers: e.pipeline.subscribers, stats: e.pipeline.stats });
+        sendJson(res, 200, describeStream(ctx, e));
         return true;
       }
       throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);

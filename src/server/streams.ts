@@ -89,11 +89,12 @@ export class StreamManager {
     this.subs.set(
       spec.id,
       source.status$.subscribe((s) => {
-        const changed = s.state !== entry.status.state;
+        const prev = entry.status;
         entry.status = s;
-        if (changed || s.error) {
-          const w = s.sourceWidth ?? s.width;
-          const h = s.sourceHeight ?? s.height;
+        const w = s.sourceWidth ?? s.width;
+        const h = s.sourceHeight ?? s.height;
+        const resized = w !== (prev.sourceWidth ?? prev.width) || h !== (prev.sourceHeight ?? prev.height);
+        if (s.state !== prev.state || s.error || (resized && w && h)) {
           this.statusSubject.next({
             stream: spec.id,
             state: s.state,

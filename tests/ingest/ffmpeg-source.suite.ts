@@ -309,6 +309,44 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(inOrder(rec.statuses.map((s) => s.state), ['connecting', 'stalled', 'reconnecting'])).toBe(true);
     });
 
+    it('reads a URL that names its host (as camera URLs do), with the name as the Host header', async () => {
+      const seg = readFileSync(makeClip(binary.path, dir, 'named.ts', { width: 160, height: 120, seconds: 1, container: 'ts' }));
+      const server = await serve({ '/named.ts': { body: seg } });
+      const source = await openFfmpegSource(
+        { kind: 'url', url: `http://localhost:${server.port}/named.ts`, live: false },
+        { streamId: 'named', ffmpegPath: binary.path, pacing: 'fast', size: { width: 32, height: 24 } },
+      );
+      sources.push(source);
+      const rec = record(source);
+      source.start();
+      await rec.framesDone;
+      expect(source.status).toMatchObject({ state: 'ended' });
+      expect(rec.frames).toHaveLength(30);
+      expect(server.hosts).toEqual([`localhost:${server.port}`]);
+    });
+
+    it('reports a host name that does not resolve as an open failure naming it', async () => {
+      const source = await open('http://nowhere.invalid/live.ts', { backoff: { initialMs: 50, maxMs: 100, maxAttempts: 1 } });
+      source.start();
+      const failed = await waitForState(source, 'failed');
+      expect(failed.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(failed.detail).toMatch(/resolve/i);
+      expect(failed.detail).toMatch(/nowhere\.invalid/);
+      expect(failed.detail).not.toMatch(/SIGSEGV/);
+    });
+
+    it.runIf(binary.origin === 'bundled')('says why when the bundled ffmpeg dies looking up a name it was redirected to', async () => {
+      const seg = readFileSync(makeClip(binary.path, dir, 'moved.ts', { width: 160, height: 120, seconds: 1, container: 'ts' }));
+      const server = await serve({ '/moved.ts': { body: seg } });
+      const hop = await serve({ '/old.ts': { redirect: `http://localhost:${server.port}/moved.ts` } });
+      const source = await open(hop.url('/old.ts'), { backoff: { initialMs: 50, maxMs: 100, maxAttempts: 0 } });
+      source.start();
+      const failed = await waitForState(source, 'failed');
+      expect(failed.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(failed.detail).toMatch(/bundled ffmpeg crashes when it must look up a host name itself.*GROUNDSTREAM_FFMPEG/);
+      expect(server.hits).toBe(0);
+    });
+
     it('reads HLS over HTTP, and ffmpeg refuses a playlist that points at a local file', async () => {
       const seg = readFileSync(makeClip(binary.path, dir, 'seg.ts', { width: 160, height: 120, seconds: 1, container: 'ts' }));
       const playlist = (uri: string) => `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n${uri}\n#EXT-X-ENDLIST\n`;

@@ -4,7 +4,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Route {
-  readonly body: Uint8Array;
+  readonly body?: Uint8Array;
+  /** Answer 302 to this URL instead of a body. */
+  readonly redirect?: string;
   readonly type?: string;
   /** Send `burstBytes` at once, then `bytesPerSecond`; 0 holds the connection open, silent. */
   readonly pace?: { readonly bytesPerSecond: number; readonly burstBytes?: number };
@@ -15,6 +17,8 @@ export interface TestServer {
   url(path: string): string;
   /** Requests served so far. */
   readonly hits: number;
+  /** The Host header of each request, in order. */
+  readonly hosts: readonly (string | undefined)[];
   /** Drops every connection and stops listening, as if the process died. */
   kill(): Promise<void>;
   /** Listens again on the same port. */
@@ -24,18 +28,21 @@ export interface TestServer {
 export async function startServer(routes: Record<string, Route>): Promise<TestServer> {
   const timers = new Set<NodeJS.Timeout>();
   let hits = 0;
+  const hosts: (string | undefined)[] = [];
   const send = (res: ServerResponse, route: Route) => {
+    if (route.redirect) return void res.writeHead(302, { location: route.redirect }).end();
+    const body = route.body ?? new Uint8Array(0);
     res.writeHead(200, { 'content-type': route.type ?? 'video/mp2t' });
-    if (!route.pace) return void res.end(route.body);
+    if (!route.pace) return void res.end(body);
     const { bytesPerSecond, burstBytes = 0 } = route.pace;
-    let sent = Math.min(burstBytes, route.body.length);
-    res.write(route.body.subarray(0, sent));
+    let sent = Math.min(burstBytes, body.length);
+    res.write(body.subarray(0, sent));
     const tick = setInterval(() => {
       if (bytesPerSecond === 0) return;
-      const next = Math.min(route.body.length, sent + Math.ceil(bytesPerSecond / 25));
-      res.write(route.body.subarray(sent, next));
+      const next = Math.min(body.length, sent + Math.ceil(bytesPerSecond / 25));
+      res.write(body.subarray(sent, next));
       sent = next;
-      if (sent >= route.body.length) {
+      if (sent >= body.length) {
         clearInterval(tick);
         res.end();
       }
@@ -48,6 +55,7 @@ export async function startServer(routes: Record<string, Route>): Promise<TestSe
   };
   const server: Server = createServer((req, res) => {
     hits += 1;
+    hosts.push(req.headers.host);
     const route = routes[req.url ?? ''];
     if (!route) return void res.writeHead(404).end();
     send(res, route);
@@ -60,6 +68,7 @@ export async function startServer(routes: Record<string, Route>): Promise<TestSe
     get hits() {
       return hits;
     },
+    hosts,
     kill: async () => {
       for (const t of timers) clearInterval(t);
       timers.clear();

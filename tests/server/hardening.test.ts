@@ -292,6 +292,32 @@ describe('faults', () => {
     }
   });
 
+  it('shows why a camera cannot be reached, in the stream list and in the stream itself, and only for that stream', async () => {
+    const { server, base } = await start({});
+    try {
+      const add = await fetch(`${base}/v1/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'gone', source: 'rtsp://camera.invalid/stream' }),
+      });
+      expect(add.status).toBe(201);
+      let one: { state?: string; error?: { code: string; message: string } } = {};
+      while (!one.error) {
+        await new Promise((r) => setTimeout(r, 50));
+        one = await (await fetch(`${base}/v1/streams/gone`)).json();
+      }
+      expect(one.state).toMatch(/reconnecting|failed/);
+      expect(one.error).toMatchObject({ code: 'INGEST_OPEN_FAILED', message: expect.stringMatching(/camera\.invalid/) });
+      expect(one.error.message).not.toMatch(/SIGSEGV/);
+      const list = (await (await fetch(`${base}/v1/streams`)).json()) as { streams: { id: string; error?: unknown }[] };
+      expect(list.streams.find((x) => x.id === 'gone')?.error).toMatchObject({ code: 'INGEST_OPEN_FAILED' });
+      expect(list.streams.filter((x) => x.id !== 'gone').every((x) => x.error === undefined)).toBe(true);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('holds a flood of messages behind a slow one without losing or reordering any: the socket is paused (and not taken for dead), then resumed', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

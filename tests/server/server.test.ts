@@ -2,6 +2,7 @@
  * The streaming core end to end: the real bundled model (onnxruntime), real ffmpeg decoding the
  * fixture clips, and real sockets on loopback.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -210,5 +211,32 @@ describe('streaming server over real sockets', () => {
     expect((await c.nextNew((m) => m.type === 'pong')).id).toBe('still-here');
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     await c.close();
+  });
+});
+
+describe('pushed streams', () => {
+  it('announce each new image size in a status message, and in the stream list and hello', async () => {
+    await addStream('sizes', 'push');
+    const c = await TestClient.open(wsUrl);
+    c.send({ type: 'subscribe', id: 's', stream: 'sizes', queries: ['circle'] });
+    await c.next((m) => m.type === 'subscribed');
+    const stills = [
+      ['still01-640x360.jpg', 'jpeg', 640, 360],
+      ['still02-1280x720.webp', 'webp', 1280, 720],
+      ['still04-360x640.jpg', 'jpeg', 360, 640],
+    ] as const;
+    for (const [i, [file, format, width, height]] of stills.entries()) {
+      c.ws.send(encodeFrame({ stream: 'sizes', seq: i, capturedAt: Date.now(), format }, readFileSync(join(FIXTURES, 'stills', file))));
+      await c.next((m) => m.type === 'detections' && m.frame.seq === i);
+      expect(await c.next((m) => m.type === 'status' && m.stream === 'sizes' && m.width === width)).toMatchObject({ state: 'live', width, height });
+    }
+    const one = await (await fetch(`${base}/v1/streams/sizes`)).json();
+    expect(one).toMatchObject({ width: 360, height: 640 });
+    const late = await TestClient.open(wsUrl);
+    const hello = late.messages.find((m) => m.type === 'hello');
+    expect(hello.streams.find((s: { id: string }) => s.id === 'sizes')).toMatchObject({ width: 360, height: 640 });
+    await late.close();
+    await c.close();
+    await fetch(`${base}/v1/streams/sizes`, { method: 'DELETE' });
   });
 });
