@@ -5,6 +5,7 @@ import { isGroundstreamError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { SERVER_VERSION } from '../server/server.js';
 import { runDetect, type DetectFlags } from './detect.js';
+import { intFlag, numberFlag } from './flag-values.js';
 import { addModelFlags } from './model-flags.js';
 import { runServe, type ServeFlags } from './serve.js';
 import { runEval, type EvalFlags } from './eval.js';
@@ -23,7 +24,7 @@ addModelFlags(
     .description('detect queried things in still images (JPEG, PNG, WebP)')
     .argument('<image...>', 'image files')
     .requiredOption('-q, --query <text>', 'a query, e.g. "red circle" (repeatable)', collect)
-    .option('-t, --threshold <t>', 'score threshold in [0, 1] (default: the model\'s)', parseFloat)
+    .option('-t, --threshold <t>', 'score threshold in [0, 1] (default: the model\'s)', numberFlag)
     .option('--nms <iou>', 'per-query NMS IoU, or "off" (default: the model\'s)')
     .option('--json', 'print one JSON object')
     .option('--annotate <out>', 'write the image with boxes drawn (a directory when several images)'),
@@ -39,26 +40,25 @@ addModelFlags(
     .option('--session <recording>', 'score a recording (from `record`) instead of running the model (repeatable)', collect)
     .option('--truth <file>', 'truth file for each clip or session, in order (repeatable)', collect)
     .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
-    .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', parseFloat)
+    .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', numberFlag)
     .option('--json', 'print one JSON object'),
 ).action(async (clips: string[], flags: EvalFlags) => {
   process.exitCode = await runEval(clips, flags);
 });
 
-const int = (v: string) => parseInt(v, 10);
 program
   .command('record')
   .description('record what a running server streams for some queries to NDJSON (docs/record-replay.md)')
   .option('--url <ws-url>', 'server WebSocket', 'ws://127.0.0.1:8080/v1/ws')
   .requiredOption('-s, --stream <id>', 'stream to record')
   .requiredOption('-q, --query <text>', 'a query (repeatable)', collect)
-  .option('-t, --threshold <t>', "score threshold (default: the server model's); nothing below it is recorded", parseFloat)
-  .option('--max-rate <n>', 'results a second at most (default: every result)', parseFloat)
+  .option('-t, --threshold <t>', "score threshold (default: the server model's); nothing below it is recorded", numberFlag)
+  .option('--max-rate <n>', 'results a second at most (default: every result)', numberFlag)
   .option('-o, --out <dir>', 'directory for the files (default ./recordings)')
   .option('--name <base>', 'file name before -0001.ndjson (default <stream>-<date>-<time>)')
-  .option('--rotate-mb <n>', 'start a new file past this many MiB', parseFloat)
-  .option('--rotate-seconds <n>', 'start a new file every this many seconds', parseFloat)
-  .option('--seconds <n>', 'stop after this many seconds (default: Ctrl-C or the end of the stream)', parseFloat)
+  .option('--rotate-mb <n>', 'start a new file past this many MiB', numberFlag)
+  .option('--rotate-seconds <n>', 'start a new file every this many seconds', numberFlag)
+  .option('--seconds <n>', 'stop after this many seconds (default: Ctrl-C or the end of the stream)', numberFlag)
   .option('--fsync', 'fsync every line (survives power loss, not only a crash)')
   .option('--token <token>', 'bearer token (env GROUNDSTREAM_TOKEN)')
   .action(async (flags: RecordFlags) => {
@@ -69,7 +69,7 @@ program
   .command('replay')
   .description('serve a recording to clients as it was received, without a model')
   .argument('<recording>', 'a .ndjson part, a directory holding one recording, or its base path')
-  .option('-p, --port <n>', 'TCP port (default 8080)', int)
+  .option('-p, --port <n>', 'TCP port (default 8080)', intFlag)
   .option('--host <addr>', 'bind address (default 127.0.0.1)')
   .option('--speed <x>', '1 = recorded timing, 2 = twice as fast, max = no waiting (default 1)')
   .option('--loop', 'start again at the end')
@@ -85,14 +85,14 @@ program
   .command('serve')
   .description('run the server (HTTP + WebSocket) with the demo stream and any others')
   .option('-c, --config <file>', 'JSON config file (see README: Configuration)')
-  .option('-p, --port <n>', 'TCP port (env PORT, default 8080)', int)
+  .option('-p, --port <n>', 'TCP port (env PORT, default 8080)', intFlag)
   .option('--host <addr>', 'bind address (env HOST, default 127.0.0.1)')
   .option('-m, --model <dir>', 'model folder (env GROUNDSTREAM_MODEL, default the bundled shapes-owl)')
   .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast #loop (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
-  .option('--concurrency <n>', 'inferences at once across streams (default 1)', int)
-  .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : int(v)))
-  .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', int)
+  .option('--concurrency <n>', 'inferences at once across streams (default 1)', intFlag)
+  .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : intFlag(v)))
+  .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', intFlag)
   .option('--allow-dir <dir>', 'a directory file sources may read (repeatable)', collect)
   .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL)')

@@ -1,6 +1,7 @@
 /** Flags every command that loads a model shares. */
 import type { Command } from 'commander';
 import type { LoadOptions } from '../model/index.js';
+import { intFlag } from './flag-values.js';
 
 export interface ModelFlags {
   model?: string;
@@ -15,12 +16,12 @@ export interface ModelFlags {
 export function addModelFlags(cmd: Command): Command {
   return cmd
     .option('-m, --model <dir>', 'model folder in the Hugging Face layout (default: the bundled shapes-owl)')
-    .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', (v) => parseInt(v, 10))
-    .option('--workers <n>', 'run the model on n worker threads, each with its own copy (default 0: this thread)', (v) => parseInt(v, 10))
+    .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', intFlag)
+    .option('--workers <n>', 'run the model on n worker threads, each with its own copy (default 0: this thread)', intFlag)
     .option('--provider <name...>', 'execution providers in order of preference (default cpu)')
     .option('--graph-opt <level>', 'graph optimisation: disabled | basic | extended | all (default all)')
     .option('--combined', 'run the combined graph even when split graphs exist')
-    .option('--max-pixels <n>', 'largest accepted image in pixels (default 40000000)', (v) => parseInt(v, 10));
+    .option('--max-pixels <n>', 'largest accepted image in pixels (default 40000000)', intFlag);
 }
 
 export function modelOptionsFrom(flags: ModelFlags, log?: (m: string) => void): LoadOptions {

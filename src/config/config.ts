@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
+import { resolveLimits } from '../protocol/limits.js';
 
 export interface StreamSpec {
   /** Stream id, as clients name it. */
@@ -99,6 +100,18 @@ function int(name: string, v: unknown, min: number, max: number): number {
   return n;
 }
 
+/** Settings a layer may hold: a misspelt one is refused rather than silently ignored. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_CONFIG), 'model', 'inferenceWorkers']);
+
+/** CONFIG_INVALID for the first key of `o` not in `known`. */
+function onlyKnown(where: string, o: object, known: Iterable<string>): void {
+  const allowed = new Set(known);
+  const bad = Object.keys(o).find((k) => !allowed.has(k));
+  if (bad !== undefined) {
+    throw new GroundstreamError('CONFIG_INVALID', `unknown setting ${JSON.stringify(bad)}${where} (known: ${[...allowed].join(', ')})`);
+  }
+}
+
 function parseStreams(v: unknown): StreamSpec[] {
   if (!Array.isArray(v)) throw new GroundstreamError('CONFIG_INVALID', 'streams must be an array');
   const seen = new Set<string>();
@@ -110,6 +123,10 @@ function parseStreams(v: unknown): StreamSpec[] {
     if (seen.has(o.id)) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].id "${o.id}" is repeated`);
     seen.add(o.id);
     if (typeof o.source !== 'string' || !o.source) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].source is required`);
+    onlyKnown(` in streams[${i}]`, o, ['id', 'source', 'realtime', 'loop']);
+    for (const k of ['realtime', 'loop'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].${k} must be true or false`);
+    }
     return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false };
   });
 }
@@ -121,6 +138,7 @@ function parseTokens(v: unknown): ServerConfig['tokens'] {
     if (!o || typeof o.token !== 'string' || o.token.length < 16) {
       throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].token must be a string of at least 16 characters`);
     }
+    onlyKnown(` in tokens[${i}]`, o, ['token', 'rights', 'name']);
     const rights = o.rights ?? ['watch', 'push', 'manage'];
     if (!Array.isArray(rights) || !rights.every((r) => r === 'watch' || r === 'push' || r === 'manage')) {
       throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].rights must list watch, push and/or manage`);
@@ -131,11 +149,17 @@ function parseTokens(v: unknown): ServerConfig['tokens'] {
 
 /** Reads a JSON config file (missing or malformed -> CONFIG_INVALID). */
 export function readConfigFile(path: string): Partial<ServerConfig> {
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Partial<ServerConfig>;
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new GroundstreamError('CONFIG_INVALID', `${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new GroundstreamError('CONFIG_INVALID', `${path}: the file must hold one JSON object`);
+  }
+  onlyKnown(` in ${path}`, parsed, KNOWN_KEYS);
+  return parsed as Partial<ServerConfig>;
 }
 
 /** The environment variables groundstream reads (only here). */
@@ -155,6 +179,7 @@ const autoWorkers = (concurrency: number): number | 'auto' => (concurrency > 1 ?
 /** Merges layers (later wins; `tokens` add up, so GROUNDSTREAM_TOKEN adds to the file's),
  * validates every field, and freezes the result. */
 export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<ServerConfig> {
+  for (const l of layers) onlyKnown('', l, KNOWN_KEYS);
   const merged = Object.assign({}, DEFAULT_CONFIG, ...layers.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))));
   const tokenLayers = layers.filter((l) => l.tokens !== undefined).map((l) => l.tokens);
   if (tokenLayers.length > 1) {
@@ -181,6 +206,8 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     maxPushPixels: int('maxPushPixels', merged.maxPushPixels, 1, 200_000_000),
     tokens: parseTokens(merged.tokens),
   };
+  if (typeof c.limits !== 'object' || c.limits === null || Array.isArray(c.limits)) throw new GroundstreamError('CONFIG_INVALID', 'limits must be an object');
+  resolveLimits(c.limits); // its bounds and names, checked now rather than when the server starts
   if (!(c.requireAuth === 'auto' || typeof c.requireAuth === 'boolean')) throw new GroundstreamError('CONFIG_INVALID', 'requireAuth must be "auto", true or false');
   if (typeof c.host !== 'string' || !c.host) throw new GroundstreamError('CONFIG_INVALID', 'host must be a string');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -1,8 +1,9 @@
 /** Runs a model on every frame of a clip and scores it against the clip's truth. */
+import { GroundstreamError } from '../errors.js';
 import type { GroundingModel } from '../model/index.js';
 import { Scorer, type Scores } from './average-precision.js';
 import { clipFrames } from './clip-frames.js';
-import { truthByIndex, type Truth } from './shapes-world.js';
+import { checkTruthSize, truthByIndex, type Truth } from './shapes-world.js';
 
 export interface ClipEvaluation extends Scores {
   framesPerSecond: number;
@@ -30,6 +31,7 @@ export async function evaluateClip(model: GroundingModel, path: string, truth: T
   let n = 0;
   let modelMs = 0;
   for await (const f of clipFrames(path, size)) {
+    if (n === 0) checkTruthSize(truth, f.sourceWidth ?? f.width, f.sourceHeight ?? f.height, path);
     const t0 = performance.now();
     const r = await model.detect(
       { data: f.data, width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight },
@@ -45,5 +47,9 @@ export async function evaluateClip(model: GroundingModel, path: string, truth: T
     n++;
     opts.onFrame?.(n, frames.length);
   }
+  if (n < frames.length) {
+    throw new GroundstreamError('CONFIG_INVALID', `the truth annotates frame ${frames.length - 1}, but ${path} has ${n} frames: is it this clip's truth?`);
+  }
   return { ...scorer.result(), framesPerSecond: n / (modelMs / 1000), decodedFrames: n };
 }
+

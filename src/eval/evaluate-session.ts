@@ -4,11 +4,11 @@
  */
 import type { Detection } from '../domain/types.js';
 import { Scorer, type Scores } from './average-precision.js';
-import { truthByIndex, type Truth } from './shapes-world.js';
+import { checkTruthSize, truthByIndex, type Truth } from './shapes-world.js';
 
 /** What scoring needs of one result: which frame, and what was found on it. */
 export interface FrameResult {
-  readonly frame: { readonly seq: number };
+  readonly frame: { readonly seq: number; readonly width?: number; readonly height?: number };
   readonly detections: readonly Detection[];
 }
 
@@ -39,6 +39,7 @@ export function evaluateSession(results: Iterable<FrameResult>, truth: Truth, op
   let total = 0;
   let unscored = 0;
   for (const r of results) {
+    if (total === 0 && r.frame.width !== undefined && r.frame.height !== undefined) checkTruthSize(truth, r.frame.width, r.frame.height, 'the recorded stream');
     total++;
     const objects = n ? frames.get(r.frame.seq % n)?.objects : undefined;
     if (!objects || seen.has(r.frame.seq)) {

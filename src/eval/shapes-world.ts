@@ -2,6 +2,8 @@
  * The shapes world's vocabulary and query grammar (SHAPES_WORLD.md v1), for scoring: which truth
  * objects a query matches, and the standard query set the scores are computed over.
  */
+import { GroundstreamError } from '../errors.js';
+
 export const COLORS = ['red', 'orange', 'yellow', 'green', 'blue', 'purple', 'white', 'black'] as const;
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross'] as const;
 export const HELD_OUT = ['purple star', 'orange cross', 'white triangle', 'yellow square'] as const;
@@ -71,4 +73,12 @@ export function scoringQueries(): string[] {
     ...SHAPES,
     ...COLORS.map((c) => `${c} object`),
   ];
+}
+
+/** A truth file made for another clip scores it 0 without a word: its size must be the clip's. */
+export function checkTruthSize(truth: Truth, width: number, height: number, what: string): void {
+  if (truth.width === undefined || truth.height === undefined) return;
+  if (truth.width !== width || truth.height !== height) {
+    throw new GroundstreamError('CONFIG_INVALID', `the truth is for ${truth.width}x${truth.height} frames, but ${what} is ${width}x${height}: is it this clip's truth?`);
+  }
 }

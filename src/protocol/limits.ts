@@ -49,6 +49,10 @@ export function isValidId(s: string, max: number): boolean {
  */
 export function resolveLimits(partial?: Partial<ProtocolLimits>): ProtocolLimits {
   if (partial === undefined || partial === DEFAULT_LIMITS) return DEFAULT_LIMITS;
+  const unknown = Object.keys(partial).find((k) => !(k in DEFAULT_LIMITS));
+  if (unknown !== undefined) {
+    throw new GroundstreamError('CONFIG_INVALID', `unknown protocol limit ${JSON.stringify(unknown)} (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+  }
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...partial };
   for (const [key, value] of Object.entries(limits)) {
     const integral = key !== 'maxRate';

@@ -105,3 +105,21 @@ describe('groundstream --version', () => {
     expect(stdout.trim()).toBe(`groundstream ${version} (WebSocket protocol v1)`);
   });
 });
+
+describe('numeric flags', () => {
+  it('refuses a value that is not a number, echoing what was typed, before doing anything', async () => {
+    const fails = async (args: string[]) => {
+      const e = (await run(process.execPath, [CLI, ...args]).then(
+        () => undefined,
+        (x: { code: number; stderr: string }) => x,
+      ))!;
+      expect(e?.code).toBe(1);
+      return e.stderr;
+    };
+    expect(await fails(['serve', '--port', 'abc'])).toMatch(/option '-p, --port <n>' argument 'abc' is invalid\. "abc" is not a whole number\./);
+    expect(await fails(['serve', '--port', '8080x'])).toMatch(/"8080x" is not a whole number/);
+    expect(await fails(['serve', '--inference-workers', 'two'])).toMatch(/"two" is not a whole number/);
+    expect(await fails(['detect', STILL, '-q', 'circle', '--threshold', 'high'])).toMatch(/"high" is not a number/);
+    expect(await fails(['detect', STILL, '-q', 'circle', '--threads', '1.5'])).toMatch(/"1\.5" is not a whole number/);
+  });
+});

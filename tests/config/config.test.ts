@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromEnv, resolveConfig } from '../../src/config/config.js';
+import { fromEnv, readConfigFile, resolveConfig } from '../../src/config/config.js';
 import { serveConfig } from '../../src/cli/serve.js';
 import { isGroundstreamError } from '../../src/errors.js';
 
@@ -51,6 +54,34 @@ describe('config', () => {
     expect(invalid(() => resolveConfig({ streams: [{ id: 'a b', source: 'x' }] }))).toMatch(/streams\[0\]\.id/);
     expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x' }, { id: 'a', source: 'y' }] }))).toMatch(/repeated/);
     expect(invalid(() => resolveConfig({ logLevel: 'loud' }))).toMatch(/logLevel/);
+  });
+
+  it('refuses a misspelt setting in a config file, naming it and the file, instead of ignoring it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-config-'));
+    const file = (name: string, body: unknown) => {
+      const p = join(dir, name);
+      writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+      return p;
+    };
+    try {
+      const typo = file('typo.json', { port: 18085, maxClientz: 3 });
+      expect(invalid(() => serveConfig({ config: typo }, {}))).toMatch(/unknown setting "maxClientz" in .*typo\.json \(known: .*maxClients/);
+      expect(invalid(() => serveConfig({ config: file('limit.json', { limits: { maxMesageBytes: 10 } }) }, {}))).toMatch(
+        /unknown protocol limit "maxMesageBytes" \(known: maxMessageBytes/,
+      );
+      expect(invalid(() => serveConfig({ config: file('bound.json', { limits: { maxQueries: 0 } }) }, {}))).toMatch(/maxQueries must be a positive integer/);
+      expect(invalid(() => resolveConfig(readConfigFile(file('stream.json', { streams: [{ id: 'a', source: 'x', fps: 5 }] }))))).toMatch(
+        /unknown setting "fps" in streams\[0\]/,
+      );
+      expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x', loop: 'yes' as never }] }))).toMatch(/streams\[0\]\.loop must be true or false/);
+      expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rigths: ['watch'] } as never] }))).toMatch(/unknown setting "rigths" in tokens\[0\]/);
+      expect(invalid(() => readConfigFile(file('list.json', [1, 2])))).toMatch(/one JSON object/);
+      // what is spelt right still loads
+      const good = serveConfig({ config: file('good.json', { port: 18086, maxClients: 3, limits: { maxMessageBytes: 4096 } }) }, {});
+      expect(good).toMatchObject({ port: 18086, maxClients: 3, limits: { maxMessageBytes: 4096 } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serve adds the looping demo stream unless told not to, and parses --stream', () => {
