@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `groundstream` command: serve, detect, eval, record, replay. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isGroundstreamError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { SERVER_VERSION } from '../server/server.js';
@@ -14,7 +14,10 @@ import { runReplay, type ReplayFlags } from './replay.js';
 
 const program = new Command('groundstream')
   .description('Real-time visual grounding: name things in words, get their boxes.')
-  .version(`groundstream ${SERVER_VERSION} (WebSocket protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version');
+  .version(`groundstream ${SERVER_VERSION} (WebSocket protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
+  // Usage errors (a bad flag value, an unknown option) are bad input: exit code 2, as
+  // docs/errors.md says, after commander's own message. Subcommands inherit this.
+  .exitOverride();
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -101,7 +104,9 @@ program
   });
 
 program.parseAsync().catch((e: unknown) => {
-  if (isGroundstreamError(e)) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 2; // help and --version exit 0
+  } else if (isGroundstreamError(e)) {
     process.stderr.write(`error ${e.code}: ${e.message}\n`);
     process.exitCode = 2;
   } else {

@@ -94,7 +94,7 @@ describe('groundstream detect', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/CONFIG_INVALID/);
+    expect(bad.stderr).toMatch(/option '--workers <n>' argument 'two' is invalid/);
   });
 });
 
@@ -113,7 +113,7 @@ describe('numeric flags', () => {
         () => undefined,
         (x: { code: number; stderr: string }) => x,
       ))!;
-      expect(e?.code).toBe(1);
+      expect(e?.code).toBe(2); // bad input (docs/errors.md)
       return e.stderr;
     };
     expect(await fails(['serve', '--port', 'abc'])).toMatch(/option '-p, --port <n>' argument 'abc' is invalid\. "abc" is not a whole number\./);
