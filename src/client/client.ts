@@ -6,7 +6,7 @@
  */
 import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs';
 import { encodeClientMessage } from '../protocol/encode.js';
-import { decodeFrame, encodeFrame } from '../protocol/frame-header.js';
+import { decodeFrame, encodeFrame, sniffImageFormat } from '../protocol/frame-header.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
 import type {
   ClientMessage,
@@ -29,9 +29,11 @@ import { SubscriptionImpl, type SubscribeOptions, type Subscription } from './su
 export type { ConnectionState };
 
 export interface PushFrameOptions {
-  readonly format: FrameFormat;
-  /** Frame number, a non-negative integer. */
-  readonly seq: number;
+  /** Default: read from the image's first bytes (JPEG, PNG or WebP). */
+  readonly format?: FrameFormat;
+  /** Frame number, a non-negative integer. Default: one more than the last pushed to this stream
+   * by this client (0 for the first). */
+  readonly seq?: number;
   /** Capture time, ms since the epoch. Default: Date.now(). */
   readonly capturedAt?: number;
 }
@@ -89,6 +91,8 @@ export class GroundstreamClient {
   private readonly connection: Connection;
   private hello: HelloMessage | undefined;
   private nextId = 0;
+  /** The next seq pushFrame() gives each stream when the caller names none. */
+  private readonly pushSeq = new Map<string, number>();
   private waitingForHello: Deferred<HelloMessage> | undefined;
 
   /** Throws CONFIG_INVALID for a bad url or option. Nothing connects until connect(). */
@@ -152,13 +156,14 @@ export class GroundstreamClient {
    * video wants the newest frame, not a queue. Throws GroundstreamError (PROTOCOL_FRAME_*) for a
    * bad stream id, seq, time, or an image that is not the declared format.
    */
-  pushFrame(stream: string, image: Uint8Array, options: PushFrameOptions): boolean {
+  pushFrame(stream: string, image: Uint8Array, options: PushFrameOptions = {}): boolean {
     const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...this.hello?.limits };
-    const bytes = encodeFrame(
-      { stream, seq: options.seq, capturedAt: options.capturedAt ?? Date.now(), format: options.format },
-      image,
-      limits,
-    );
+    if (!(image instanceof Uint8Array)) throw new GroundstreamError('PROTOCOL_FRAME_EMPTY', 'the image must be a Uint8Array (or Buffer) of encoded bytes');
+    const format = options.format ?? sniffImageFormat(image);
+    if (!format) throw new GroundstreamError('PROTOCOL_FRAME_UNKNOWN_FORMAT', 'the image is not JPEG, PNG or WebP');
+    const seq = options.seq ?? this.pushSeq.get(stream) ?? 0;
+    const bytes = encodeFrame({ stream, seq, capturedAt: options.capturedAt ?? Date.now(), format }, image, limits);
+    this.pushSeq.set(stream, seq + 1);
     if (this.connection.bufferedAmount > this.options.pushHighWaterMark) return false;
     return this.connection.send(bytes);
   }

@@ -53,6 +53,8 @@ interface ClientSub {
   maxRate?: number;
   /** Viewer images wanted, if any. */
   image?: ImageOptions;
+  /** The query version last acknowledged. */
+  version: number;
   /** Results waiting behind an image being encoded, so that they keep their order. */
   tail?: Promise<void>;
   rx: Subscription | null;
@@ -188,6 +190,7 @@ export class ClientSession {
       threshold: msg.threshold ?? this.ctx.model.info.threshold,
       maxRate: msg.maxRate,
       ...(msg.image ? { image: msg.image } : {}),
+      version: 0,
       rx: null,
     };
     this.subs.set(msg.id, sub);
@@ -221,6 +224,9 @@ export class ClientSession {
     if (this.subs.get(msg.id) !== sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
     const entry = this.ctx.streams.get(sub.stream);
     if (!entry) return this.unsubscribe(msg.id, 'stream-removed');
+    // Restating the settings in force (a UI sending its slider's value again) changes nothing:
+    // the same version, no restart of the subscription's results.
+    if (restates(msg, queries, sub)) return this.ack(sub, sub.version);
     // the pipeline first: it may refuse (LIMIT_QUERIES), and then nothing has changed
     const version = entry.pipeline.update(sub.key, {
       queries,
@@ -240,6 +246,7 @@ export class ClientSession {
   }
 
   private ack(sub: ClientSub, version: number): void {
+    sub.version = version;
     this.send({
       type: 'subscribed',
       id: sub.id,
@@ -314,4 +321,16 @@ export class ClientSession {
     this.subs.clear();
     this.outbox.close();
   }
+}
+
+/** Whether an update (its queries already normalised) asks for exactly what `sub` has. */
+function restates(msg: UpdateMessage, queries: readonly string[], sub: ClientSub): boolean {
+  const sameImage = (a: ImageOptions | undefined, b: ImageOptions | undefined) => (!a && !b) || (!!a && !!b && a.maxWidth === b.maxWidth && a.maxRate === b.maxRate);
+  return (
+    queries.length === sub.queries.length &&
+    queries.every((q, i) => q === sub.queries[i]) &&
+    (msg.threshold === undefined || msg.threshold === sub.threshold) &&
+    (msg.maxRate === undefined || (msg.maxRate ?? undefined) === sub.maxRate) &&
+    (msg.image === undefined || sameImage(msg.image ?? undefined, sub.image))
+  );
 }

@@ -28,8 +28,16 @@ const TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 });
-/** The pages load nothing from elsewhere; they talk only to this server's WebSocket. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; frame-ancestors *";
+/** A Host header fit to be written into the policy: a name or address, and a port. */
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The pages load nothing from elsewhere, and talk only to this server's WebSocket: named by the
+ * host the page was asked from (so a proxy's public name works), since older browsers do not let
+ * 'self' cover ws: and wss:. */
+function pagePolicy(host: string | undefined): string {
+  const ws = host && HOST.test(host) ? ` ws://${host} wss://${host}` : '';
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'${ws}; base-uri 'none'; form-action 'self'; frame-ancestors *`;
+}
 
 export function defaultWebRoot(): string {
   const beside = fileURLToPath(new URL('../web/public', import.meta.url));
@@ -68,7 +76,7 @@ export function webHandler(options: WebOptions = {}): Handler {
       // no content hashes in the names, so ask every time (cheap on a local server)
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
-      ...(page ? { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' } : {}),
+      ...(page ? { 'content-security-policy': pagePolicy(req.headers.host), 'referrer-policy': 'no-referrer' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;

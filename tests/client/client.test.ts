@@ -286,6 +286,17 @@ describe('GroundstreamClient against a real socket', () => {
     expect(() => client.pushFrame('cam1', JPEG, { format: 'png', seq: 8 })).toThrow(
       expect.objectContaining({ code: 'PROTOCOL_FRAME_FORMAT_MISMATCH' }),
     );
+    // with no options: the format read from the bytes, seq counting on from the last one, per stream
+    expect(client.pushFrame('cam1', JPEG)).toBe(true);
+    expect(client.pushFrame('cam1', JPEG)).toBe(true);
+    expect(client.pushFrame('cam2', JPEG)).toBe(true);
+    await until(() => server.frames.length >= 4, 5000, 'frames');
+    expect(server.frames.slice(1).map((f: { stream: string; seq: number; format: string }) => [f.stream, f.seq, f.format])).toEqual([
+      ['cam1', 8, 'jpeg'],
+      ['cam1', 9, 'jpeg'],
+      ['cam2', 0, 'jpeg'],
+    ]);
+    expect(() => client.pushFrame('cam1', new Uint8Array([1, 2, 3, 4]))).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_UNKNOWN_FORMAT' }));
   });
 
   it('drops pushed frames while the socket buffer is over the high-water mark', async () => {

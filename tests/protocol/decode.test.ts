@@ -21,6 +21,16 @@ describe('decodeClientMessage', () => {
     expect(r).toEqual({ ok: true, msg: { type: 'subscribe', id: 'a', stream: 'cam1', queries: ['red circle', 'blue'] } });
     const u = decodeClientMessage(json({ type: 'update', id: 'a', queries: ['ＲＥＤ'] })); // NFKC folds full-width
     expect(u).toEqual({ ok: true, msg: { type: 'update', id: 'a', queries: ['red'] } });
+    // invisible format characters go: a zero-width space inside a word, a byte-order mark in front
+    const z = decodeClientMessage(json({ type: 'update', id: 'a', queries: ['\uFEFFred\u200b circle', 'red circle'] }));
+    expect(z).toEqual({ ok: true, msg: { type: 'update', id: 'a', queries: ['red circle'] } });
+  });
+
+  it('refuses a query that is invisible: only zero-width or format characters', () => {
+    for (const q of ['\u200b', '\u200b \u200d', '\u00ad\u2060']) {
+      const r = decodeClientMessage(json({ type: 'subscribe', id: 'a', stream: 'cam1', queries: [q] }));
+      expect(r).toMatchObject({ ok: false, error: { code: 'PROTOCOL_INVALID_MESSAGE', message: expect.stringContaining('/queries/0 is empty after normalisation') } });
+    }
   });
 
   it('accepts UTF-8 bytes as well as strings', () => {

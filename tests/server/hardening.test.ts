@@ -234,6 +234,8 @@ describe('faults', () => {
       c.send({ type: 'unsubscribe', id: 'b' });
       c.send({ type: 'update', id: 'a', queries: ['teal circle three'] });
       c.send({ type: 'update', id: 'a', threshold: 0.2 });
+      // restating what is in force (queries as typed differently, same threshold) changes nothing
+      c.send({ type: 'update', id: 'a', threshold: 0.2, queries: ['Teal  Circle Three'], maxRate: null, image: null });
       c.send({ type: 'ping', id: 'end' });
       await c.next((m) => m.type === 'pong' && m.id === 'end');
       const answers = c.messages
@@ -245,6 +247,7 @@ describe('faults', () => {
         ['subscribed', 'b', 0.4, 1, 'teal circle two'],
         ['unsubscribed', 'b', undefined, undefined, undefined],
         ['subscribed', 'a', 0.9, 3, 'teal circle three'],
+        ['subscribed', 'a', 0.2, 4, 'teal circle three'],
         ['subscribed', 'a', 0.2, 4, 'teal circle three'],
       ]);
       await c.close();

@@ -48,7 +48,12 @@ describe('web pages handler', () => {
     const viewer = await fetch(`${base}/`);
     expect(viewer.status).toBe(200);
     expect(viewer.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(viewer.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const policy = viewer.headers.get('content-security-policy')!;
+    expect(policy).toContain("default-src 'self'");
+    // WebSockets to this server only (by the host the page was asked from), not to any host
+    const host = new URL(base).host;
+    expect(policy).toContain(`connect-src 'self' ws://${host} wss://${host};`);
+    expect(policy).not.toMatch(/ wss?:[ ;]/);
     expect(await viewer.text()).toContain('assets/viewer.js');
     const overlay = await fetch(`${base}/overlay?stream=demo&q=red+circle`);
     expect(await overlay.text()).toContain('assets/overlay.js');
