@@ -159,7 +159,7 @@ export class GroundstreamClient {
   pushFrame(stream: string, image: Uint8Array, options: PushFrameOptions = {}): boolean {
     const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...this.hello?.limits };
     if (!(image instanceof Uint8Array)) throw new GroundstreamError('PROTOCOL_FRAME_EMPTY', 'the image must be a Uint8Array (or Buffer) of encoded bytes');
-    const format = options.format ?? sniffImageFormat(image);
+    const format = options.format ?? (image.byteLength ? sniffImageFormat(image) : 'jpeg'); // (empty: encodeFrame says so)
     if (!format) throw new GroundstreamError('PROTOCOL_FRAME_UNKNOWN_FORMAT', 'the image is not JPEG, PNG or WebP');
     const seq = options.seq ?? this.pushSeq.get(stream) ?? 0;
     const bytes = encodeFrame({ stream, seq, capturedAt: options.capturedAt ?? Date.now(), format }, image, limits);

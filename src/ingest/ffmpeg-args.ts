@@ -55,7 +55,8 @@ export function buildDecodeArgs(input: ResolvedInput, options: DecodeOptions = {
   if (input.formats) inputOptions.push('-format_whitelist', input.formats.join(','));
   if (options.loop && input.kind === 'file') inputOptions.push('-stream_loop', '-1');
   if (input.rtspTransport) inputOptions.push('-rtsp_transport', input.rtspTransport);
-  if (options.hostHeader !== undefined && /^https?:/i.test(input.target)) {
+  // (http and https, also nested, as in `hls+https://`)
+  if (options.hostHeader !== undefined && /^(?:[a-z0-9.-]+\+)*https?:/i.test(input.target)) {
     if (/[\r\n]/.test(options.hostHeader)) throw new GroundstreamError('INGEST_SOURCE_INVALID', 'a host name with a line break');
     inputOptions.push('-headers', `Host: ${options.hostHeader}\r\n`);
   }

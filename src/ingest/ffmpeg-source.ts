@@ -41,7 +41,7 @@ export interface FfmpegSourceOptions {
   /** Random numbers in [0, 1) for the backoff jitter. Default Math.random. */
   readonly random?: () => number;
   /** URLs: look the host name up here on each (re)connect and give ffmpeg the address
-   * (host-pin.ts). Default: only for the bundled ffmpeg, which crashes on host names. */
+   * (host-pin.ts). Default: only for the bundled ffmpeg on Linux, which crashes on host names. */
   readonly resolveHosts?: boolean;
   /** The lookup resolveHosts uses. Default: the system's (dns.lookup). */
   readonly lookup?: HostLookup;
@@ -83,7 +83,8 @@ export class FfmpegSource extends FrameSourceBase {
     // Resolved here so that a missing ffmpeg is refused when the source is built, not later.
     this.ffmpegPath = options.ffmpegPath ?? defaultFfmpegPath();
     this.args = buildDecodeArgs(options.input, this.decodeOptions());
-    this.resolveHosts = options.input.kind === 'url' && (options.resolveHosts ?? this.ffmpegPath === bundledFfmpeg());
+    // (the crash is glibc's, so Linux only: the package's macOS and Windows builds look names up)
+    this.resolveHosts = options.input.kind === 'url' && (options.resolveHosts ?? (process.platform === 'linux' && this.ffmpegPath === bundledFfmpeg()));
   }
 
   private decodeOptions(hostHeader?: string): DecodeOptions {
@@ -91,12 +92,21 @@ export class FfmpegSource extends FrameSourceBase {
     return { size, loop, scaler, ...(hostHeader !== undefined && { hostHeader }) };
   }
 
-  /** This session's command line: the URL's host looked up now, where ffmpeg cannot do it. */
-  private async sessionArgs(): Promise<DecodeArgs> {
+  /** This session's command line: the URL's host looked up now, where ffmpeg cannot do it (the
+   * `attempt`-th address, so that retries go round them all). Null when stop() came meanwhile:
+   * stop() does not wait for the lookup. */
+  private async sessionArgs(attempt: number): Promise<DecodeArgs | null> {
     if (!this.resolveHosts) return this.args;
-    const pinned = await pinHost(this.options.input.target, this.options.lookup);
-    if (!pinned.hostHeader) return this.args;
-    return buildDecodeArgs({ ...this.options.input, target: pinned.url }, this.decodeOptions(pinned.hostHeader));
+    if (this.stopping) return null;
+    const stopped = new Promise<null>((resolve) => (this.wake = () => resolve(null)));
+    try {
+      const pinned = await Promise.race([pinHost(this.options.input.target, this.options.lookup, attempt, Math.min(this.stallMs, 10_000)), stopped]);
+      if (pinned === null) return null;
+      if (!pinned.hostHeader) return this.args;
+      return buildDecodeArgs({ ...this.options.input, target: pinned.url }, this.decodeOptions(pinned.hostHeader));
+    } finally {
+      this.wake = undefined;
+    }
   }
 
   /** The ffmpeg command line (for logs and tests). */
@@ -135,9 +145,9 @@ export class FfmpegSource extends FrameSourceBase {
     const backoff = { ...BACKOFF_DEFAULTS, ...this.options.backoff };
     let attempt = 0;
     for (;;) {
-      const end = await this.sessionArgs().then(
+      const end = await this.sessionArgs(attempt).then(
         // stop() may have come during the lookup: then nothing is started.
-        (args) => (this.stopping ? { kind: 'stopped' as const } : this.session(args)),
+        (args) => (args === null || this.stopping ? { kind: 'stopped' as const } : this.session(args)),
         (e: unknown): SessionEnd => {
           if (!(e instanceof GroundstreamError)) throw e;
           return { kind: 'unresolved', frames: 0, error: e };

@@ -39,7 +39,8 @@ function splitAuthority(url: string): Authority | undefined {
   const start = url.indexOf('://');
   if (start < 0) return undefined;
   const from = start + 3;
-  const end = url.slice(from).search(/[/?#]/);
+  // Where ffmpeg ends the authority: at `/` or `?` (a `#` may sit in a password).
+  const end = url.slice(from).search(/[/?]/);
   const authority = end < 0 ? url.slice(from) : url.slice(from, from + end);
   // A password may hold `@`: the host starts after the last one, as ffmpeg splits it.
   const at = authority.lastIndexOf('@');
@@ -53,21 +54,31 @@ function splitAuthority(url: string): Authority | undefined {
 }
 
 /**
- * `url` with its host name replaced by one of its addresses (IPv4 first: cameras and test servers
- * listen there more often than on IPv6). Addresses and IPv6 literals come back unchanged. A name
- * that does not resolve fails with INGEST_OPEN_FAILED, naming it.
+ * `url` with its host name replaced by one of its addresses: IPv4 ones first (cameras and test
+ * servers listen there more often than on IPv6), and the `attempt`-th of them (counting from 0,
+ * round and round), so that retries go through every address as ffmpeg itself would. Addresses
+ * and IPv6 literals come back unchanged. A name that does not resolve fails with
+ * INGEST_OPEN_FAILED, naming it.
  */
-export async function pinHost(url: string, lookup: HostLookup = systemLookup): Promise<PinnedUrl> {
+export async function pinHost(url: string, lookup: HostLookup = systemLookup, attempt = 0, timeoutMs = 10_000): Promise<PinnedUrl> {
   const a = splitAuthority(url);
   if (!a || !a.host || isIP(a.host)) return { url };
   let addresses: readonly { address: string; family: number }[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    addresses = await lookup(a.host);
+    // The system's lookup has no deadline of its own (unreachable DNS servers take tens of seconds).
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: `no answer in ${timeoutMs} ms` })), timeoutMs);
+    });
+    addresses = await Promise.race([lookup(a.host), late]);
   } catch (e) {
     const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
     throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${a.host}: ${why}`, { cause: e });
+  } finally {
+    clearTimeout(timer);
   }
-  const chosen = addresses.find((x) => x.family === 4) ?? addresses[0];
+  const ordered = [...addresses.filter((x) => x.family === 4), ...addresses.filter((x) => x.family !== 4)];
+  const chosen = ordered[attempt % Math.max(1, ordered.length)];
   if (!chosen) throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${a.host}: no address`);
   const address = chosen.family === 6 ? `[${chosen.address}]` : chosen.address;
   return { url: a.before + address + a.after, hostHeader: a.host + a.port };

@@ -297,6 +297,7 @@ describe('GroundstreamClient against a real socket', () => {
       ['cam2', 0, 'jpeg'],
     ]);
     expect(() => client.pushFrame('cam1', new Uint8Array([1, 2, 3, 4]))).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_UNKNOWN_FORMAT' }));
+    expect(() => client.pushFrame('cam1', new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_EMPTY' }));
   });
 
   it('drops pushed frames while the socket buffer is over the high-water mark', async () => {

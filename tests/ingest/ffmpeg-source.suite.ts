@@ -325,6 +325,47 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(server.hosts).toEqual([`localhost:${server.port}`]);
     });
 
+    it('when told to look names up itself, hands ffmpeg the address (the next one on each retry) and the name as Host', async () => {
+      const seg = readFileSync(makeClip(binary.path, dir, 'pinned.ts', { width: 160, height: 120, seconds: 1, container: 'ts' }));
+      const server = await serve({ '/pinned.ts': { body: seg } });
+      const asked: string[] = [];
+      // the first address is one where nothing listens: the retry must take the second
+      const lookup = async (host: string) => {
+        asked.push(host);
+        return [
+          { address: '127.0.0.2', family: 4 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+      };
+      const source = await openFfmpegSource(
+        { kind: 'url', url: `http://camera.test:${server.port}/pinned.ts`, live: true },
+        { streamId: 'pinned', ffmpegPath: binary.path, resolveHosts: true, lookup, size: { width: 32, height: 24 }, backoff: { initialMs: 50, maxMs: 50 } },
+      );
+      sources.push(source);
+      const rec = record(source);
+      source.start();
+      await untilCount(source.frames$, rec.frames, 10);
+      expect(asked.slice(0, 2)).toEqual(['camera.test', 'camera.test']);
+      expect(rec.statuses.find((s) => s.state === 'reconnecting')?.error?.code).toBe('INGEST_OPEN_FAILED');
+      expect(server.hosts[0]).toBe(`camera.test:${server.port}`);
+    });
+
+    it('stops at once while a name is being looked up, starting nothing', async () => {
+      let asked = 0;
+      const source = await openFfmpegSource('http://camera.test/live.ts', {
+        streamId: 'lookup',
+        ffmpegPath: binary.path,
+        resolveHosts: true,
+        lookup: () => (asked++, new Promise(() => {})), // never answers
+      });
+      sources.push(source);
+      source.start();
+      while (asked === 0) await sleep(5);
+      await source.stop();
+      expect(source.status.state).toBe('ended');
+      expect(leftoverChildren()).toEqual([]);
+    });
+
     it('reports a host name that does not resolve as an open failure naming it', async () => {
       const source = await open('http://nowhere.invalid/live.ts', { backoff: { initialMs: 50, maxMs: 100, maxAttempts: 1 } });
       source.start();

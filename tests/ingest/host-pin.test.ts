@@ -36,6 +36,27 @@ describe('pinHost: host names looked up for an ffmpeg that cannot', () => {
     expect(await pinHost('http://camera.local?a=1', lookup)).toEqual({ url: 'http://192.168.1.20?a=1', hostHeader: 'camera.local' });
   });
 
+  it('ends the host where ffmpeg does: a `#` may sit in a password', async () => {
+    expect(await pinHost('rtsp://admin:Pa#12@camera.local:554/ch1', lookup)).toEqual({ url: 'rtsp://admin:Pa#12@192.168.1.20:554/ch1', hostHeader: 'camera.local:554' });
+    const quiet = fakeLookup({});
+    expect(await pinHost('rtsp://admin:Pa#12@192.168.1.10:554/ch1', quiet)).toEqual({ url: 'rtsp://admin:Pa#12@192.168.1.10:554/ch1' });
+    expect(quiet.asked).toEqual([]);
+    expect((await pinHost('hls+https://camera.local/live.m3u8', lookup)).url).toBe('hls+https://192.168.1.20/live.m3u8');
+  });
+
+  it('goes round the addresses from one attempt to the next, IPv4 first', async () => {
+    const urls = await Promise.all([0, 1, 2].map((n) => pinHost('http://dual.example/a', lookup, n)));
+    expect(urls.map((u) => u.url)).toEqual(['http://203.0.113.9/a', 'http://[2001:db8::7]/a', 'http://203.0.113.9/a']);
+  });
+
+  it('gives up on a lookup that does not answer', async () => {
+    const never: HostLookup = () => new Promise(() => {});
+    await expect(pinHost('rtsp://slow.example/s', never, 0, 50)).rejects.toMatchObject({
+      code: 'INGEST_OPEN_FAILED',
+      message: expect.stringContaining('cannot resolve host slow.example: no answer in 50 ms'),
+    });
+  });
+
   it('prefers an IPv4 address, and brackets an IPv6 one', async () => {
     expect((await pinHost('http://dual.example/a.m3u8', lookup)).url).toBe('http://203.0.113.9/a.m3u8');
     expect((await pinHost('http://v6only.example:8080/a', lookup)).url).toBe('http://[2001:db8::8]:8080/a');
@@ -64,5 +85,7 @@ describe('pinHost: host names looked up for an ffmpeg that cannot', () => {
     const rtsp: ResolvedInput = { ...http, target: 'rtsp://192.168.1.20/s', rtspTransport: 'tcp' };
     expect(buildDecodeArgs(rtsp, { hostHeader: 'camera.local' }).inputOptions).not.toContain('-headers');
     expect(buildDecodeArgs(http).inputOptions).not.toContain('-headers');
+    const hls = buildDecodeArgs({ ...http, target: 'hls+https://192.168.1.20/a.m3u8' }, { hostHeader: 'camera.local' });
+    expect(hls.inputOptions[hls.inputOptions.indexOf('-headers') + 1]).toBe('Host: camera.local\r\n');
   });
 });
