@@ -89,9 +89,10 @@ export class StatusTracker {
   learn(geometry: StreamGeometry): void {
     this.geometry = { ...this.geometry, ...geometry };
     const cur = this.currentStatus;
-    if (cur.state !== 'live') return;
-    const next: SourceStatus = { ...cur, ...this.geometry };
-    if (sameStatus(cur, next)) return;
+    if (cur.state !== 'live') return; // (called for every pushed frame: the common case is cheap)
+    const g = this.geometry;
+    if (g.width === cur.width && g.height === cur.height && g.sourceWidth === cur.sourceWidth && g.sourceHeight === cur.sourceHeight) return;
+    const next: SourceStatus = { ...cur, ...g };
     this.currentStatus = next;
     this.subject.next(next);
   }
