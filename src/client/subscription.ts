@@ -65,7 +65,9 @@ export interface Subscription {
   readonly missed$: Observable<MissedMessage>;
   /** Viewer images (JPEG), when subscribed with `image`. `data` is a view: copy it to keep it. */
   readonly images$: Observable<DecodedFrame>;
-  /** Every ack (subscribe, update, re-subscribe after a reconnect); replays the latest. */
+  /** Every ack (subscribe, update, re-subscribe after a reconnect); replays the latest.
+   * `queryVersion` here and in `detections$` keeps rising for the subscription's whole life: after
+   * a reconnect the server counts from 1 again, and the SDK adds the versions shown before. */
   readonly subscribed$: Observable<SubscribedMessage>;
   readonly settings: SubscriptionSettings;
   readonly closed: boolean;
@@ -135,8 +137,13 @@ export class SubscriptionImpl implements Subscription {
   private inFlight: InFlight[] = [];
   /** Changes made while disconnected; the next subscribe carries them. */
   private waiting: PendingOp[] = [];
-  /** queryVersion of the latest ack on this connection; older results are stale. */
+  /** queryVersion of the latest ack on this connection (the server's count); older results are stale. */
   private ackedVersion = 0;
+  /** The server counts versions per connection; this is added to them so that the versions this
+   * subscription shows keep rising across reconnects. */
+  private versionOffset = 0;
+  /** The highest version shown so far. */
+  private shownVersion = 0;
   private done = false;
   private ended: Subscription['endReason'];
 
@@ -201,6 +208,7 @@ export class SubscriptionImpl implements Subscription {
     this.inFlight = [];
     this.waiting = [];
     this.ackedVersion = 0; // versions count per connection
+    this.versionOffset = this.shownVersion; // ... and ours go on from the last one shown
     this.host.send({ type: 'subscribe', id: this.id, ...this.base });
     this.inFlight.push({ kind: 'subscribe', ops: [] });
     for (const op of ops) {
@@ -217,8 +225,10 @@ export class SubscriptionImpl implements Subscription {
     const committed = (answered?.ops ?? []).reduce((s, op) => apply(s, op.change), this.base);
     this.base = { ...committed, queries: ack.queries };
     this.ackedVersion = ack.queryVersion;
-    for (const op of answered?.ops ?? []) op.resolve(ack);
-    this.acks.next(ack);
+    const shown = this.rebased(ack);
+    this.shownVersion = Math.max(this.shownVersion, shown.queryVersion);
+    for (const op of answered?.ops ?? []) op.resolve(shown);
+    this.acks.next(shown);
   }
 
   /** An `error` answering this subscription's oldest request; false when none was waiting. */
@@ -241,7 +251,12 @@ export class SubscriptionImpl implements Subscription {
   onDetections(msg: DetectionsMessage): void {
     if (this.done || msg.queryVersion < this.ackedVersion) return;
     if (this.inFlight.some((f) => f.replay)) return; // for settings already changed (see onOpen)
-    this.detections.next(msg);
+    this.detections.next(this.rebased(msg));
+  }
+
+  /** `msg` with its queryVersion counted on from earlier connections (itself on the first). */
+  private rebased<T extends { readonly queryVersion: number }>(msg: T): T {
+    return this.versionOffset ? { ...msg, queryVersion: msg.queryVersion + this.versionOffset } : msg;
   }
 
   onMissed(msg: MissedMessage): void {

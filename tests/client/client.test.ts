@@ -123,7 +123,10 @@ describe('GroundstreamClient against a real socket', () => {
     expect(server.last.received[0]).toEqual({ type: 'subscribe', id: sub.id, stream: 'cam1', queries: ['green triangle'] });
     server.sendDetections(sub.id, 2);
     await until(() => got.values.length === 2, 5000, 'result after reconnect');
-    expect(got.values[1]).toMatchObject({ frame: { seq: 2 }, queryVersion: 1, detections: [{ query: 'green triangle' }] });
+    // the server counts versions per connection (1 again); the SDK's keep rising (2 before, 3 now)
+    expect(got.values[0]).toMatchObject({ frame: { seq: 1 }, queryVersion: 2 });
+    expect(got.values[1]).toMatchObject({ frame: { seq: 2 }, queryVersion: 3, detections: [{ query: 'green triangle' }] });
+    expect(acks.values.map((a) => a.queryVersion)).toEqual([1, 2, 3]);
     expect(got.completed).toBe(false);
     expect(got.error).toBeUndefined();
     expect(states.values).toEqual(['idle', 'connecting', 'open', 'reconnecting', 'open']);
@@ -134,8 +137,9 @@ describe('GroundstreamClient against a real socket', () => {
     const first = sub.update({ threshold: 0.7 });
     const second = sub.update({ queries: ['b'] });
     expect(sub.settings).toMatchObject({ queries: ['b'], threshold: 0.7 }); // what it asks for, pending included
-    expect(await first).toMatchObject({ threshold: 0.7, queryVersion: 2, queries: ['a'] });
-    expect(await second).toMatchObject({ threshold: 0.7, queryVersion: 3, queries: ['b'] });
+    // (the first connection showed version 1; this one's 1, 2, 3 show as 2, 3, 4)
+    expect(await first).toMatchObject({ threshold: 0.7, queryVersion: 3, queries: ['a'] });
+    expect(await second).toMatchObject({ threshold: 0.7, queryVersion: 4, queries: ['b'] });
     expect(server.last.received).toEqual([
       { type: 'subscribe', id: sub.id, stream: 'cam1', queries: ['a'] },
       { type: 'update', id: sub.id, threshold: 0.7 },
@@ -154,7 +158,7 @@ describe('GroundstreamClient against a real socket', () => {
     await change;
     server.sendDetections(sub.id, 8);
     await until(() => got.values.length === 1, 5000, 'the result for the new settings');
-    expect(got.values.map((m) => [m.frame.seq, m.queryVersion])).toEqual([[8, 2]]);
+    expect(got.values.map((m) => [m.frame.seq, m.queryVersion])).toEqual([[8, 3]]);
   });
 
   it('a refused re-subscribe ends the subscription, without stray errors for the changes sent behind it', async () => {
