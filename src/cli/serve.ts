@@ -1,5 +1,4 @@
 /** `groundstream serve` (and `npm start`): the server on a model, with streams from config. */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
@@ -12,7 +11,9 @@ import { webHandler } from '../server/web.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures', import.meta.url));
 /** The demo stream: a fixture clip looped at its own frame rate. */
-export const DEMO_STREAM: StreamSpec = { id: 'demo', source: join(FIXTURES_DIR, 'clips', 'clip03-640x360-crowded.mp4'), realtime: true, loop: true };
+/** The demo clip, named relative to the fixtures directory (a file root of its own): found from
+ * any working directory, and the stream list shows no path of the server's machine. */
+export const DEMO_STREAM: StreamSpec = { id: 'demo', source: 'clips/clip03-640x360-crowded.mp4', realtime: true, loop: true };
 
 export interface ServeFlags {
   config?: string;

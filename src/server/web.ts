@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GroundstreamError } from '../errors.js';
 import type { Handler } from './http-api.js';
 
 export interface WebOptions {
@@ -47,7 +48,11 @@ export function defaultWebRoot(): string {
 export function webHandler(options: WebOptions = {}): Handler {
   const root = options.root ?? defaultWebRoot();
   return async (req, res, url) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // the pages exist, but only to be read
+      if (PAGES[url.pathname] || url.pathname === '/overlay/' || ASSET.test(url.pathname)) throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${url.pathname}`);
+      return false;
+    }
     if (url.pathname === '/overlay/') {
       // a common way to type it (and to paste it into OBS): send it to the page, query kept
       // relative, like the pages' own links, so that it works behind a proxy's path prefix too

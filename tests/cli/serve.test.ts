@@ -1,5 +1,6 @@
 /** `groundstream serve` as a user starts it: the built CLI, the bundled model, real ffmpeg, real sockets. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
@@ -13,8 +14,9 @@ afterAll(() => {
 
 /** Starts the server; resolves with its base URL, what it has written so far, and a way to wait for
  * a line (pino writes its log asynchronously, so log lines may follow the "listening" line). */
-function serve(args: string[]): Promise<{ base: string; output: () => string; until: (re: RegExp) => Promise<string>; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-demo', ...args], {
+function serve(args: string[], o: { demo?: boolean; cwd?: string } = {}): Promise<{ base: string; output: () => string; until: (re: RegExp) => Promise<string>; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...(o.demo ? [] : ['--no-demo']), ...args], {
+    ...(o.cwd ? { cwd: o.cwd } : {}),
     env: { ...process.env, LOG_FORMAT: 'json', PORT: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,6 +70,19 @@ describe('groundstream serve', () => {
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
     expect(code, output().slice(-2000)).toBe(0);
+  });
+
+  it('serves the demo stream from any working directory, without showing where the server keeps its files', async () => {
+    const { base, output, child } = await serve([], { demo: true, cwd: tmpdir() });
+    let demo: { state?: string; source?: string } = {};
+    while (demo.state !== 'live') {
+      await new Promise((r) => setTimeout(r, 50));
+      demo = ((await (await fetch(`${base}/v1/streams`)).json()) as { streams: { id: string }[] }).streams.find((s) => s.id === 'demo') ?? {};
+      expect(demo.state, output().slice(-2000)).not.toBe('failed');
+    }
+    expect(demo.source).toBe('clips/clip03-640x360-crowded.mp4');
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig))), output().slice(-2000)).toBe(0);
   });
 
   it("by default keeps the small bundled model on the event loop ('auto' keeps workers for big graphs)", async () => {

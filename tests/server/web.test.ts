@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendError } from '../../src/server/http-api.js';
 import { webHandler } from '../../src/server/web.js';
 import { ROOT } from '../helpers/fixtures.js';
 
@@ -20,7 +21,11 @@ beforeAll(async () => {
   const handle = webHandler({ root: join(root, 'public') });
   http = createServer((req, res) => {
     void (async () => {
-      if (!(await handle(req, res, new URL(req.url ?? '/', 'http://x')))) res.writeHead(404).end();
+      try {
+        if (!(await handle(req, res, new URL(req.url ?? '/', 'http://x')))) res.writeHead(404).end();
+      } catch (e) {
+        sendError(res, e); // as the server answers what a handler throws
+      }
     })();
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -82,6 +87,11 @@ describe('web pages handler', () => {
       expect(r.status, path).toBe(404);
       expect(r.body).not.toContain('not for you');
     }
-    expect((await raw('/', 'POST')).status).toBe(404);
+    // the pages may only be read: another method on them is 405, and elsewhere still nothing
+    for (const path of ['/', '/overlay', '/assets/viewer.js']) {
+      const r = await raw(path, 'POST');
+      expect([r.status, JSON.parse(r.body).code], path).toEqual([405, 'HTTP_METHOD_NOT_ALLOWED']);
+    }
+    expect((await raw('/secret.txt', 'POST')).status).toBe(404);
   });
 });
