@@ -43,16 +43,19 @@ export function drawDetections(ctx: CanvasRenderingContext2D, detections: readon
   ctx.lineJoin = 'miter';
   ctx.textBaseline = 'top';
   if (style.labelSize > 0) ctx.font = `600 ${style.labelSize}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+  const corners = (d: DrawnDetection) =>
+    [d.box[0] * t.scaleX + t.offsetX, d.box[1] * t.scaleY + t.offsetY, d.box[2] * t.scaleX + t.offsetX, d.box[3] * t.scaleY + t.offsetY] as const;
+  // Every box first, then every label: a label drawn before a neighbour's box would be crossed by it.
+  ctx.lineWidth = style.lineWidth;
+  for (const d of detections) {
+    const [x1, y1, x2, y2] = corners(d);
+    ctx.strokeStyle = style.colorOf(d.query);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+  }
+  if (style.labelSize <= 0) return ctx.restore();
   for (const d of detections) {
     const color = style.colorOf(d.query);
-    const x1 = d.box[0] * t.scaleX + t.offsetX;
-    const y1 = d.box[1] * t.scaleY + t.offsetY;
-    const x2 = d.box[2] * t.scaleX + t.offsetX;
-    const y2 = d.box[3] * t.scaleY + t.offsetY;
-    ctx.strokeStyle = color;
-    ctx.lineWidth = style.lineWidth;
-    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-    if (style.labelSize <= 0) continue;
+    const [x1, y1] = corners(d);
     const text = labelOf(d, style.scores);
     const pad = Math.max(2, Math.round(style.labelSize / 4));
     const w = ctx.measureText(text).width + 2 * pad;

@@ -20,8 +20,9 @@ export interface LiveHandlers {
   image?(frame: DecodedFrame): void;
   missed?(msg: MissedMessage): void;
   subscribed?(ack: SubscribedMessage): void;
-  /** The subscription is down and will be tried again; `reason` is for people. */
-  down?(reason: string): void;
+  /** The subscription is down and will be tried again; `reason` is for people, `error` (when the
+   * server refused it) has its code. */
+  down?(reason: string, error?: Error): void;
 }
 
 export class LiveSubscription {
@@ -99,15 +100,15 @@ export class LiveSubscription {
     sub.missed$.subscribe((m) => h.missed?.(m));
     sub.detections$.subscribe({
       next: (msg) => h.detections(msg),
-      error: (e: unknown) => this.retry(sub, e instanceof Error ? e.message : String(e)),
+      error: (e: unknown) => this.retry(sub, e instanceof Error ? e.message : String(e), e instanceof Error ? e : undefined),
       complete: () => this.retry(sub, 'subscription ended'),
     });
   }
 
-  private retry(sub: Subscription, reason: string): void {
+  private retry(sub: Subscription, reason: string, error?: Error): void {
     if (this.closed || this.sub !== sub) return;
     this.sub = null;
-    this.handlers.down?.(reason);
+    this.handlers.down?.(reason, error);
     this.timer = setTimeout(() => this.start(), this.retryMs);
   }
 }

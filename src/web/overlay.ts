@@ -27,7 +27,29 @@ if (parsed.errors.length) {
   run(parsed.options);
 }
 
+/**
+ * What only the person setting the overlay up can fix, shown on the page: a connection the server
+ * refused for good (a token), or a subscription refused before it ever worked (a mistyped stream,
+ * a query over the server's limits). Once boxes have come, a later outage (a server restart) stays
+ * invisible: the overlay is on air by then, and it comes back by itself.
+ */
+function noticeBoard(): (text: string | null) => void {
+  const board = document.createElement('pre');
+  board.className = 'errors';
+  board.hidden = true;
+  document.body.append(board);
+  return (text) => {
+    board.hidden = !text;
+    board.textContent = text ? `groundstream overlay: ${text}` : '';
+    if (text) canvas.dataset.notice = text;
+    else delete canvas.dataset.notice;
+  };
+}
+
 function run(o: PageOptions): void {
+  const notice = noticeBoard();
+  let worked = false;
+  let lastError = '';
   const smoother = new BoxSmoother(o.smoothing);
   let queries: readonly string[] = o.queries;
   let last: DetectionsMessage | null = null;
@@ -65,11 +87,19 @@ function run(o: PageOptions): void {
     // come back quickly after a server restart: an overlay on air has nobody to press reload
     reconnect: { initialMs: 500, maxMs: 5000 },
   });
+  client.errors$.subscribe((e) => {
+    lastError = e.message;
+    console.warn('groundstream:', e.message);
+  });
   client.status$.subscribe((state) => {
     canvas.dataset.state = state;
     if (state !== 'open') clear();
+    if (state === 'closed') {
+      // nothing will come back: say why, whether it had worked before or not
+      const token = /4001|4003|token/i.test(lastError) ? ` Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md).` : '';
+      notice(`the server refused the connection: ${lastError || 'closed'}.${token}`);
+    }
   });
-  client.errors$.subscribe((e) => console.warn('groundstream:', e.message));
 
   new LiveSubscription(
     client,
@@ -77,6 +107,8 @@ function run(o: PageOptions): void {
     {
       subscribed: (ack) => {
         queries = ack.queries;
+        worked = true;
+        notice(null);
       },
       detections: (msg) => {
         last = msg;
@@ -86,9 +118,13 @@ function run(o: PageOptions): void {
         clearTimeout(holdTimer);
         if (o.hold > 0) holdTimer = setTimeout(clear, o.hold);
       },
-      down: (reason) => {
+      down: (reason, error) => {
         console.warn(`groundstream: subscription to ${o.stream} is down (${reason}); retrying`);
         clear();
+        if (worked) return;
+        const code = (error as { code?: string } | undefined)?.code;
+        const hint = code === 'PROTOCOL_STREAM_UNKNOWN' ? ' Is the stream id right? (Trying again every 2 s: it may not be open yet.)' : ' (Trying again every 2 s.)';
+        notice(`cannot watch stream "${o.stream}": ${reason}.${hint}`);
       },
     },
   );

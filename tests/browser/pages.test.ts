@@ -226,14 +226,39 @@ describe('overlay page', () => {
     await bad.close();
   });
 
+  it('says when the stream it names is not there (a typo, or not open yet), and clears that once boxes come', async () => {
+    const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
+    await p.goto(`${base}/overlay?stream=later&q=red+square`);
+    await p.waitForSelector('.errors:not([hidden])', { timeout: 20_000 });
+    expect(await p.textContent('.errors:not([hidden])')).toMatch(/cannot watch stream "later": .*Is the stream id right\?/);
+    await addLoopingClip(base, 'later', CLIP.path);
+    await p.waitForFunction(() => Number(document.getElementById('boxes')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+    expect(await p.isHidden('.errors')).toBe(true);
+    await fetch(`${base}/v1/streams/later`, { method: 'DELETE' });
+    await p.close();
+  });
+
   it('comes back by itself after the server restarts', async () => {
     const port = Number(new URL(base).port);
+    // every notice the page shows from here on (there should be none: it is on air)
+    await page.evaluate(() => {
+      const w = window as unknown as { notices: string[] };
+      const boxes = document.getElementById('boxes')!;
+      w.notices = [];
+      new MutationObserver(() => boxes.dataset.notice && w.notices.push(boxes.dataset.notice)).observe(boxes, { attributes: true, attributeFilter: ['data-notice'] });
+    });
     await server.close();
     await page.waitForFunction(() => document.getElementById('boxes')?.dataset.state !== 'open', undefined, { timeout: 20_000 });
     expect(await page.getAttribute('#boxes', 'data-count')).toBe('0');
+    // the stream is added only once the page has been refused it on the new server, as after a
+    // real restart whose streams open a moment after it listens
+    const refused = page.waitForEvent('console', { predicate: (m) => /subscription to shapes is down .*no such stream|PROTOCOL_STREAM_UNKNOWN|unknown stream/i.test(m.text()), timeout: 60_000 });
     ({ server, base } = await startServer(model, webRoot, port));
+    await refused;
     await addLoopingClip(base, STREAM, CLIP.path);
     await page.waitForFunction(() => Number(document.getElementById('boxes')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
     expect(await page.getAttribute('#boxes', 'data-state')).toBe('open');
+    // on air, the outage (and the stream missing until it was added again) showed nothing
+    expect(await page.evaluate(() => (window as unknown as { notices: string[] }).notices)).toEqual([]);
   });
 });
