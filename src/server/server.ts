@@ -209,6 +209,8 @@ export class GroundstreamServer {
         this.metrics.latencySeconds.observe({ stream: r.stream }, r.timings.total / 1000);
       }),
       this.streams.removed$.subscribe((id) => {
+        // everyone's stream list learns it is gone (hello listed it), then its subscribers
+        for (const c of this.sessions) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');
       }),
     );

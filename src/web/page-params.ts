@@ -135,7 +135,20 @@ export type OverlayStyle = Partial<Pick<PageOptions, 'labelSize' | 'lineWidth' |
  * The overlay URL (relative to the server root) for these settings, styles that differ from the
  * defaults included; a token goes in the fragment, which browsers never send to the server.
  */
-export function overlayUrl(o: { stream: string; queries: readonly string[]; threshold?: number; colors?: readonly string[]; style?: OverlayStyle; token?: string }): string {
+export function overlayUrl(o: PageQuery & { token?: string }): string {
+  return `overlay?${pageQuery(o)}${o.token ? `#${new URLSearchParams({ token: o.token }).toString()}` : ''}`;
+}
+
+export interface PageQuery {
+  stream: string;
+  queries: readonly string[];
+  threshold?: number;
+  colors?: readonly string[];
+  style?: OverlayStyle;
+}
+
+/** The query string (no `?`) of a page showing these settings: what differs from the defaults. */
+export function pageQuery(o: PageQuery): string {
   const p = new URLSearchParams({ stream: o.stream });
   for (const q of o.queries) p.append('q', q);
   if (o.threshold !== undefined) p.set('threshold', String(o.threshold));
@@ -144,5 +157,5 @@ export function overlayUrl(o: { stream: string; queries: readonly string[]; thre
   for (const [k, v] of Object.entries(o.style ?? {})) {
     if (v !== undefined && v !== defaults[k]) p.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   }
-  return `overlay?${p.toString()}${o.token ? `#${new URLSearchParams({ token: o.token }).toString()}` : ''}`;
+  return p.toString();
 }

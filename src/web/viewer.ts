@@ -13,7 +13,7 @@ import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { FrameSync } from './frame-sync.js';
 import { LiveSubscription } from './live-subscription.js';
-import { overlayUrl, pageParams, parsePageOptions } from './page-params.js';
+import { overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
 import { RateMeter } from './rate-meter.js';
 
 /** Viewer images asked for: width in pixels, images a second. */
@@ -34,9 +34,12 @@ const overlayLink = el<HTMLAnchorElement>('overlay-link');
 const stat = (name: string) => el<HTMLElement>(`stat-${name}`);
 
 const parsed = parsePageOptions(pageParams(location.search, location.hash));
-// The viewer is forgiving: a bad parameter is reported and its default used.
+// The viewer is forgiving: a bad parameter is reported and its default used. The report stays
+// (whatever else is said) until the user changes something.
 const page = parsed.options;
-if (parsed.errors.length) say(parsed.errors.join('; '));
+let urlProblems = parsed.errors.length ? `Not used from the address: ${parsed.errors.join('; ')}` : '';
+/** The page's look, as the address and the overlay link carry it. */
+const style = { labelSize: page.labelSize, lineWidth: page.lineWidth, scores: page.scores, smoothing: page.smoothing, hold: page.hold, fit: page.fit };
 
 const client = new GroundstreamClient({
   url: new URL('v1/ws', location.href).href,
@@ -60,7 +63,16 @@ const shown = new RateMeter();
 const sync = new FrameSync<Promise<ImageBitmap | null>>(8, (p) => void p.then((b) => b?.close()));
 
 function say(text: string): void {
-  message.textContent = text;
+  message.textContent = [text, urlProblems].filter(Boolean).join(' · ');
+}
+say('');
+
+/** The address and the overlay link follow the settings the server acknowledged (a refused
+ * query never lands in a link), styles included. */
+function showSettings(q: PageQuery): void {
+  const settings = { ...q, colors: page.colors, style };
+  history.replaceState(null, '', `?${pageQuery(settings)}${location.hash}`);
+  overlayLink.href = overlayUrl({ ...settings, ...(page.token ? { token: page.token } : {}) }); // the overlay must present the token too
 }
 
 const colorOf = (q: string) => colorFor(Math.max(0, queries.indexOf(q)), page.colors);
@@ -74,12 +86,25 @@ function parseQueries(text: string): string[] {
 
 // ---------------------------------------------------------------- streams and status
 
+let lastError = '';
+client.errors$.subscribe((e) => {
+  lastError = e.message;
+  console.warn('groundstream:', e.message);
+});
 client.status$.subscribe((state) => {
   const badge = el<HTMLElement>('connection');
   badge.dataset.state = state;
   badge.textContent = state === 'open' ? 'connected' : state;
+  if (state === 'open') return;
+  // what the list said is no longer known: no stream is shown as live while we cannot see it
+  for (const opt of Array.from(streamSelect.options)) opt.textContent = opt.value;
+  streams = [];
+  showStream();
+  if (state === 'closed') {
+    const token = /4001|4003|token/i.test(lastError) ? ' Add the token to the address: #token=YOUR_TOKEN.' : '';
+    say(`The server refused the connection: ${lastError || 'closed'}.${token}`);
+  } else if (live) say('Connection lost: reconnecting…');
 });
-client.errors$.subscribe((e) => console.warn('groundstream:', e.message));
 
 client.streams$.subscribe((list) => {
   streams = list;
@@ -114,7 +139,6 @@ function start(): void {
   if (!stream) return say('No stream to watch yet.');
   if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
   say('');
-  history.replaceState(null, '', `?${new URLSearchParams([['stream', stream], ...wanted.map((q) => ['q', q]), ['threshold', String(threshold)], ...page.colors.map((c) => ['color', c.replace(/^#/, '')])]).toString()}${location.hash}`);
   if (live && live.stream === stream) {
     live.update({ queries: wanted, threshold }).catch((e: Error) => say(e.message));
     return;
@@ -135,14 +159,7 @@ function start(): void {
         queries = ack.queries;
         say('');
         renderLegend(null);
-        overlayLink.href = overlayUrl({
-          stream,
-          queries: ack.queries,
-          threshold: ack.threshold,
-          colors: page.colors,
-          style: { labelSize: page.labelSize, lineWidth: page.lineWidth, scores: page.scores, smoothing: page.smoothing, hold: page.hold, fit: page.fit },
-          ...(page.token ? { token: page.token } : {}), // the overlay must present it too
-        });
+        showSettings({ stream, queries: ack.queries, threshold: ack.threshold });
       },
       image: (frame) => {
         // copy out of the message buffer; decoding happens off the main thread
@@ -230,9 +247,11 @@ function showThreshold(): void {
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();
+  urlProblems = ''; // the user has taken over from the address
   start();
 });
 streamSelect.addEventListener('change', () => {
+  urlProblems = '';
   if (live) start();
   else showStream();
 });
@@ -253,7 +272,10 @@ document.addEventListener('keydown', (e) => {
   }
 });
 thresholdInput.addEventListener('change', () => {
-  if (live) start();
+  // the threshold alone: text typed in the queries field waits for Enter
+  if (!live) return;
+  threshold = Number(thresholdInput.value);
+  live.update({ threshold }).catch((e: Error) => say(e.message));
 });
 
 queriesInput.value = page.queries.join(', ');
@@ -266,12 +288,21 @@ client.hello$.subscribe((hello) => {
   }
 });
 if (threshold !== undefined) thresholdInput.value = String(threshold);
-showThreshold();
+// (until the server says its model's default, the slider's middle would be a made-up value)
+if (threshold !== undefined) showThreshold();
+else thresholdValue.textContent = '–';
+
+// Until the first Watch, the overlay link already shows what the address asks for.
+if (page.stream) showSettings({ stream: page.stream, queries: page.queries, ...(page.threshold !== undefined ? { threshold: page.threshold } : {}) });
 
 void client
   .connect()
   .then(() => {
-    if (!live && page.stream && page.queries.length) start();
+    if (live || !page.stream || !page.queries.length) return;
+    if (streams.some((s) => s.id === page.stream)) return start();
+    // not another stream in its place: say so, and let the user pick
+    const have = streams.map((s) => s.id).join(', ');
+    say(`There is no stream "${page.stream}" on this server${have ? ` (it has: ${have})` : ''}. Pick one and press Watch.`);
   })
   .catch((e: Error) => say(e.message));
 setInterval(() => {

@@ -146,6 +146,27 @@ describe('viewer page', () => {
     await keepScreenshot('viewer.png', await page.screenshot());
     await page.close();
   });
+
+  it('keeps to what the address asks: no other stream for a missing one, bad parameters reported, the look kept, refused queries left out', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const text = () => page.textContent('#message');
+    await page.goto(`${base}/?stream=nosuch&q=red+square&threshold=7`);
+    await page.waitForFunction(() => /no stream "nosuch"/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await text()).toMatch(new RegExp(`it has: [^)]*${STREAM}.*threshold must be a number in \\[0, 1\\]`));
+    expect(new URL(page.url()).searchParams.get('stream')).toBe('nosuch'); // not swapped for another
+    expect(await page.getAttribute('#stage', 'data-seq')).toBeNull(); // and nothing watched
+
+    await page.goto(`${base}/?stream=${STREAM}&q=red+square&labelSize=28&scores=0&fit=cover`);
+    await page.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+    const address = () => new URL(page.url()).searchParams;
+    expect([address().get('labelSize'), address().get('scores'), address().get('fit'), address().getAll('q')]).toEqual(['28', '0', 'cover', ['red square']]);
+    await page.fill('#queries', 'x'.repeat(300));
+    await page.press('#queries', 'Enter');
+    await page.waitForFunction(() => /256/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(address().getAll('q')).toEqual(['red square']);
+    expect(await page.getAttribute('#overlay-link', 'href')).toContain('q=red+square');
+    await page.close();
+  });
 });
 
 describe('overlay page', () => {

@@ -240,3 +240,21 @@ describe('pushed streams', () => {
     await fetch(`${base}/v1/streams/sizes`, { method: 'DELETE' });
   });
 });
+
+describe('removed streams', () => {
+  it('are announced to every client (the stream list from hello would keep them otherwise)', async () => {
+    await addStream('soon-gone', 'push');
+    const watcher = await TestClient.open(wsUrl);
+    const bystander = await TestClient.open(wsUrl);
+    expect(bystander.messages.find((m) => m.type === 'hello').streams.map((s: { id: string }) => s.id)).toContain('soon-gone');
+    watcher.send({ type: 'subscribe', id: 's', stream: 'soon-gone', queries: ['circle'] });
+    await watcher.next((m) => m.type === 'subscribed');
+    expect((await fetch(`${base}/v1/streams/soon-gone`, { method: 'DELETE' })).status).toBe(204);
+    for (const c of [watcher, bystander]) {
+      expect(await c.next((m) => m.type === 'status' && m.stream === 'soon-gone' && m.state === 'ended')).toMatchObject({ detail: 'removed' });
+    }
+    expect(await watcher.next((m) => m.type === 'unsubscribed')).toMatchObject({ id: 's', reason: 'stream-removed' });
+    await watcher.close();
+    await bystander.close();
+  });
+});
