@@ -10,8 +10,7 @@ import { GroundstreamServer } from '../server/server.js';
 import { webHandler } from '../server/web.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures', import.meta.url));
-/** The demo stream: a fixture clip looped at its own frame rate. */
-/** The demo clip, named relative to the fixtures directory (a file root of its own): found from
+/** The demo stream: a fixture clip looped at its own frame rate, named relative to the fixtures directory (a file root of its own): found from
  * any working directory, and the stream list shows no path of the server's machine. */
 export const DEMO_STREAM: StreamSpec = { id: 'demo', source: 'clips/clip03-640x360-crowded.mp4', realtime: true, loop: true };
 

@@ -5,8 +5,10 @@ export function streamsFromHello(hello: HelloMessage): readonly StreamInfo[] {
   return Object.freeze(hello.streams.map((s) => Object.freeze({ ...s })));
 }
 
-/** The table with `status` applied; a stream not seen before is added at the end. */
+/** The table with `status` applied; a stream not seen before is added at the end, and one the
+ * server removed (`ended`, detail `removed`) leaves it. */
 export function applyStatus(streams: readonly StreamInfo[], status: StatusMessage): readonly StreamInfo[] {
+  if (status.state === 'ended' && status.detail === 'removed') return Object.freeze(streams.filter((s) => s.id !== status.stream));
   const updated = (prev?: StreamInfo): StreamInfo => {
     const width = status.width ?? prev?.width;
     const height = status.height ?? prev?.height;

@@ -123,3 +123,9 @@ function withChange(o: SubscribeOptions, c: SubscriptionUpdate): SubscribeOption
   else if (c.image !== undefined) next.image = c.image;
   return next;
 }
+
+/** What to tell a person when the server refused the connection for good (the pages stop then). */
+export function refusal(message: string): string {
+  const hint = /close code 4001/.test(message) ? " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md)." : '';
+  return `the server refused the connection: ${message}.${hint}`;
+}

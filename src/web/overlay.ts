@@ -11,7 +11,7 @@ import { BoxSmoother, type DrawnDetection } from './box-smoother.js';
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { fitTransform } from './fit.js';
 import { pageParams, parsePageOptions, type PageOptions } from './page-params.js';
-import { LiveSubscription } from './live-subscription.js';
+import { LiveSubscription, refusal } from './live-subscription.js';
 
 const canvas = document.getElementById('boxes') as HTMLCanvasElement;
 const ctx = canvas.getContext('2d')!;
@@ -48,8 +48,10 @@ function noticeBoard(): (text: string | null) => void {
 
 function run(o: PageOptions): void {
   const notice = noticeBoard();
+  /** Results have come: the overlay is on air, and outages stay off the picture. */
   let worked = false;
-  let lastError = '';
+  /** The connection was refused for good: that notice stays. */
+  let refused = false;
   const smoother = new BoxSmoother(o.smoothing);
   let queries: readonly string[] = o.queries;
   let last: DetectionsMessage | null = null;
@@ -87,17 +89,25 @@ function run(o: PageOptions): void {
     // come back quickly after a server restart: an overlay on air has nobody to press reload
     reconnect: { initialMs: 500, maxMs: 5000 },
   });
-  client.errors$.subscribe((e) => {
-    lastError = e.message;
-    console.warn('groundstream:', e.message);
-  });
   client.status$.subscribe((state) => {
     canvas.dataset.state = state;
     if (state !== 'open') clear();
-    if (state === 'closed') {
+  });
+  client.errors$.subscribe((e) => {
+    console.warn('groundstream:', e.message);
+    // (the client reports `closed` before the error that closed it)
+    if (client.state === 'closed') {
       // nothing will come back: say why, whether it had worked before or not
-      const token = /4001|4003|token/i.test(lastError) ? ` Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md).` : '';
-      notice(`the server refused the connection: ${lastError || 'closed'}.${token}`);
+      refused = true;
+      notice(refusal(e.message));
+    }
+  });
+  // A stream that is there but whose source delivers nothing yet: worth a word before it ever worked.
+  client.streams$.subscribe((list) => {
+    const s = list.find((x) => x.id === o.stream);
+    if (worked || refused || !s) return;
+    if (s.state === 'reconnecting' || s.state === 'stalled' || s.state === 'failed' || s.state === 'ended') {
+      notice(`stream "${o.stream}" is ${s.state}: its source delivers no frames, so there is nothing to draw yet.`);
     }
   });
 
@@ -107,10 +117,10 @@ function run(o: PageOptions): void {
     {
       subscribed: (ack) => {
         queries = ack.queries;
-        worked = true;
-        notice(null);
       },
       detections: (msg) => {
+        if (!worked && !refused) notice(null);
+        worked = true;
         last = msg;
         shown = smoother.update(msg.detections);
         canvas.dataset.seq = String(msg.frame.seq);
@@ -121,7 +131,7 @@ function run(o: PageOptions): void {
       down: (reason, error) => {
         console.warn(`groundstream: subscription to ${o.stream} is down (${reason}); retrying`);
         clear();
-        if (worked) return;
+        if (worked || refused || client.state === 'closed') return;
         const code = (error as { code?: string } | undefined)?.code;
         const hint = code === 'PROTOCOL_STREAM_UNKNOWN' ? ' Is the stream id right? (Trying again every 2 s: it may not be open yet.)' : ' (Trying again every 2 s.)';
         notice(`cannot watch stream "${o.stream}": ${reason}.${hint}`);

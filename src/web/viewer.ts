@@ -12,7 +12,7 @@
 import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../client/index.js';
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { FrameSync } from './frame-sync.js';
-import { LiveSubscription } from './live-subscription.js';
+import { LiveSubscription, refusal } from './live-subscription.js';
 import { overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -50,6 +50,8 @@ const client = new GroundstreamClient({
 let live: LiveSubscription | null = null;
 let queries: readonly string[] = [];
 let threshold: number | undefined = page.threshold;
+/** Whether the slider shows a real threshold (the address's, the model's, or the user's). */
+let thresholdKnown = page.threshold !== undefined;
 let streams: readonly StreamInfo[] = [];
 /** Results received, and the newest of them drawn: images decode asynchronously, so a later
  * result's picture may be ready first. Counted here, not by frame seq, which starts again from 0
@@ -68,10 +70,10 @@ function say(text: string): void {
 say('');
 
 /** The address and the overlay link follow the settings the server acknowledged (a refused
- * query never lands in a link), styles included. */
-function showSettings(q: PageQuery): void {
+ * query never lands in a link), styles included. `address: false`: the link only. */
+function showSettings(q: PageQuery, address = true): void {
   const settings = { ...q, colors: page.colors, style };
-  history.replaceState(null, '', `?${pageQuery(settings)}${location.hash}`);
+  if (address) history.replaceState(null, '', `?${pageQuery(settings)}${location.hash}`);
   overlayLink.href = overlayUrl({ ...settings, ...(page.token ? { token: page.token } : {}) }); // the overlay must present the token too
 }
 
@@ -86,10 +88,15 @@ function parseQueries(text: string): string[] {
 
 // ---------------------------------------------------------------- streams and status
 
-let lastError = '';
+/** The connection was refused for good: that message stays. */
+let refused = false;
 client.errors$.subscribe((e) => {
-  lastError = e.message;
   console.warn('groundstream:', e.message);
+  // (the client reports `closed` before the error that closed it)
+  if (client.state === 'closed') {
+    refused = true;
+    say(refusal(e.message));
+  }
 });
 client.status$.subscribe((state) => {
   const badge = el<HTMLElement>('connection');
@@ -100,10 +107,7 @@ client.status$.subscribe((state) => {
   for (const opt of Array.from(streamSelect.options)) opt.textContent = opt.value;
   streams = [];
   showStream();
-  if (state === 'closed') {
-    const token = /4001|4003|token/i.test(lastError) ? ' Add the token to the address: #token=YOUR_TOKEN.' : '';
-    say(`The server refused the connection: ${lastError || 'closed'}.${token}`);
-  } else if (live) say('Connection lost: reconnecting…');
+  if (state !== 'closed' && live) say('Connection lost: reconnecting…');
 });
 
 client.streams$.subscribe((list) => {
@@ -133,14 +137,17 @@ function showStream(): void {
 // ---------------------------------------------------------------- subscribing
 
 function start(): void {
+  if (refused) return;
   const stream = streamSelect.value;
   const wanted = parseQueries(queriesInput.value);
-  threshold = Number(thresholdInput.value);
   if (!stream) return say('No stream to watch yet.');
   if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
+  // the slider's value counts once the server or the user has set it (its middle is made up)
+  if (thresholdKnown) threshold = Number(thresholdInput.value);
   say('');
   if (live && live.stream === stream) {
-    live.update({ queries: wanted, threshold }).catch((e: Error) => say(e.message));
+    const target = live;
+    live.update({ queries: wanted, ...(threshold !== undefined ? { threshold } : {}) }).catch((e: Error) => live === target && say(e.message));
     return;
   }
   live?.close();
@@ -153,7 +160,7 @@ function start(): void {
   stage.dataset.count = '0';
   live = new LiveSubscription(
     client,
-    { stream, queries: wanted, threshold, image: IMAGE },
+    { stream, queries: wanted, ...(threshold !== undefined ? { threshold } : {}), image: IMAGE },
     {
       subscribed: (ack) => {
         queries = ack.queries;
@@ -171,7 +178,9 @@ function start(): void {
         missed += m.count;
         stat('missed').textContent = String(missed);
       },
-      down: (reason) => say(`${stream}: ${reason} — retrying…`),
+      down: (reason) => {
+        if (!refused && client.state !== 'closed') say(`${stream}: ${reason} — retrying…`);
+      },
     },
   );
   showStream();
@@ -255,7 +264,10 @@ streamSelect.addEventListener('change', () => {
   if (live) start();
   else showStream();
 });
-thresholdInput.addEventListener('input', showThreshold);
+thresholdInput.addEventListener('input', () => {
+  thresholdKnown = true;
+  showThreshold();
+});
 const pauseButton = el<HTMLButtonElement>('pause');
 function togglePause(): void {
   paused = !paused;
@@ -273,9 +285,12 @@ document.addEventListener('keydown', (e) => {
 });
 thresholdInput.addEventListener('change', () => {
   // the threshold alone: text typed in the queries field waits for Enter
-  if (!live) return;
+  urlProblems = '';
+  thresholdKnown = true;
   threshold = Number(thresholdInput.value);
-  live.update({ threshold }).catch((e: Error) => say(e.message));
+  if (!live) return say('');
+  const target = live;
+  live.update({ threshold }).catch((e: Error) => live === target && say(e.message));
 });
 
 queriesInput.value = page.queries.join(', ');
@@ -284,6 +299,7 @@ client.hello$.subscribe((hello) => {
   if (threshold === undefined) {
     threshold = hello.model.threshold;
     thresholdInput.value = String(threshold);
+    thresholdKnown = true;
     showThreshold();
   }
 });
@@ -292,19 +308,24 @@ if (threshold !== undefined) thresholdInput.value = String(threshold);
 if (threshold !== undefined) showThreshold();
 else thresholdValue.textContent = '–';
 
-// Until the first Watch, the overlay link already shows what the address asks for.
-if (page.stream) showSettings({ stream: page.stream, queries: page.queries, ...(page.threshold !== undefined ? { threshold: page.threshold } : {}) });
+// Until the first Watch, the overlay link already shows what the address asks for (the address
+// itself is left as it is: it may hold what the page needs on a reload).
+if (page.stream) showSettings({ stream: page.stream, queries: page.queries, ...(page.threshold !== undefined ? { threshold: page.threshold } : {}) }, false);
 
 void client
   .connect()
   .then(() => {
-    if (live || !page.stream || !page.queries.length) return;
-    if (streams.some((s) => s.id === page.stream)) return start();
-    // not another stream in its place: say so, and let the user pick
-    const have = streams.map((s) => s.id).join(', ');
-    say(`There is no stream "${page.stream}" on this server${have ? ` (it has: ${have})` : ''}. Pick one and press Watch.`);
+    if (live || !page.stream) return;
+    if (!streams.some((s) => s.id === page.stream)) {
+      // not another stream in its place: say so, and let the user pick
+      const have = streams.map((s) => s.id).join(', ');
+      return say(`There is no stream "${page.stream}" on this server${have ? ` (it has: ${have})` : ''}. Pick one and press Watch.`);
+    }
+    if (page.queries.length) start();
   })
-  .catch((e: Error) => say(e.message));
+  .catch((e: Error) => {
+    if (!refused) say(e.message);
+  });
 setInterval(() => {
   // rates fall to zero when results stop
   const now = Date.now();

@@ -259,6 +259,27 @@ describe('overlay page', () => {
     await p.close();
   });
 
+  it('says so when the server refuses the connection, on both pages, with how to give the token', async () => {
+    const locked = await startServer(model, webRoot, 0, { tokens: [{ token: 'browser-test-token-0123', rights: ['watch'] }], requireAuth: true });
+    try {
+      for (const fragment of ['', '#token=wrong-token-0123456789']) {
+        const o = await browser.newPage({ viewport: { width: 640, height: 360 } }); // (a new page: a changed fragment alone loads nothing)
+        await o.goto(`${locked.base}/overlay?stream=${STREAM}&q=red+square${fragment}`);
+        await o.waitForSelector('.errors:not([hidden])', { timeout: 20_000 });
+        expect(await o.textContent('.errors:not([hidden])')).toMatch(/refused the connection: .*close code 4001.*#token=YOUR_TOKEN/);
+        expect(await o.getAttribute('#boxes', 'data-state')).toBe('closed');
+        await o.close();
+      }
+      const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
+      await p.goto(`${locked.base}/?stream=${STREAM}&q=red+square`);
+      await p.waitForFunction(() => /refused the connection/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });
+      expect(await p.textContent('#message')).toMatch(/close code 4001.*#token=YOUR_TOKEN/);
+      await p.close();
+    } finally {
+      await locked.server.close();
+    }
+  });
+
   it('comes back by itself after the server restarts', async () => {
     const port = Number(new URL(base).port);
     // every notice the page shows from here on (there should be none: it is on air)

@@ -37,8 +37,8 @@ export async function buildPages(): Promise<string> {
   return outdir;
 }
 
-export async function startServer(model: GroundingModel, webRoot: string, port = 0): Promise<{ server: GroundstreamServer; base: string }> {
-  const server = new GroundstreamServer({ config: resolveConfig({ port }), model, fileRoots: [FIXTURES], handlers: [webHandler({ root: webRoot })] });
+export async function startServer(model: GroundingModel, webRoot: string, port = 0, extra: Parameters<typeof resolveConfig>[0] = {}): Promise<{ server: GroundstreamServer; base: string }> {
+  const server = new GroundstreamServer({ config: resolveConfig({ port, ...extra }), model, fileRoots: [FIXTURES], handlers: [webHandler({ root: webRoot })] });
   const base = await server.listen();
   return { server, base };
 }
