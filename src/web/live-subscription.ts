@@ -124,8 +124,16 @@ function withChange(o: SubscribeOptions, c: SubscriptionUpdate): SubscribeOption
   return next;
 }
 
-/** What to tell a person when the server refused the connection for good (the pages stop then). */
-export function refusal(message: string): string {
-  const hint = /close code 4001/.test(message) ? " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md)." : '';
-  return `the server refused the connection: ${message}.${hint}`;
+/**
+ * Logs the client's errors, and calls `refused` with what to tell a person when one of them closed
+ * the connection for good (a token: the pages stop then). The client reports `closed` before the
+ * error that closed it, so the error is where the reason is.
+ */
+export function onErrors(client: GroundstreamClient, refused: (text: string) => void): void {
+  client.errors$.subscribe((e) => {
+    console.warn('groundstream:', e.message);
+    if (client.state !== 'closed') return;
+    const hint = /close code 4001/.test(e.message) ? " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md)." : '';
+    refused(`the server refused the connection: ${e.message}.${hint}`);
+  });
 }

@@ -11,7 +11,7 @@ import { BoxSmoother, type DrawnDetection } from './box-smoother.js';
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { fitTransform } from './fit.js';
 import { pageParams, parsePageOptions, type PageOptions } from './page-params.js';
-import { LiveSubscription, refusal } from './live-subscription.js';
+import { LiveSubscription, onErrors } from './live-subscription.js';
 
 const canvas = document.getElementById('boxes') as HTMLCanvasElement;
 const ctx = canvas.getContext('2d')!;
@@ -93,14 +93,10 @@ function run(o: PageOptions): void {
     canvas.dataset.state = state;
     if (state !== 'open') clear();
   });
-  client.errors$.subscribe((e) => {
-    console.warn('groundstream:', e.message);
-    // (the client reports `closed` before the error that closed it)
-    if (client.state === 'closed') {
-      // nothing will come back: say why, whether it had worked before or not
-      refused = true;
-      notice(refusal(e.message));
-    }
+  onErrors(client, (text) => {
+    // nothing will come back: say why, whether it had worked before or not
+    refused = true;
+    notice(text);
   });
   // A stream that is there but whose source delivers nothing yet: worth a word before it ever worked.
   client.streams$.subscribe((list) => {

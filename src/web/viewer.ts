@@ -12,7 +12,7 @@
 import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../client/index.js';
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { FrameSync } from './frame-sync.js';
-import { LiveSubscription, refusal } from './live-subscription.js';
+import { LiveSubscription, onErrors } from './live-subscription.js';
 import { overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -90,13 +90,9 @@ function parseQueries(text: string): string[] {
 
 /** The connection was refused for good: that message stays. */
 let refused = false;
-client.errors$.subscribe((e) => {
-  console.warn('groundstream:', e.message);
-  // (the client reports `closed` before the error that closed it)
-  if (client.state === 'closed') {
-    refused = true;
-    say(refusal(e.message));
-  }
+onErrors(client, (text) => {
+  refused = true;
+  say(text);
 });
 client.status$.subscribe((state) => {
   const badge = el<HTMLElement>('connection');
