@@ -91,7 +91,7 @@ program
   .option('-p, --port <n>', 'TCP port (env PORT, default 8080)', intFlag)
   .option('--host <addr>', 'bind address (env HOST, default 127.0.0.1)')
   .option('-m, --model <dir>', 'model folder (env GROUNDSTREAM_MODEL, default the bundled shapes-owl)')
-  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast #loop (repeatable)', collect)
+  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream) (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
   .option('--concurrency <n>', 'inferences at once across streams (default 1)', intFlag)
   .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : intFlag(v)))

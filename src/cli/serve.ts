@@ -34,7 +34,16 @@ function parseStreamFlag(s: string): StreamSpec {
   if (i <= 0) throw new GroundstreamError('CONFIG_INVALID', `--stream wants id=source, got ${JSON.stringify(s)}`);
   const opts = s.slice(i + 1).split('#');
   const source = opts.shift()!;
-  return { id: s.slice(0, i), source, realtime: !opts.includes('fast'), loop: opts.includes('loop') };
+  const unknown = opts.find((o) => !['fast', 'loop', 'finite'].includes(o));
+  if (unknown !== undefined) throw new GroundstreamError('CONFIG_INVALID', `--stream option #${unknown}: #fast, #loop or #finite`);
+  // only what was asked for: an option that does not fit the source is refused (config.ts)
+  return {
+    id: s.slice(0, i),
+    source,
+    ...(opts.includes('fast') ? { realtime: false } : {}),
+    ...(opts.includes('loop') ? { loop: true } : {}),
+    ...(opts.includes('finite') ? { live: false } : {}),
+  };
 }
 
 export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly<ServerConfig> {

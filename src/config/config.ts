@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
+import { parseSourceUri } from '../ingest/url-policy.js';
 import { resolveLimits } from '../protocol/limits.js';
 
 export interface StreamSpec {
@@ -15,6 +16,26 @@ export interface StreamSpec {
   realtime?: boolean;
   /** For files: start again at the end (default false). */
   loop?: boolean;
+  /** For URLs: a live stream (default true: reconnect when it drops, frames as they come), or a
+   * finite video served over HTTP (false: paced by `realtime`, ends like a file). */
+  live?: boolean;
+}
+
+/**
+ * Why a stream's options do not fit its source, or undefined. `o` holds the options as given
+ * (before defaults): an option that would be silently ignored is refused instead.
+ */
+export function streamOptionProblem(o: { source: string; realtime?: unknown; loop?: unknown; live?: unknown }): string | undefined {
+  for (const k of ['realtime', 'loop', 'live'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') return `"${k}" must be true or false`;
+  }
+  const kind = o.source === 'push' ? 'push' : parseSourceUri(o.source).kind;
+  const given = (['realtime', 'loop', 'live'] as const).filter((k) => o[k] !== undefined);
+  if (kind === 'push' && given.length) return `"${given[0]}" does not apply to a pushed stream`;
+  if (kind !== 'url' && o.live !== undefined) return '"live" applies to URL sources only';
+  if (kind === 'url' && o.loop !== undefined) return '"loop" applies to files only';
+  if (kind === 'url' && o.live !== false && o.realtime !== undefined) return '"realtime" applies to a URL only with "live": false (a live stream comes at its own rate)';
+  return undefined;
 }
 
 export interface ServerConfig {
@@ -123,11 +144,10 @@ function parseStreams(v: unknown): StreamSpec[] {
     if (seen.has(o.id)) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].id "${o.id}" is repeated`);
     seen.add(o.id);
     if (typeof o.source !== 'string' || !o.source) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].source is required`);
-    onlyKnown(` in streams[${i}]`, o, ['id', 'source', 'realtime', 'loop']);
-    for (const k of ['realtime', 'loop'] as const) {
-      if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].${k} must be true or false`);
-    }
-    return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false };
+    onlyKnown(` in streams[${i}]`, o, ['id', 'source', 'realtime', 'loop', 'live']);
+    const problem = streamOptionProblem({ ...o, source: o.source });
+    if (problem) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}]: ${problem}`);
+    return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false, ...(o.live !== undefined ? { live: o.live } : {}) };
   });
 }
 

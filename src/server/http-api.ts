@@ -3,7 +3,7 @@
  * Errors are JSON `{ code, message }` with the catalog's status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StreamSpec } from '../config/config.js';
+import { streamOptionProblem, type StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import type { StreamEntry, StreamManager } from './streams.js';
 import { redactSecrets } from '../ingest/url-policy.js';
@@ -44,21 +44,26 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   }
 }
 
-const SPEC_KEYS = new Set(['id', 'source', 'realtime', 'loop']);
+const SPEC_KEYS = new Set(['id', 'source', 'realtime', 'loop', 'live']);
 
 function parseSpec(body: unknown): StreamSpec {
   const b = body as Record<string, unknown> | null;
   if (!b || typeof b !== 'object' || Array.isArray(b)) throw new GroundstreamError('HTTP_BAD_REQUEST', 'expected a JSON object');
   const unknown = Object.keys(b).filter((k) => !SPEC_KEYS.has(k));
-  if (unknown.length) throw new GroundstreamError('HTTP_BAD_REQUEST', `unknown field ${JSON.stringify(unknown[0])} (allowed: id, source, realtime, loop)`);
+  if (unknown.length) throw new GroundstreamError('HTTP_BAD_REQUEST', `unknown field ${JSON.stringify(unknown[0])} (allowed: ${[...SPEC_KEYS].join(', ')})`);
   if (typeof b.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(b.id)) {
     throw new GroundstreamError('HTTP_BAD_REQUEST', '"id" must be a short id (letters, digits, . _ : -)');
   }
   if (typeof b.source !== 'string' || !b.source) throw new GroundstreamError('HTTP_BAD_REQUEST', '"source" must be a path, a URL or "push"');
-  for (const k of ['realtime', 'loop'] as const) {
-    if (b[k] !== undefined && typeof b[k] !== 'boolean') throw new GroundstreamError('HTTP_BAD_REQUEST', `"${k}" must be a boolean`);
-  }
-  return { id: b.id, source: b.source, realtime: (b.realtime as boolean | undefined) ?? true, loop: (b.loop as boolean | undefined) ?? false };
+  const problem = streamOptionProblem({ ...b, source: b.source });
+  if (problem) throw new GroundstreamError('HTTP_BAD_REQUEST', problem);
+  return {
+    id: b.id,
+    source: b.source,
+    realtime: (b.realtime as boolean | undefined) ?? true,
+    loop: (b.loop as boolean | undefined) ?? false,
+    ...(b.live !== undefined ? { live: b.live as boolean } : {}),
+  };
 }
 
 /** A stream as GET /v1/streams and GET /v1/streams/:id show it. */

@@ -9,6 +9,7 @@ import type { Subscription } from 'rxjs';
 import type { ServerConfig, StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import { openFfmpegSource } from '../ingest/create-source.js';
+import { parseSourceUri } from '../ingest/url-policy.js';
 import { PushedFrameSource } from '../ingest/pushed-source.js';
 import type { FrameSource } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
@@ -52,7 +53,8 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
   return async (spec: StreamSpec, model: GroundingModel): Promise<FrameSource> => {
     const size = workingSizeFor(model);
     if (spec.source === 'push') return new PushedFrameSource({ streamId: spec.id, size, maxPixels: config.maxPushPixels });
-    return openFfmpegSource(spec.source, {
+    const source = parseSourceUri(spec.source);
+    return openFfmpegSource(source.kind === 'url' && spec.live === false ? { ...source, live: false } : source, {
       streamId: spec.id,
       size,
       pacing: spec.realtime === false ? 'fast' : 'native',

@@ -133,7 +133,11 @@ export function onErrors(client: GroundstreamClient, refused: (text: string) => 
   client.errors$.subscribe((e) => {
     console.warn('groundstream:', e.message);
     if (client.state !== 'closed') return;
-    const hint = /close code 4001/.test(e.message) ? " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md)." : '';
-    refused(`the server refused the connection: ${e.message}.${hint}`);
+    const hint = !/close code 4001/.test(e.message)
+      ? ''
+      : /unknown token/.test(e.message)
+        ? ' The token at the end of the address (#token=…) is not one this server knows.'
+        : " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md).";
+    refused(`${e.message}.${hint}`); // (the message says "server refused the connection: …")
   });
 }

@@ -262,11 +262,16 @@ describe('overlay page', () => {
   it('says so when the server refuses the connection, on both pages, with how to give the token', async () => {
     const locked = await startServer(model, webRoot, 0, { tokens: [{ token: 'browser-test-token-0123', rights: ['watch'] }], requireAuth: true });
     try {
-      for (const fragment of ['', '#token=wrong-token-0123456789']) {
+      for (const [fragment, says] of [
+        ['', /close code 4001 \(a token is required\)\. Give the server's token at the end of the address: #token=YOUR_TOKEN/],
+        ['#token=wrong-token-0123456789', /close code 4001 \(unknown token\)\. The token at the end of the address \(#token=…\) is not one this server knows/],
+      ] as const) {
         const o = await browser.newPage({ viewport: { width: 640, height: 360 } }); // (a new page: a changed fragment alone loads nothing)
         await o.goto(`${locked.base}/overlay?stream=${STREAM}&q=red+square${fragment}`);
         await o.waitForSelector('.errors:not([hidden])', { timeout: 20_000 });
-        expect(await o.textContent('.errors:not([hidden])')).toMatch(/refused the connection: .*close code 4001.*#token=YOUR_TOKEN/);
+        const text = await o.textContent('.errors:not([hidden])');
+        expect(text).toMatch(says);
+        expect(text).not.toMatch(/refused the connection.*refused the connection/);
         expect(await o.getAttribute('#boxes', 'data-state')).toBe('closed');
         await o.close();
       }

@@ -73,7 +73,7 @@ describe('config', () => {
       expect(invalid(() => resolveConfig(readConfigFile(file('stream.json', { streams: [{ id: 'a', source: 'x', fps: 5 }] }))))).toMatch(
         /unknown setting "fps" in streams\[0\]/,
       );
-      expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x', loop: 'yes' as never }] }))).toMatch(/streams\[0\]\.loop must be true or false/);
+      expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x', loop: 'yes' as never }] }))).toMatch(/streams\[0\]: "loop" must be true or false/);
       expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rigths: ['watch'] } as never] }))).toMatch(/unknown setting "rigths" in tokens\[0\]/);
       expect(invalid(() => readConfigFile(file('list.json', [1, 2])))).toMatch(/one JSON object/);
       // what is spelt right still loads
@@ -82,6 +82,25 @@ describe('config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses stream options that would be ignored for their kind of source', () => {
+    const stream = (o: object) => invalid(() => resolveConfig({ streams: [{ id: 'a', ...o } as never] }));
+    expect(stream({ source: 'a.mp4', live: false })).toMatch(/"live" applies to URL sources only/);
+    expect(stream({ source: 'rtsp://cam/s', loop: true })).toMatch(/"loop" applies to files only/);
+    expect(stream({ source: 'http://h/a.mp4', realtime: true })).toMatch(/"realtime" applies to a URL only with "live": false/);
+    expect(stream({ source: 'push', realtime: false })).toMatch(/"realtime" does not apply to a pushed stream/);
+    // what fits is kept
+    expect(resolveConfig({ streams: [{ id: 'a', source: 'http://h/a.mp4', live: false, realtime: false }] }).streams[0]).toMatchObject({ live: false, realtime: false });
+    expect(resolveConfig({ streams: [{ id: 'a', source: 'a.mp4', realtime: false, loop: true }] }).streams[0]).toMatchObject({ realtime: false, loop: true });
+    // --stream sets only what it is given
+    expect(serveConfig({ demo: false, stream: ['cam=rtsp://127.0.0.1/x', 'f=http://h/a.mp4#finite#fast', 'p=push'] }, {}).streams).toMatchObject([
+      { id: 'cam', source: 'rtsp://127.0.0.1/x', realtime: true, loop: false },
+      { id: 'f', live: false, realtime: false },
+      { id: 'p', source: 'push' },
+    ]);
+    expect(invalid(() => serveConfig({ demo: false, stream: ['p=push#loop'] }, {}))).toMatch(/"loop" does not apply to a pushed stream/);
+    expect(invalid(() => serveConfig({ demo: false, stream: ['c=a.mp4#slow'] }, {}))).toMatch(/#slow/);
   });
 
   it('serve adds the looping demo stream unless told not to, and parses --stream', () => {

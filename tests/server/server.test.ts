@@ -258,3 +258,29 @@ describe('removed streams', () => {
     await bystander.close();
   });
 });
+
+describe('a video file served over HTTP', () => {
+  it('is read as a finite source with "live": false, and ends; options that would be ignored are refused', async () => {
+    const { startServer } = await import('../ingest/http-server.js');
+    const web = await startServer({ '/clip.mp4': { body: readFileSync(join(FIXTURES, 'clips', 'clip01-640x360.mp4')), type: 'video/mp4' } });
+    try {
+      const post = (body: object) => fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const loop = await post({ id: 'web-loop', source: web.url('/clip.mp4'), loop: true });
+      expect([loop.status, (await loop.json()).message]).toEqual([400, 'bad request: "loop" applies to files only']);
+      const paced = await post({ id: 'web-live', source: web.url('/clip.mp4'), realtime: true });
+      expect(paced.status).toBe(400);
+      expect((await post({ id: 'web', source: web.url('/clip.mp4'), live: false, realtime: false })).status).toBe(201);
+      let s: { state?: string; stats?: { framesIn: number } } = {};
+      while (s.state !== 'ended') {
+        await new Promise((r) => setTimeout(r, 50));
+        s = await (await fetch(`${base}/v1/streams/web`)).json();
+        expect(s.state).not.toBe('failed');
+      }
+      expect(s.stats?.framesIn).toBe(90); // every frame of the clip, once
+      expect(web.hits).toBe(1);
+      await fetch(`${base}/v1/streams/web`, { method: 'DELETE' });
+    } finally {
+      await web.kill();
+    }
+  });
+});
