@@ -82,11 +82,12 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const url = await server.listen();
   const ws = url.replace(/^http/, 'ws');
   const first = config.streams[0] ? encodeURIComponent(config.streams[0].id) : '<stream>'; // none with --no-demo and no --stream
+  const token = server.auth.required ? '#token=YOUR_TOKEN' : ''; // pages take the token in the fragment
   process.stdout.write(
     [
       `groundstream listening on ${url}`,
-      `  viewer    ${url}/`,
-      `  overlay   ${url}/overlay?stream=${first}&q=purple+circle&q=star`,
+      `  viewer    ${url}/${token}`,
+      `  overlay   ${url}/overlay?stream=${first}&q=purple+circle&q=star${token}`,
       `  websocket ${ws}/v1/ws`,
       `  health    ${url}/healthz   streams ${url}/v1/streams`,
       '',

@@ -200,6 +200,8 @@ export class GroundstreamServer {
     );
     this.watch.push(
       this.streams.status$.subscribe((s) => {
+        // an operator reads these in the log: a camera that went away, a file that ended
+        deps.log?.info({ stream: s.stream, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }, `stream ${s.stream}: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
         for (const c of this.sessions) c.send({ type: 'status', ...s });
         if (s.state === 'ended' || s.state === 'failed') {
           for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
@@ -211,6 +213,7 @@ export class GroundstreamServer {
         this.metrics.latencySeconds.observe({ stream: r.stream }, r.timings.total / 1000);
       }),
       this.streams.removed$.subscribe((id) => {
+        deps.log?.info({ stream: id }, `stream ${id}: removed`);
         // everyone's stream list learns it is gone (hello listed it), then its subscribers
         for (const c of this.sessions) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');

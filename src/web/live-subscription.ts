@@ -101,7 +101,7 @@ export class LiveSubscription {
     sub.detections$.subscribe({
       next: (msg) => h.detections(msg),
       error: (e: unknown) => this.retry(sub, e instanceof Error ? e.message : String(e), e instanceof Error ? e : undefined),
-      complete: () => this.retry(sub, 'subscription ended'),
+      complete: () => this.retry(sub, sub.endReason === 'stream-removed' ? 'the stream was removed from the server' : sub.endReason === 'stream-ended' ? 'the stream ended' : 'subscription ended'),
     });
   }
 

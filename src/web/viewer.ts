@@ -108,7 +108,8 @@ client.status$.subscribe((state) => {
 
 client.streams$.subscribe((list) => {
   streams = list;
-  const want = streamSelect.value || page.stream || list[0]?.id || '';
+  // the stream being watched stays selected, also when it comes back after a removal
+  const want = live?.stream ?? (streamSelect.value || page.stream || list[0]?.id || '');
   streamSelect.replaceChildren(
     ...list.map((s) => {
       const opt = document.createElement('option');
@@ -175,11 +176,24 @@ function start(): void {
         stat('missed').textContent = String(missed);
       },
       down: (reason) => {
-        if (!refused && client.state !== 'closed') say(`${stream}: ${reason} — retrying…`);
+        // no picture or numbers of a stream that is not coming: they would look live
+        blank();
+        if (!refused && client.state !== 'closed') say(`${stream}: ${reason}. Trying again…`);
       },
     },
   );
   showStream();
+}
+
+/** Clears the picture, its boxes and the per-result numbers. */
+function blank(): void {
+  sync.reset();
+  lastDrawn = ++arrivals; // images still decoding are not drawn
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  delete stage.dataset.seq;
+  stage.dataset.count = '0';
+  for (const k of ['latency', 'infer', 'e2e']) stat(k).textContent = '–';
+  renderLegend(null);
 }
 
 function onResult(msg: DetectionsMessage): void {

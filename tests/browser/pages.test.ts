@@ -167,6 +167,23 @@ describe('viewer page', () => {
     expect(await page.getAttribute('#overlay-link', 'href')).toContain('q=red+square');
     await page.close();
   });
+
+  it('clears a stream that is removed while watched, says so, and picks it up again when it is back', async () => {
+    await addLoopingClip(base, 'brief', CLIP.path);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${base}/?stream=brief&q=red+square`);
+    await page.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+    await fetch(`${base}/v1/streams/brief`, { method: 'DELETE' });
+    await page.waitForFunction(() => /brief: the stream was removed from the server/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    expect(await page.getAttribute('#stage', 'data-seq')).toBeNull(); // no picture left that looks live
+    expect(await page.textContent('#stat-latency')).toBe('–');
+    expect(await page.locator('#stream option[value="brief"]').count()).toBe(0); // gone from the list
+    await addLoopingClip(base, 'brief', CLIP.path);
+    await page.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+    expect(await page.inputValue('#stream')).toBe('brief');
+    await fetch(`${base}/v1/streams/brief`, { method: 'DELETE' });
+    await page.close();
+  });
 });
 
 describe('overlay page', () => {

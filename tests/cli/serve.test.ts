@@ -73,7 +73,7 @@ describe('groundstream serve', () => {
   });
 
   it('serves the demo stream from any working directory, without showing where the server keeps its files', async () => {
-    const { base, output, child } = await serve([], { demo: true, cwd: tmpdir() });
+    const { base, output, until, child } = await serve([], { demo: true, cwd: tmpdir() });
     let demo: { state?: string; source?: string } = {};
     while (demo.state !== 'live') {
       await new Promise((r) => setTimeout(r, 50));
@@ -81,6 +81,7 @@ describe('groundstream serve', () => {
       expect(demo.state, output().slice(-2000)).not.toBe('failed');
     }
     expect(demo.source).toBe('clips/clip03-640x360-crowded.mp4');
+    expect(await until(/stream demo: live/)).toBeTruthy(); // operators see streams come and go in the log
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig))), output().slice(-2000)).toBe(0);
   });
