@@ -49,9 +49,9 @@ const client = new GroundstreamClient({
 
 let live: LiveSubscription | null = null;
 let queries: readonly string[] = [];
+/** The threshold asked for: the address's, else the model's (from hello), else the user's; unset
+ * until one of them says (the slider's middle is made up). */
 let threshold: number | undefined = page.threshold;
-/** Whether the slider shows a real threshold (the address's, the model's, or the user's). */
-let thresholdKnown = page.threshold !== undefined;
 let streams: readonly StreamInfo[] = [];
 /** Results received, and the newest of them drawn: images decode asynchronously, so a later
  * result's picture may be ready first. Counted here, not by frame seq, which starts again from 0
@@ -139,8 +139,6 @@ function start(): void {
   const wanted = parseQueries(queriesInput.value);
   if (!stream) return say('No stream to watch yet.');
   if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
-  // the slider's value counts once the server or the user has set it (its middle is made up)
-  if (thresholdKnown) threshold = Number(thresholdInput.value);
   say('');
   if (live && live.stream === stream) {
     const target = live;
@@ -275,7 +273,7 @@ streamSelect.addEventListener('change', () => {
   else showStream();
 });
 thresholdInput.addEventListener('input', () => {
-  thresholdKnown = true;
+  threshold = Number(thresholdInput.value);
   showThreshold();
 });
 const pauseButton = el<HTMLButtonElement>('pause');
@@ -296,7 +294,6 @@ document.addEventListener('keydown', (e) => {
 thresholdInput.addEventListener('change', () => {
   // the threshold alone: text typed in the queries field waits for Enter
   urlProblems = '';
-  thresholdKnown = true;
   threshold = Number(thresholdInput.value);
   if (!live) return say('');
   const target = live;
@@ -309,7 +306,6 @@ client.hello$.subscribe((hello) => {
   if (threshold === undefined) {
     threshold = hello.model.threshold;
     thresholdInput.value = String(threshold);
-    thresholdKnown = true;
     showThreshold();
   }
 });
