@@ -108,7 +108,8 @@ client.status$.subscribe((state) => {
 
 client.streams$.subscribe((list) => {
   streams = list;
-  // the stream being watched stays selected, also when it comes back after a removal
+  // the stream being watched stays selected, also when it comes back after a removal; one the
+  // address names that is not there selects nothing (the message says so), not another
   const want = live?.stream ?? (streamSelect.value || page.stream || list[0]?.id || '');
   streamSelect.replaceChildren(
     ...list.map((s) => {
@@ -119,6 +120,15 @@ client.streams$.subscribe((list) => {
     }),
   );
   if (list.some((s) => s.id === want)) streamSelect.value = want;
+  else if (want) streamSelect.selectedIndex = -1;
+  showStream();
+});
+
+/** Why a stream is in its state (ffmpeg's error, "end of stream"), from its latest status. */
+const details = new Map<string, string>();
+client.streamStatus$.subscribe((s) => {
+  if (s.detail) details.set(s.stream, s.detail);
+  else details.delete(s.stream);
   showStream();
 });
 
@@ -128,6 +138,10 @@ function showStream(): void {
   const badge = el<HTMLElement>('stream-state');
   badge.dataset.state = s?.state ?? '';
   badge.textContent = s ? s.state : id ? 'unknown' : '–';
+  // the reason for anything but live, on hover and for screen readers
+  const why = s && s.state !== 'live' ? details.get(s.id) : undefined;
+  if (why) badge.title = why;
+  else badge.removeAttribute('title');
   stat('size').textContent = s?.width && s.height ? `${s.width}×${s.height}` : '–';
 }
 

@@ -155,6 +155,7 @@ describe('viewer page', () => {
     expect(await text()).toMatch(new RegExp(`it has: [^)]*${STREAM}.*threshold must be a number in \\[0, 1\\]`));
     expect(new URL(page.url()).searchParams.get('stream')).toBe('nosuch'); // not swapped for another
     expect(await page.getAttribute('#stage', 'data-seq')).toBeNull(); // and nothing watched
+    expect([await page.inputValue('#stream'), await page.textContent('#stream-state')]).toEqual(['', '–']); // nor shown as chosen
 
     await page.goto(`${base}/?stream=${STREAM}&q=red+square&labelSize=28&scores=0&fit=cover`);
     await page.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
