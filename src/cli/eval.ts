@@ -3,6 +3,7 @@
  * `groundstream eval --session <recording>`: the same scores for what a live run produced.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { GroundstreamError } from '../errors.js';
 import { normalizeQuery } from '../domain/query.js';
 import { Scorer, type Scores } from '../eval/average-precision.js';
@@ -12,6 +13,7 @@ import { scoringQueries, type Truth } from '../eval/shapes-world.js';
 import { loadModel } from '../model/index.js';
 import { readSession, type Session } from '../record/read-session.js';
 import { modelOptionsFrom, type ModelFlags } from './model-flags.js';
+import { FIXTURES_DIR } from './serve.js';
 
 export interface EvalFlags extends ModelFlags {
   truth?: string[];
@@ -20,6 +22,23 @@ export interface EvalFlags extends ModelFlags {
   json?: boolean;
   /** Recordings to score instead of running the model (one --truth each, unless the recorded source has one beside it). */
   session?: string[];
+  /** Fail (exit code 1) when the overall mAP50 is below this: a gate for CI. */
+  minMap50?: number;
+}
+
+/** The threshold flags, checked before any work starts. */
+function checkFlags(flags: EvalFlags): void {
+  for (const [name, v] of [['--threshold', flags.threshold], ['--min-map50', flags.minMap50]] as const) {
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new GroundstreamError('CONFIG_INVALID', `${name} must be in [0, 1], got ${v}`);
+  }
+}
+
+/** The exit code for the overall mAP50 against --min-map50, said on `out` when there is a gate. */
+function gate(map50: number | null, flags: EvalFlags, out: NodeJS.WritableStream): number {
+  if (flags.minMap50 === undefined) return 0;
+  const pass = map50 !== null && map50 >= flags.minMap50;
+  if (!flags.json) out.write(`${pass ? 'pass' : 'FAIL'}: overall mAP50 ${fmt(map50)} ${pass ? '>=' : '<'} ${flags.minMap50} (--min-map50)\n`);
+  return pass ? 0 : 1;
 }
 
 export function readTruth(path: string): Truth {
@@ -46,6 +65,7 @@ function progress(err: NodeJS.WriteStream, name: string) {
 }
 
 export async function runEval(clips: string[], flags: EvalFlags, out = process.stdout, err = process.stderr): Promise<number> {
+  checkFlags(flags);
   if (flags.session?.length) {
     if (clips.length) throw new GroundstreamError('CONFIG_INVALID', 'give clips or --session recordings, not both');
     return runEvalSessions(flags.session, flags, out);
@@ -55,6 +75,8 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
   if (flags.truth && flags.truth.length !== clips.length) {
     throw new GroundstreamError('CONFIG_INVALID', `give one --truth per clip (${clips.length} clips, ${flags.truth.length} truths)`);
   }
+  // every truth file read before the first clip is scored: a missing one fails at once
+  const truthData = truths.map(readTruth);
   const model = await loadModel(flags.model, modelOptionsFrom(flags));
   try {
     const queries = flags.queries?.length ? customQueries(flags.queries) : scoringQueries();
@@ -64,8 +86,7 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
     let frames = 0;
     let seconds = 0;
     for (const [i, clip] of clips.entries()) {
-      const truth = readTruth(truths[i]!);
-      const r = await evaluateClip(model, clip, truth, { queries, threshold, scorer: overall, onFrame: progress(err, clip) });
+      const r = await evaluateClip(model, clip, truthData[i]!, { queries, threshold, scorer: overall, onFrame: progress(err, clip) });
       perClip[clip] = r;
       frames += r.decodedFrames;
       seconds += r.decodedFrames / r.framesPerSecond;
@@ -83,7 +104,7 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
       const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);
       out.write(`lowest AP: ${low.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
     }
-    return 0;
+    return gate(all.mAP50, flags, out);
   } finally {
     await model.close();
   }
@@ -105,12 +126,15 @@ function meanOverClips(clips: readonly Scores[]): { mAP50: number | null; seenMA
   return { mAP50: mean((s) => s.mAP50), seenMAP50: mean((s) => s.seenMAP50), heldOutMAP50: mean((s) => s.heldOutMAP50) };
 }
 
-/** The truth of a recording: --truth, else the one beside the recorded stream's file source. */
+/** The truth of a recording: --truth, else the one beside the recorded stream's file source,
+ * which the server named as it was given: a path from the working directory, or one inside the
+ * fixtures (the demo's `clips/…`). */
 function sessionTruthPath(session: Session, given: string | undefined, path: string): string {
   if (given) return given;
   const src = session.header.source?.source;
-  const beside = src && /\.[^./]+$/.test(src) ? src.replace(/\.[^./]+$/, '.truth.json') : undefined;
-  if (beside && existsSync(beside)) return beside;
+  const name = src && /\.[^./]+$/.test(src) ? src.replace(/\.[^./]+$/, '.truth.json') : undefined;
+  const beside = name ? [name, ...(isAbsolute(name) ? [] : [join(FIXTURES_DIR, name)])].find((p) => existsSync(p)) : undefined;
+  if (beside) return beside;
   throw new GroundstreamError('CONFIG_INVALID', `${path}: give --truth (the recorded source ${src ? JSON.stringify(src) : 'is unknown'} has no truth file beside it)`);
 }
 
@@ -140,7 +164,9 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
     const truth = readTruth(sessionTruthPath(s, flags.truth?.[i], paths[i]!));
     const r = evaluateSession(s.results.map((x) => x.message), truth, { queries, threshold, scorer: overall });
     perSession[paths[i]!] = r;
-    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames\n`);
+    // results not scored are said: a server restart mid-recording starts frame numbers again
+    const unscored = r.unscored ? `, ${r.unscored} of ${r.results} results not scored (a frame already scored, as after a server restart, or one without truth)` : '';
+    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames${unscored}\n`);
   }
   const all = overall.result();
   if (flags.json) {
@@ -150,5 +176,5 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
     const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);
     out.write(`lowest AP: ${low.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
   }
-  return 0;
+  return gate(all.mAP50, flags, out);
 }

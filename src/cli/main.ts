@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `groundstream` command: serve, detect, eval, record, replay. */
 import { Command, CommanderError } from 'commander';
+import { RemoteError } from '../client/remote-error.js';
 import { isGroundstreamError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { SERVER_VERSION } from '../server/server.js';
@@ -44,6 +45,7 @@ addModelFlags(
     .option('--truth <file>', 'truth file for each clip or session, in order (repeatable)', collect)
     .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
     .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', numberFlag)
+    .option('--min-map50 <x>', 'exit with code 1 when the overall mAP50 is below x (a CI gate)', numberFlag)
     .option('--json', 'print one JSON object'),
 ).action(async (clips: string[], flags: EvalFlags) => {
   process.exitCode = await runEval(clips, flags);
@@ -106,7 +108,8 @@ program
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : 2; // help and --version exit 0
-  } else if (isGroundstreamError(e)) {
+  } else if (isGroundstreamError(e) || e instanceof RemoteError) {
+    // (RemoteError: a server refused what a command asked, e.g. record's subscription)
     process.stderr.write(`error ${e.code}: ${e.message}\n`);
     process.exitCode = 2;
   } else {

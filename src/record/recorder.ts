@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { GroundstreamClient, RemoteError, type HelloMessage, type SubscribedMessage } from '../client/index.js';
-import { GroundstreamError } from '../errors.js';
+import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import { NdjsonWriter } from './ndjson-writer.js';
 import { SESSION_FORMAT_VERSION, type DetectionsLine, type EndLine, type SessionHeader, type SessionLine } from './session-format.js';
 
@@ -56,9 +56,10 @@ export function preciseNow(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 }
 
-function defaultBase(stream: string, at: number): string {
+function defaultBase(stream: string, at: number, id: string): string {
   const iso = new Date(at).toISOString(); // 2025-01-31T12:34:56.789Z
-  return `${stream}-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
+  // the session id's first characters: two recorders started in the same second do not collide
+  return `${stream}-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${id.slice(0, 6)}`;
 }
 
 /** What GET /v1/streams/<id> says about the stream (its `source`), if the server lets us see it. */
@@ -138,12 +139,16 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
       sub.unsubscribe();
       client.close();
       if (!writer || !header) return reject(error ?? new GroundstreamError('CLIENT_CLOSED', `recording stopped (${reason}) before the server acked the subscription`));
+      // Its first file could not be made (a name already taken): nothing was recorded, and
+      // nothing is written now either (an `end` line would open the next part's file).
+      if (isGroundstreamError(error, 'RECORD_WRITE_FAILED') && writer.paths.length === 0) return reject(error);
       const detail = error?.message;
       const end: EndLine = { type: 'end', endedAt: preciseNow(), reason, results, missed, ...(detail ? { detail } : {}) };
       try {
         writer.write(end);
-      } catch {
+      } catch (e) {
         // the disk refused the last line too; what is on it stays readable
+        if (writer.paths.length === 0) return reject(e); // (no file at all: the name is taken)
       }
       try {
         writer.close();
@@ -183,7 +188,7 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
         server: { serverVersion: hello.serverVersion, protocolVersion: hello.protocolVersion, model: hello.model },
         ...(described ? { source: described } : {}),
       };
-      base = options.base ?? defaultBase(options.stream, startedAt);
+      base = options.base ?? defaultBase(options.stream, startedAt, header.id);
       const h = header;
       try {
         writer = new NdjsonWriter({

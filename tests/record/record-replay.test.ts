@@ -4,7 +4,7 @@
  * gets with what was recorded. Then score the recording with `eval --session`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -139,6 +139,20 @@ describe('record, then replay', () => {
     // what a recording cannot answer is refused, not scored as misses
     await expect(runEval([], { session: [summary.base], threshold: 0.05 }, out)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await expect(runEval([], { session: [summary.base], queries: ['blue square'] }, out)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
+  it('eval --session finds the truth of a source named inside the fixtures (as the demo is), and says what it did not score', async () => {
+    // part 1 of the recording, its source named as the server names the demo's (relative to the
+    // fixtures), and its results twice over, as when frame numbers start again after a restart
+    const [head, ...rest] = readFileSync(summary.files[0]!, 'utf8').trim().split('\n');
+    const header = JSON.parse(head!);
+    header.source = { ...header.source, source: 'clips/clip01-640x360.mp4' };
+    const results = rest.filter((l) => JSON.parse(l).type === 'detections');
+    writeFileSync(join(dir, 'rel-0001.ndjson'), [JSON.stringify(header), ...results, ...results].join('\n') + '\n');
+    let text = '';
+    const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as typeof process.stdout;
+    expect(await runEval([], { session: [join(dir, 'rel')] }, out)).toBe(0);
+    expect(text).toContain(`${results.length} frames, ${results.length} of ${2 * results.length} results not scored (a frame already scored`);
   });
 
   it('groundstream replay beyond loopback: refused without a token (and the process exits), served with --token', async () => {

@@ -69,6 +69,18 @@ describe('record()', () => {
     expect(readSession(summary.base).end).toMatchObject({ reason: 'seconds' });
   });
 
+  it('names recordings started in the same second apart, and one whose name is taken fails writing nothing', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, seconds: 0.2 })));
+    expect(a!.base).not.toBe(b!.base);
+    expect(a!.base).toMatch(/cam1-\d{8}-\d{6}-[0-9a-f]{6}$/);
+    for (const s of [a!, b!]) expect(readSession(s.base).end).toMatchObject({ reason: 'seconds' });
+    const before = readdirSync(dir).sort();
+    const name = a!.base.split('/').pop()!;
+    await expect(record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, base: name, seconds: 0.2 })).rejects.toMatchObject({ code: 'RECORD_WRITE_FAILED' });
+    expect(readdirSync(dir).sort()).toEqual(before); // no stray part of its own
+    expect(readSession(a!.base).end).toMatchObject({ reason: 'seconds' }); // and the first is intact
+  });
+
   it('fails, writing nothing, when the server refuses the subscription or cannot be reached', async () => {
     await expect(record({ url: server.url, stream: 'nope', queries: ['star'], out: dir })).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
     expect(readdirSync(dir)).toEqual([]);

@@ -1,0 +1,41 @@
+/** `groundstream eval` as a CI job runs it: the built CLI, the bundled model, real ffmpeg. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLIP = join(FIXTURES, 'clips', 'clip01-640x360.mp4');
+
+/** Exit code, stdout and stderr of the CLI with `args`. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+describe('groundstream eval in CI', () => {
+  it('gates on --min-map50 with its exit code, saying which way it went', async () => {
+    const pass = await cli(['eval', CLIP, '--min-map50', '0.5']);
+    expect([pass.code, pass.stdout]).toEqual([0, expect.stringMatching(/^pass: overall mAP50 0\.\d{3} >= 0\.5 \(--min-map50\)$/m)]);
+    const fail = await cli(['eval', CLIP, '--min-map50', '0.999']);
+    expect([fail.code, fail.stdout]).toEqual([1, expect.stringMatching(/^FAIL: overall mAP50 0\.\d{3} < 0\.999/m)]);
+    const json = await cli(['eval', CLIP, '--json', '--min-map50', '0.999']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).mAP50).toBeLessThan(0.999);
+  });
+
+  it('refuses bad input before scoring anything', async () => {
+    const bad = await cli(['eval', CLIP, '--threshold', '1.5']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('error CONFIG_INVALID: invalid configuration: --threshold must be in [0, 1], got 1.5')]);
+    // the second clip has no truth: nothing is scored for the first either
+    const missing = await cli(['eval', CLIP, join(FIXTURES, 'stills', 'still01-640x360.jpg.nope')]);
+    expect([missing.code, missing.stdout, missing.stderr]).toEqual([2, '', expect.stringContaining('truth file not found')]);
+  });
+});
