@@ -138,6 +138,15 @@ function sessionTruthPath(session: Session, given: string | undefined, path: str
   throw new GroundstreamError('CONFIG_INVALID', `${path}: give --truth (the recorded source ${src ? JSON.stringify(src) : 'is unknown'} has no truth file beside it)`);
 }
 
+/** What a recording lacks, for whoever reads the scores: they cover only what is there. */
+function sessionWarnings(s: Session): string[] {
+  const w: string[] = [];
+  if (s.missingParts.length) w.push(`part${s.missingParts.length > 1 ? 's' : ''} ${s.missingParts.join(', ')} of the recording ${s.missingParts.length > 1 ? 'are' : 'is'} missing`);
+  if (s.truncated) w.push(`${s.truncated} part${s.truncated > 1 ? 's end' : ' ends'} in a cut line (a crash, or a copy still being written)`);
+  if (!s.end) w.push('no end line: the recorder did not finish (killed, or still running)');
+  return w;
+}
+
 /**
  * Scores recorded results instead of running a model. Queries default to the recorded ones and
  * the operating threshold to the highest recorded threshold: nothing below it was recorded, so
@@ -166,7 +175,9 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
     perSession[paths[i]!] = r;
     // results not scored are said: a server restart mid-recording starts frame numbers again
     const unscored = r.unscored ? `, ${r.unscored} of ${r.results} results not scored (a frame already scored, as after a server restart, or one without truth)` : '';
-    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames${unscored}\n`);
+    const warnings = sessionWarnings(s);
+    if (warnings.length) perSession[paths[i]!] = { ...r, warnings } as SessionEvaluation;
+    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames${unscored}${warnings.map((w) => `\n  warning: ${w}`).join('')}\n`);
   }
   const all = overall.result();
   if (flags.json) {

@@ -28,6 +28,8 @@ export interface Session {
   readonly end?: EndLine;
   /** Incomplete last lines dropped (one per part at most: what a crash can leave). */
   readonly truncated: number;
+  /** Part numbers below the last one read whose files are not there (deleted, or not copied). */
+  readonly missingParts: readonly number[];
 }
 
 function invalid(detail: string): never {
@@ -113,6 +115,7 @@ export function readSession(path: string): Session {
   let missed = 0;
   let truncated = 0;
   let end: EndLine | undefined;
+  const parts = new Set<number>();
   for (const file of files) {
     let text: string;
     try {
@@ -131,6 +134,7 @@ export function readSession(path: string): Session {
     const h = checkHeader(first, file);
     if (header && h.id !== header.id) invalid(`${file} belongs to another recording (session ${h.id}, not ${header.id})`);
     header ??= h;
+    if (Number.isInteger(h.part)) parts.add(h.part);
     rest.forEach((rec, i) => {
       const r = rec as Record<string, unknown>;
       if (r?.type === 'detections') results.push(checkResult(r, `${file}:${i + 2}`));
@@ -140,5 +144,7 @@ export function readSession(path: string): Session {
     });
   }
   if (!header) return invalid(`${path}: no session header`);
-  return { header, files, results, missed, truncated, ...(end ? { end } : {}) };
+  const last = Math.max(0, ...parts);
+  const missingParts = Array.from({ length: last }, (_, i) => i + 1).filter((n) => !parts.has(n));
+  return { header, files, results, missed, truncated, missingParts, ...(end ? { end } : {}) };
 }

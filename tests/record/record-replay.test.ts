@@ -4,9 +4,9 @@
  * gets with what was recorded. Then score the recording with `eval --session`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroundstreamClient, type DetectionsMessage } from '../../src/client/index.js';
@@ -153,6 +153,16 @@ describe('record, then replay', () => {
     const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as typeof process.stdout;
     expect(await runEval([], { session: [join(dir, 'rel')] }, out)).toBe(0);
     expect(text).toContain(`${results.length} frames, ${results.length} of ${2 * results.length} results not scored (a frame already scored`);
+    expect(text).toContain('warning: no end line: the recorder did not finish');
+    // a part gone (deleted, not copied): scored, but said
+    expect(summary.files.length).toBeGreaterThan(2);
+    const gap = join(dir, 'gap');
+    mkdirSync(gap);
+    for (const f of summary.files.filter((_, i) => i !== 1)) copyFileSync(f, join(gap, basename(f)));
+    text = '';
+    expect(await runEval([], { session: [gap], truth: [TRUTH] }, out)).toBe(0);
+    expect(text).toContain('warning: part 2 of the recording is missing');
+    expect(text).not.toContain('no end line');
   });
 
   it('groundstream replay beyond loopback: refused without a token (and the process exits), served with --token', async () => {
