@@ -21,6 +21,9 @@ export interface StreamSpec {
   live?: boolean;
 }
 
+/** The fields a stream may have, in the config and in POST /v1/streams. */
+export const STREAM_SPEC_KEYS: readonly string[] = Object.freeze(['id', 'source', 'realtime', 'loop', 'live']);
+
 /**
  * Why a stream's options do not fit its source, or undefined. `o` holds the options as given
  * (before defaults): an option that would be silently ignored is refused instead.
@@ -144,7 +147,7 @@ function parseStreams(v: unknown): StreamSpec[] {
     if (seen.has(o.id)) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].id "${o.id}" is repeated`);
     seen.add(o.id);
     if (typeof o.source !== 'string' || !o.source) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}].source is required`);
-    onlyKnown(` in streams[${i}]`, o, ['id', 'source', 'realtime', 'loop', 'live']);
+    onlyKnown(` in streams[${i}]`, o, STREAM_SPEC_KEYS);
     const problem = streamOptionProblem({ ...o, source: o.source });
     if (problem) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}]: ${problem}`);
     return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false, ...(o.live !== undefined ? { live: o.live } : {}) };

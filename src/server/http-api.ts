@@ -3,7 +3,7 @@
  * Errors are JSON `{ code, message }` with the catalog's status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { streamOptionProblem, type StreamSpec } from '../config/config.js';
+import { STREAM_SPEC_KEYS, streamOptionProblem, type StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import type { StreamEntry, StreamManager } from './streams.js';
 import { redactSecrets } from '../ingest/url-policy.js';
@@ -44,7 +44,7 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   }
 }
 
-const SPEC_KEYS = new Set(['id', 'source', 'realtime', 'loop', 'live']);
+const SPEC_KEYS = new Set(STREAM_SPEC_KEYS);
 
 function parseSpec(body: unknown): StreamSpec {
   const b = body as Record<string, unknown> | null;

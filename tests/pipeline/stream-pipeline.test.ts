@@ -40,6 +40,19 @@ class FakeModel implements GroundingModel {
 const frame = (seq: number): Frame => ({ streamId: 's', seq, pts: seq / 30, capturedAt: Date.now(), width: 1, height: 1, data: new Uint8Array([seq, 0, 0]) });
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Frame `seq` (its pixels carry seq mod 250, which the fake model reads), then time for the
+ * pipeline to take it through. */
+async function pushFrame(frames: Subject<Frame>, seq: number): Promise<void> {
+  frames.next({ ...frame(seq % 250), seq, pts: seq / 30 });
+  for (let i = 0; i < 3; i++) await tick();
+}
+
+/** A clock the test moves by hand (`clock.t`, ms), for rate gates. */
+function manualClock(): SchedulerLike & { t: number } {
+  const c = { t: 0, now: () => c.t };
+  return c as unknown as SchedulerLike & { t: number };
+}
+
 function setup() {
   const model = new FakeModel();
   const frames = new Subject<Frame>();
@@ -168,8 +181,7 @@ describe('StreamPipeline', () => {
   it('with maxRate, a track is new in the first result the subscriber gets, and lost IDs of skipped results come with the next', async () => {
     const { model, frames, p } = setup();
     model.scores = { star: 0.9 };
-    let now = 0;
-    const clock = { now: () => now } as unknown as SchedulerLike;
+    const clock = manualClock();
     const got: SubscriberResult[] = [];
     // at most 5 a second: one in 6 frames at 30 fps
     p.subscribe('a', ['star'], { maxRate: 5, scheduler: clock }).results$.subscribe((r) => got.push(r));
@@ -177,10 +189,8 @@ describe('StreamPipeline', () => {
     p.results$.subscribe((r) => union.push(r));
     let seq = 0;
     const step = async (advance = true) => {
-      seq++;
-      if (advance) now += 1000 / 30;
-      frames.next({ ...frame(seq % 250), seq, pts: seq / 30 });
-      for (let i = 0; i < 3; i++) await tick();
+      if (advance) clock.t += 1000 / 30;
+      await pushFrame(frames, ++seq);
     };
     for (let i = 0; i < 20; i++) await step();
     const id = union.at(-1)!.detections[0]!.trackId!;
@@ -194,7 +204,7 @@ describe('StreamPipeline', () => {
     const before = got.length;
     while (!union.some((r) => r.lost?.includes(id))) await step(false);
     expect(got.length).toBe(before);
-    now += 1000;
+    clock.t += 1000;
     await step();
     expect(got.at(-1)!.lost).toEqual([id]);
   });
@@ -205,11 +215,7 @@ describe('StreamPipeline', () => {
     p.subscribe('a', ['cat']).results$.subscribe((r) => got.a!.push(r));
     p.subscribe('b', ['cat']).results$.subscribe((r) => got.b!.push(r));
     let seq = 0;
-    const step = async () => {
-      seq++;
-      frames.next({ ...frame(seq), pts: seq / 30 });
-      for (let i = 0; i < 3; i++) await tick();
-    };
+    const step = () => pushFrame(frames, ++seq);
     for (let i = 0; i < 5; i++) await step();
     const id = got.a!.at(-1)!.detections[0]!.trackId!;
     expect(id).toBeDefined();
@@ -308,10 +314,7 @@ describe('StreamPipeline', () => {
     a.results$.subscribe((r) => got.a!.push(r));
     b.results$.subscribe((r) => got.b!.push(r));
     let seq = 0;
-    const step = async () => {
-      frames.next(frame(++seq));
-      for (let i = 0; i < 3; i++) await tick();
-    };
+    const step = () => pushFrame(frames, ++seq);
     for (let i = 0; i < 6; i++) await step();
     expect(got.b!.at(-1)).toBe(got.a!.at(-1)); // one object for both, built once
     const e = p.subscribe('e', ['star', 'Red Circle']);
@@ -346,16 +349,14 @@ describe('StreamPipeline', () => {
 
   it('gives a rate set by update to that subscriber alone, even when it shared its results', async () => {
     const { frames, p } = setup();
-    let now = 0;
-    const clock = { now: () => now } as unknown as SchedulerLike;
+    const clock = manualClock();
     const count = { a: 0, b: 0 };
     p.subscribe('a', ['star']).results$.subscribe(() => count.a++);
     p.subscribe('b', ['star']).results$.subscribe(() => count.b++);
     let seq = 0;
     const step = async () => {
-      now += 1000 / 30;
-      frames.next(frame(++seq));
-      for (let i = 0; i < 3; i++) await tick();
+      clock.t += 1000 / 30;
+      await pushFrame(frames, ++seq);
     };
     for (let i = 0; i < 3; i++) await step();
     p.update('b', { maxRate: 5 }, clock);
@@ -421,16 +422,11 @@ describe('StreamPipeline', () => {
   it('keeps a subscriber\'s rate gate through updates that leave its rate alone, and hands over the lost IDs it held back when the rate is lifted', async () => {
     const { model, frames, p } = setup();
     model.scores = { star: 0.9 };
-    let now = 0;
-    const clock = { now: () => now } as unknown as SchedulerLike;
+    const clock = manualClock();
     const union: InferenceResult[] = [];
     p.results$.subscribe((r) => union.push(r));
     let seq = 0;
-    const step = async () => {
-      seq++;
-      frames.next({ ...frame(seq % 250), seq, pts: seq / 30 });
-      for (let i = 0; i < 3; i++) await tick();
-    };
+    const step = () => pushFrame(frames, ++seq);
     p.subscribe('z', ['star']);
     for (let i = 0; i < 10; i++) await step(); // the tracker confirms the object
     const got: SubscriberResult[] = [];

@@ -44,6 +44,11 @@ async function start(extra: Parameters<typeof resolveConfig>[0]) {
   return { server, base, ws: `${base.replace('http', 'ws')}/v1/ws` };
 }
 
+/** POST /v1/streams with `spec` as JSON. */
+function addStream(base: string, spec: object, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(spec) });
+}
+
 /** Opens a socket and resolves with the close code if the server closes it before hello. */
 function closeCode(url: string, protocols?: string[], headers?: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
@@ -120,7 +125,7 @@ describe('auth', () => {
       expect((await fetch(`${base}/v1/streams`)).status).toBe(401);
       expect((await fetch(`${base}/v1/streams`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
       const post = (token: string) =>
-        fetch(`${base}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'p', source: 'push' }) });
+        addStream(base, { id: 'p', source: 'push' }, { authorization: `Bearer ${token}` });
       expect((await (await post(VIEWER)).json()).code).toBe('AUTH_FORBIDDEN');
       expect((await post(ADMIN)).status).toBe(201);
       expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(403);
@@ -149,7 +154,7 @@ describe('limits', () => {
       const a = await TestClient.open(ws);
       const b = await TestClient.open(ws);
       expect(await closeCode(ws)).toBe(1013);
-      const add = (id: string) => fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, source: 'push' }) });
+      const add = (id: string) => addStream(base, { id, source: 'push' });
       expect((await add('one')).status).toBe(201);
       expect((await (await add('two')).json()).code).toBe('LIMIT_STREAMS');
       a.send({ type: 'subscribe', id: 's1', stream: 'one', queries: ['circle'] });
@@ -278,11 +283,7 @@ describe('faults', () => {
   it("never shows a camera's credentials in the stream list", async () => {
     const { server, base } = await start({});
     try {
-      const add = await fetch(`${base}/v1/streams`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: 'cam', source: 'rtsp://admin:p@ss@127.0.0.1:9/stream' }),
-      });
+      const add = await addStream(base, { id: 'cam', source: 'rtsp://admin:p@ss@127.0.0.1:9/stream' });
       expect(add.status).toBe(201);
       const list = JSON.stringify(await (await fetch(`${base}/v1/streams`)).json());
       const one = JSON.stringify(await (await fetch(`${base}/v1/streams/cam`)).json());
@@ -298,11 +299,7 @@ describe('faults', () => {
   it('shows why a camera cannot be reached, in the stream list and in the stream itself, and only for that stream', async () => {
     const { server, base } = await start({});
     try {
-      const add = await fetch(`${base}/v1/streams`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: 'gone', source: 'rtsp://camera.invalid/stream' }),
-      });
+      const add = await addStream(base, { id: 'gone', source: 'rtsp://camera.invalid/stream' });
       expect(add.status).toBe(201);
       let one: { state?: string; error?: { code: string; message: string } } = {};
       while (!one.error) {
@@ -415,7 +412,7 @@ describe('metrics', () => {
   it('exposes frames, inference time, latency, clients and source state for Prometheus', async () => {
     const { server, base, ws } = await start({});
     try {
-      await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'm', source: join(FIXTURES, 'clips', 'clip01-640x360.mp4'), loop: true }) });
+      await addStream(base, { id: 'm', source: join(FIXTURES, 'clips', 'clip01-640x360.mp4'), loop: true });
       const c = await TestClient.open(ws);
       c.send({ type: 'subscribe', id: 's', stream: 'm', queries: ['circle'] });
       for (let i = 0; i < 3; i++) await c.nextNew((m) => m.type === 'detections');
