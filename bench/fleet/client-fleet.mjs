@@ -42,7 +42,7 @@ const groups = new Map();
 function windowFor(stream) {
   let w = windows.get(stream);
   if (!w) {
-    w = { results: 0, missed: 0, missedNotices: 0, errors: 0, firstError: undefined, latencies: new Samples(), seqs: new Set() };
+    w = { results: 0, missed: 0, missedNotices: 0, errors: 0, firstError: undefined, latencies: new Samples(), outside: new Samples(), inDetect: new Samples(), seqs: new Set() };
     windows.set(stream, w);
   }
   return w;
@@ -64,10 +64,13 @@ function onMessage(stream, data, isBinary, ws) {
   if (text.startsWith('{"type":"detections"')) {
     const capturedAt = numberField(text, '"capturedAt":');
     const seq = numberField(text, '"seq":');
-    if (Number.isFinite(capturedAt) && Number.isFinite(seq)) {
+    const inDetect = numberField(text, '"decode":') + numberField(text, '"infer":');
+    if (Number.isFinite(capturedAt) && Number.isFinite(seq) && Number.isFinite(inDetect)) {
       w.results++;
       w.seqs.add(seq);
       w.latencies.push(arrived - capturedAt);
+      w.outside.push(arrived - capturedAt - inDetect);
+      w.inDetect.push(inDetect);
       return;
     }
   }
@@ -76,6 +79,8 @@ function onMessage(stream, data, isBinary, ws) {
     w.results++;
     w.seqs.add(m.frame.seq);
     w.latencies.push(arrived - m.frame.capturedAt);
+    w.outside.push(arrived - m.frame.capturedAt - m.timings.decode - m.timings.infer);
+    w.inDetect.push(m.timings.decode + m.timings.infer);
   } else if (m.type === 'missed') {
     w.missedNotices++;
     w.missed += m.count;
@@ -174,6 +179,8 @@ const commands = {
     const out = {};
     for (const [stream, w] of windows) {
       const s = w.latencies.sorted();
+      const o = w.outside.sorted();
+      const d = w.inDetect.sorted();
       out[stream] = {
         results: w.results,
         frames: w.seqs.size,
@@ -182,6 +189,8 @@ const commands = {
         errors: w.errors,
         firstError: w.firstError,
         latency: { count: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s.length ? s[s.length - 1] : NaN },
+        outsideDetect: { p50: percentile(o, 50), p99: percentile(o, 99) },
+        inDetect: { p50: percentile(d, 50), p99: percentile(d, 99) },
       };
     }
     return { t: clock() - skew, cpuMs: cpuMs(), streams: out };

@@ -18,6 +18,12 @@ export interface StreamWindow {
   firstError?: string;
   /** Capture-to-client latency, ms. */
   latency: { count: number; p50: number; p90: number; p99: number; max: number };
+  /** The same latency less the result's own timings.decode + timings.infer (what detect() took for
+   * that frame): the time the frame spent outside the model (waiting for it, the pipeline, the
+   * sockets, the client's event loop), ms. */
+  outsideDetect: { p50: number; p99: number };
+  /** timings.decode + timings.infer of the results: detect() itself, frame by frame, under load, ms. */
+  inDetect: { p50: number; p99: number };
 }
 
 export interface Collected {

@@ -33,12 +33,18 @@ function checkFlags(flags: EvalFlags): void {
   }
 }
 
+/** The verdict of --min-map50 on the overall mAP50, as `--json` carries it (none without a gate). */
+function verdict(map50: number | null, flags: EvalFlags): { gate?: { minMap50: number; pass: boolean } } {
+  if (flags.minMap50 === undefined) return {};
+  return { gate: { minMap50: flags.minMap50, pass: map50 !== null && map50 >= flags.minMap50 } };
+}
+
 /** The exit code for the overall mAP50 against --min-map50, said on `out` when there is a gate. */
 function gate(map50: number | null, flags: EvalFlags, out: NodeJS.WritableStream): number {
-  if (flags.minMap50 === undefined) return 0;
-  const pass = map50 !== null && map50 >= flags.minMap50;
-  if (!flags.json) out.write(`${pass ? 'pass' : 'FAIL'}: overall mAP50 ${fmt(map50)} ${pass ? '>=' : '<'} ${flags.minMap50} (--min-map50)\n`);
-  return pass ? 0 : 1;
+  const { gate: g } = verdict(map50, flags);
+  if (!g) return 0;
+  if (!flags.json) out.write(`${g.pass ? 'pass' : 'FAIL'}: overall mAP50 ${fmt(map50)} ${g.pass ? '>=' : '<'} ${g.minMap50} (--min-map50)\n`);
+  return g.pass ? 0 : 1;
 }
 
 export function readTruth(path: string): Truth {
@@ -95,7 +101,7 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
     const all = { ...overall.result(), framesPerSecond: frames / seconds };
     const perClipMean = meanOverClips(Object.values(perClip));
     if (flags.json) {
-      out.write(`${JSON.stringify({ model: model.info.name, threshold, ...all, meanOverClips: perClipMean, clips: perClip })}\n`);
+      out.write(`${JSON.stringify({ model: model.info.name, threshold, ...all, ...verdict(all.mAP50, flags), meanOverClips: perClipMean, clips: perClip })}\n`);
     } else {
       out.write(`${summary('overall', all)}\n`);
       // SHAPES_WORLD.md defines mAP per clip; "overall" pools every frame of every clip into one
@@ -181,7 +187,7 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
   }
   const all = overall.result();
   if (flags.json) {
-    out.write(`${JSON.stringify({ model: sessions[0]!.header.server.model.name, threshold, ...all, sessions: perSession })}\n`);
+    out.write(`${JSON.stringify({ model: sessions[0]!.header.server.model.name, threshold, ...all, ...verdict(all.mAP50, flags), sessions: perSession })}\n`);
   } else {
     out.write(`${summary('overall', all)}\n`);
     const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);

@@ -28,7 +28,12 @@ describe('groundstream eval in CI', () => {
     expect([fail.code, fail.stdout]).toEqual([1, expect.stringMatching(/^FAIL: overall mAP50 0\.\d{3} < 0\.999/m)]);
     const json = await cli(['eval', CLIP, '--json', '--min-map50', '0.999']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).mAP50).toBeLessThan(0.999);
+    const scores = JSON.parse(json.stdout) as { mAP50: number; gate: unknown };
+    expect(scores.mAP50).toBeLessThan(0.999);
+    expect(scores.gate).toEqual({ minMap50: 0.999, pass: false });
+    const passed = JSON.parse((await cli(['eval', CLIP, '--json', '--min-map50', '0.5'])).stdout) as { gate: unknown };
+    expect(passed.gate).toEqual({ minMap50: 0.5, pass: true });
+    expect(JSON.parse((await cli(['eval', CLIP, '--json'])).stdout)).not.toHaveProperty('gate');
   });
 
   it('refuses bad input before scoring anything', async () => {

@@ -78,7 +78,15 @@ export async function loadSection(s: Section): Promise<void> {
     check(5, 'model-bound throughput (source 4x faster than the model) vs 1 / detect() alone', bound.median, '>=', 0.9, `${fmtMeasure(bound)}x`, '≥ 0.9x'),
     check(5, 'latency at a 30 fps source: p50 − detect() alone', p50Slack.median, '<=', 5, `${fmtMeasure(p50Slack)} ms (p50 ${fmtMeasure(col(rt.rows, 'p50'))}, detect ${fmtMeasure(aloneOf(rt))} ms)`, '≤ 5 ms'),
     check(5, 'latency at a 30 fps source: p99 − 2 x detect() alone', p99Slack.median, '<=', 10, `${fmtMeasure(p99Slack)} ms (p99 ${fmtMeasure(col(rt.rows, 'p99'))} ms)`, '≤ 10 ms'),
-    check(5, 'at 4x overload: p99 / detect() alone', overP99.median, '<=', 3, `${fmtMeasure(overP99)}x (p99 ${fmtMeasure(col(over.rows, 'p99'))} ms)`, '≤ 3x'),
+    check(
+      5,
+      'at 4x overload: p99 / detect() alone',
+      overP99.median,
+      '<=',
+      3,
+      `${fmtMeasure(overP99)}x (p99 ${fmtMeasure(col(over.rows, 'p99'))} ms; of it, p99 outside detect() ${fmtMeasure(col(over.rows, 'outsideP99'))} ms, and detect() itself under this load p99 ${fmtMeasure(col(over.rows, 'detectP99'))} ms)`,
+      '≤ 3x',
+    ),
     check(
       5,
       `at 4x overload: no queue growth (${fmt(sustainedSeconds)} s without a pause: frames held by the pipeline, p50 of the last third vs the first)`,
@@ -91,7 +99,7 @@ export async function loadSection(s: Section): Promise<void> {
   );
   tables.push({
     title: 'Latency and throughput against load (1 stream, 1 client, 8 queries)',
-    columns: ['source', 'offered frames/s', 'processed frames/s', 'dropped', 'p50 ms', 'p99 ms', 'detect() alone ms', 'server CPU ms/frame', 'event-loop p99 ms', "others' CPU"],
+    columns: ['source', 'offered frames/s', 'processed frames/s', 'dropped', 'p50 ms', 'p99 ms', 'p99 outside detect() ms', 'detect() p99 under load ms', 'detect() alone ms', 'server CPU ms/frame', 'event-loop p99 ms', "others' CPU"],
     rows: [...loadRows, { label: 'ffmpeg', fps: 30, ...file }].map((l) => [
       l.label === 'ffmpeg' ? '30 fps, a real source: the clip through ffmpeg' : l.label === '30 fps' ? '30 fps' : `${l.label} the model's rate`,
       fmtMeasure(col(l.rows, 'offered')),
@@ -99,6 +107,8 @@ export async function loadSection(s: Section): Promise<void> {
       `${fmt(median(l.rows.map((x) => (100 * x.dropped) / Math.max(1, x.processed + x.dropped))))}%`,
       fmtMeasure(col(l.rows, 'p50')),
       fmtMeasure(col(l.rows, 'p99')),
+      fmtMeasure(col(l.rows, 'outsideP99')),
+      fmtMeasure(col(l.rows, 'detectP99')),
       fmtMeasure(measure(l.alone, 'ms')),
       fmtMeasure(col(l.rows, 'cpuPerFrame')),
       fmtMeasure(col(l.rows, 'loopP99')),
@@ -106,6 +116,7 @@ export async function loadSection(s: Section): Promise<void> {
     ]),
     note:
       `Latency is capture-to-client: the frame's due time at the source to the client's receipt of its detections (clients in another process, clocks aligned). ` +
+      `"Outside detect()" is each result's latency less its own timings.decode + timings.infer (detect() for that very frame, as the server timed it): the time spent waiting for the model, in the pipeline, in the sockets and in the client's event loop. "detect() p99 under load" is the p99 of those timings: detect() shares the 2 cores with the source, the clients' process and the sockets, and its slow calls make most of the p99. ` +
       `The synthetic rows emit pre-decoded frames of fixtures/clips/clip01 (bench/lib/synthetic-source.ts); the last row decodes the same clip with ffmpeg at its own 30 fps, looped (FfmpegSource, as the server runs a file), and its latency starts when the frame leaves ffmpeg; ffmpeg's CPU (a child process) is not in its server CPU column, and counts under others' CPU. ` +
       `Each run: detect() alone for ${plan.aloneCalls} calls with the source paused (the ffmpeg row: decoding, nobody subscribed), then a window of ${plan.loads.map((l) => `${l.window ?? (l.fps ? plan.window30 : plan.window)} s (${l.label})`).join(', ')}, ${rtWindow} s (ffmpeg). ` +
       `Sustained overload, after the last run at 4x: ${plan.sustained.slices} slices of ${plan.sustained.slice} s back to back, the source never paused: ` +
