@@ -88,11 +88,27 @@ function parseQueries(text: string): string[] {
 
 // ---------------------------------------------------------------- streams and status
 
-/** The connection was refused for good: that message stays. */
+/** The connection was refused for good: that message stays. A missing or unknown token (close
+ * code 4001) also brings up a field to type it into: it goes where the address carries it (the
+ * fragment, which browsers never send to a server), and the page starts again with it. */
 let refused = false;
+const tokenForm = el<HTMLFormElement>('token-form');
+const tokenInput = el<HTMLInputElement>('token');
 onErrors(client, (text) => {
   refused = true;
-  say(text);
+  say(/close code 4001/.test(text) ? `${text} Or type it here:` : text);
+  if (!/close code 4001/.test(text)) return;
+  tokenForm.hidden = false;
+  tokenInput.focus();
+});
+tokenForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const token = tokenInput.value.trim();
+  if (!token) return;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  fragment.set('token', token);
+  location.hash = fragment.toString();
+  location.reload();
 });
 client.status$.subscribe((state) => {
   const badge = el<HTMLElement>('connection');

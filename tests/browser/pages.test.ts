@@ -277,8 +277,12 @@ describe('overlay page', () => {
     await p.close();
   });
 
-  it('says so when the server refuses the connection, on both pages, with how to give the token', async () => {
-    const locked = await startServer(model, webRoot, 0, { tokens: [{ token: 'browser-test-token-0123', rights: ['watch'] }], requireAuth: true });
+  it('says so when the server refuses the connection, on both pages, with how to give the token; the viewer takes it in a field', async () => {
+    const locked = await startServer(model, webRoot, 0, {
+      tokens: [{ token: 'browser-test-token-0123', rights: ['watch'] }],
+      requireAuth: true,
+      streams: [{ id: STREAM, source: CLIP.path, loop: true }],
+    });
     try {
       for (const [fragment, says] of [
         ['', /close code 4001 \(a token is required\)\. Give the server's token at the end of the address: #token=YOUR_TOKEN/],
@@ -296,7 +300,22 @@ describe('overlay page', () => {
       const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
       await p.goto(`${locked.base}/?stream=${STREAM}&q=red+square`);
       await p.waitForFunction(() => /refused the connection/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });
-      expect(await p.textContent('#message')).toMatch(/close code 4001.*#token=YOUR_TOKEN/);
+      expect(await p.textContent('#message')).toMatch(/close code 4001.*#token=YOUR_TOKEN.*Or type it here:/);
+      // the viewer takes the token in a field: a wrong one is refused as unknown, the right one connects
+      for (const [token, connects] of [['not-the-token-0123', false], ['browser-test-token-0123', true]] as const) {
+        await p.waitForSelector('#token-form:not([hidden])', { timeout: 20_000 });
+        await p.fill('#token', token);
+        await p.click('#token-form button[type=submit]');
+        if (!connects) {
+          await p.waitForFunction(() => /unknown token/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });
+          continue;
+        }
+        await p.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+      }
+      expect(await p.getAttribute('#connection', 'data-state')).toBe('open');
+      expect(await p.isHidden('#token-form')).toBe(true);
+      expect(await p.textContent('#message')).not.toMatch(/refused/);
+      expect(new URL(p.url()).hash).toBe('#token=browser-test-token-0123'); // in the fragment, never sent to the server
       await p.close();
     } finally {
       await locked.server.close();
