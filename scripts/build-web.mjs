@@ -46,5 +46,5 @@ export async function buildWeb({ outdir = DEFAULT_OUTDIR, minify = true } = {}) 
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { outdir, outputs } = await buildWeb({ outdir: process.argv[2] ?? DEFAULT_OUTDIR });
-  process.stdout.write(`web pages built into ${outdir} (${outputs.length} bundle files)\n`);
+  process.stderr.write(`web pages built into ${outdir} (${outputs.length} bundle files)\n`);
 }

@@ -8,7 +8,9 @@ export interface BackoffOptions {
   readonly factor: number;
   /** Fraction of each delay drawn at random, 0..1: the delay lies in [d·(1-jitter), d]. Default 0.5. */
   readonly jitter: number;
-  /** Consecutive failed attempts before giving up (CLIENT_RECONNECT_EXHAUSTED). Default Infinity. */
+  /** Retries after a failed or lost connection before giving up (CLIENT_RECONNECT_EXHAUSTED), in a
+   * row: `3` makes four connection attempts in all, `0` none after the first (`reconnect: false`).
+   * A connection that reaches `hello` starts the count again. Default Infinity. */
   readonly maxAttempts: number;
 }
 

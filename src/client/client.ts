@@ -78,7 +78,9 @@ export class GroundstreamClient {
   private readonly statuses = new Subject<StatusMessage>();
   private readonly errors = new Subject<Error>();
   private readonly subscriptions = new Map<string, SubscriptionImpl>();
-  /** Error answers still due for subscriptions that ended (see SubscriptionHost.expectStrayAnswers). */
+  /** Answers (acks, `unsubscribed`, errors) still due to requests of subscriptions that ended
+   * (see SubscriptionHost.expectStrayAnswers): they are nobody's news, and errors among them are
+   * not reported on errors$. Ids are never reused, so a count cannot catch another's answer. */
   private readonly strays = new Map<string, number>();
   private readonly host = {
     isOpen: () => this.ready,
@@ -217,8 +219,10 @@ export class GroundstreamClient {
       case 'hello':
         return this.onHello(msg);
       case 'subscribed':
+        if (this.strayAnswer(msg.id)) return;
         return this.subscriptions.get(msg.id)?.onAck(msg);
       case 'unsubscribed':
+        if (msg.reason === 'requested' && this.strayAnswer(msg.id)) return;
         return this.subscriptions.get(msg.id)?.end(undefined, msg.reason);
       case 'detections':
         return this.subscriptions.get(msg.subscription)?.onDetections(msg);
@@ -257,12 +261,17 @@ export class GroundstreamClient {
   private onRemoteError(msg: ErrorMessage): void {
     const error = new RemoteError(msg);
     if (msg.ref !== undefined && this.subscriptions.get(msg.ref)?.onError(error)) return;
-    const stray = msg.ref !== undefined ? this.strays.get(msg.ref) : undefined;
-    if (stray !== undefined && msg.code === 'PROTOCOL_SUBSCRIPTION_UNKNOWN') {
-      if (stray > 1) this.strays.set(msg.ref!, stray - 1);
-      else this.strays.delete(msg.ref!);
-      return;
-    }
+    if (msg.ref !== undefined && this.strayAnswer(msg.ref)) return;
     this.errors.next(error);
+  }
+
+  /** Whether a message answering a request of subscription `id` was one still due after it
+   * ended (and counts it off). */
+  private strayAnswer(id: string): boolean {
+    const due = this.strays.get(id);
+    if (due === undefined || this.subscriptions.has(id)) return false;
+    if (due > 1) this.strays.set(id, due - 1);
+    else this.strays.delete(id);
+    return true;
   }
 }

@@ -10,6 +10,7 @@ import { encodeClientMessage } from '../protocol/encode.js';
 import { GroundstreamError } from '../protocol/protocol-error.js';
 import { backoffDelay } from './backoff.js';
 import type { ResolvedClientOptions } from './options.js';
+import { ConnectionRejectedError } from './remote-error.js';
 import { resolveWebSocket, WS_OPEN, type WebSocketLike } from './websocket.js';
 
 /**
@@ -176,7 +177,7 @@ export class Connection {
     this.detach();
     if (this.current === 'closed') return;
     if (isFatalCloseCode(code)) {
-      return this.close(new GroundstreamError('CLIENT_CONNECTION_REJECTED', `close code ${code}${reason ? ` (${reason})` : ''}`));
+      return this.close(new ConnectionRejectedError(code, reason));
     }
     this.retry();
   }
@@ -185,7 +186,9 @@ export class Connection {
     if (this.current === 'closed') return; // close() came while a token was being fetched
     const backoff = this.options.reconnect;
     if (this.attempt >= backoff.maxAttempts) {
-      return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', `${this.attempt} attempts failed`));
+      const n = this.attempt;
+      const said = n === 0 ? 'the connection failed, and reconnecting is off' : `${n} ${n === 1 ? 'retry' : 'retries'} failed, after the connection failed or was lost`;
+      return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', said));
     }
     const delay = backoffDelay(this.attempt, backoff);
     this.attempt++;

@@ -11,7 +11,7 @@ export type { Subscription, SubscribeOptions, SubscriptionUpdate, SubscriptionSe
 export type { GroundstreamClientOptions, HeartbeatOptions } from './options.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export type { WebSocketLike, WebSocketConstructor } from './websocket.js';
-export { RemoteError } from './remote-error.js';
+export { ConnectionRejectedError, RemoteError } from './remote-error.js';
 
 // The wire types a client handles, so apps need only this entry point.
 export type {

@@ -69,6 +69,13 @@ export interface Subscription {
    * `queryVersion` here and in `detections$` keeps rising for the subscription's whole life: after
    * a reconnect the server counts from 1 again, and the SDK adds the versions shown before. */
   readonly subscribed$: Observable<SubscribedMessage>;
+  /**
+   * The server's first answer: resolves with its ack, or rejects with the RemoteError it refused
+   * the subscription with (the error detections$ ends with), or CLIENT_CLOSED when the
+   * subscription ended first. `await sub.accepted` before relying on it; leaving it unawaited is
+   * safe (a rejection nobody awaits is not reported as unhandled).
+   */
+  readonly accepted: Promise<SubscribedMessage>;
   readonly settings: SubscriptionSettings;
   readonly closed: boolean;
   /** Why it ended, once closed: the server's `unsubscribed` reason (`stream-ended`,
@@ -92,7 +99,8 @@ export interface SubscriptionHost {
   /** Send on the current socket, if any (onOpen runs just before isOpen() turns true). */
   send(msg: ClientMessage): boolean;
   release(id: string): void;
-  /** `n` error answers for `id` may still come after it is released: drop them. */
+  /** `n` answers to requests of `id` (acks, `unsubscribed`, errors) will still come after it is
+   * released: drop them. */
   expectStrayAnswers?(id: string, n: number): void;
 }
 
@@ -127,8 +135,10 @@ export class SubscriptionImpl implements Subscription {
   readonly missed$: Observable<MissedMessage>;
   readonly images$: Observable<DecodedFrame>;
   readonly subscribed$: Observable<SubscribedMessage>;
+  readonly accepted: Promise<SubscribedMessage>;
 
   private readonly detections = new Subject<DetectionsMessage>();
+  private acceptance!: { resolve(ack: SubscribedMessage): void; reject(error: Error): void };
   private readonly missed = new Subject<MissedMessage>();
   private readonly images = new Subject<DecodedFrame>();
   private readonly acks = new ReplaySubject<SubscribedMessage>(1);
@@ -157,6 +167,8 @@ export class SubscriptionImpl implements Subscription {
     this.missed$ = this.missed.asObservable();
     this.images$ = this.images.asObservable();
     this.subscribed$ = this.acks.asObservable();
+    this.accepted = new Promise<SubscribedMessage>((resolve, reject) => (this.acceptance = { resolve, reject }));
+    this.accepted.catch(() => {}); // detections$ reports a refusal too: nobody has to await this
   }
 
   get stream(): string {
@@ -190,7 +202,9 @@ export class SubscriptionImpl implements Subscription {
 
   unsubscribe(): void {
     if (this.done) return;
-    if (this.host.isOpen()) this.host.send({ type: 'unsubscribe', id: this.id });
+    // The server answers every request, in order: those still unanswered, then the unsubscribe.
+    // Whatever it says to them (a refused subscribe or update included) is not news any more.
+    if (this.host.isOpen() && this.host.send({ type: 'unsubscribe', id: this.id })) this.host.expectStrayAnswers?.(this.id, this.inFlight.length + 1);
     this.end(undefined, 'unsubscribed');
   }
 
@@ -228,6 +242,7 @@ export class SubscriptionImpl implements Subscription {
     const shown = this.rebased(ack);
     this.shownVersion = Math.max(this.shownVersion, shown.queryVersion);
     for (const op of answered?.ops ?? []) op.resolve(shown);
+    this.acceptance.resolve(shown); // (only the first settles it)
     this.acks.next(shown);
   }
 
@@ -274,6 +289,7 @@ export class SubscriptionImpl implements Subscription {
     this.ended = error ? 'error' : reason;
     const pendingError = error ?? new GroundstreamError('CLIENT_CLOSED', `subscription ${this.id} ended (${reason})`);
     for (const op of [...this.inFlight.flatMap((f) => f.ops), ...this.waiting]) op.reject(pendingError);
+    this.acceptance.reject(error ?? new GroundstreamError('CLIENT_CLOSED', `subscription ${this.id} ended (${reason}) before the server accepted it`));
     this.inFlight = [];
     this.waiting = [];
     this.host.release(this.id);

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket } from 'ws';
 import {
+  ConnectionRejectedError,
   GroundstreamClient,
   RemoteError,
   type ConnectionState,
@@ -229,6 +230,44 @@ describe('GroundstreamClient against a real socket', () => {
     await expect(sub.update({ threshold: 0.5 })).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
 
+  it('unsubscribing with requests unanswered: their answers, refusals included, are nobody\'s news', async () => {
+    const client = makeClient();
+    await client.connect();
+    const errors = collect(client.errors$);
+    const refused = client.subscribe({ stream: 'nowhere', queries: ['x'] }); // refused, but gone first
+    refused.unsubscribe();
+    const sub = client.subscribe({ stream: 'cam1', queries: ['x'] });
+    await sub.accepted;
+    const change = sub.update({ queries: ['forbidden'] }); // refused, but gone first
+    sub.unsubscribe();
+    await expect(change).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    // a later refusal, answered after all of theirs: by then every one of them has come
+    const later = client.subscribe({ stream: 'nowhere', queries: ['x'] });
+    await expect(later.accepted).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+    expect(server.last.received.map((m) => m.type)).toEqual(['subscribe', 'unsubscribe', 'subscribe', 'update', 'unsubscribe', 'subscribe']);
+    expect(errors.values).toEqual([]);
+    // an error about nothing that was given up on is still reported
+    server.last.socket.send(JSON.stringify({ type: 'error', code: 'PROTOCOL_SUBSCRIPTION_UNKNOWN', message: 'no such subscription', ref: 'never-made' }));
+    await until(() => errors.values.length === 1, 5000, 'the unowned error');
+    expect(errors.values[0]).toMatchObject({ code: 'PROTOCOL_SUBSCRIPTION_UNKNOWN', ref: 'never-made' });
+  });
+
+  it('accepted: the first ack, the refusal, or CLIENT_CLOSED when the subscription ended first', async () => {
+    const client = makeClient();
+    await client.connect();
+    const good = client.subscribe({ stream: 'cam1', queries: ['x'] });
+    await expect(good.accepted).resolves.toMatchObject({ id: good.id, queries: ['x'], queryVersion: 1 });
+    await good.update({ threshold: 0.5 });
+    await expect(good.accepted).resolves.toMatchObject({ queryVersion: 1 }); // the first, for good
+    const bad = client.subscribe({ stream: 'nowhere', queries: ['x'] });
+    const error = await bad.accepted.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect(error).toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN', ref: bad.id });
+    const quick = client.subscribe({ stream: 'cam1', queries: ['x'] });
+    quick.unsubscribe();
+    await expect(quick.accepted).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+  });
+
   it('completes a subscription the server ends (its stream ended)', async () => {
     const client = makeClient();
     await client.connect();
@@ -371,19 +410,28 @@ describe('GroundstreamClient against a real socket', () => {
     const url = server.url;
     await server.close();
     server = await FakeServer.start(); // afterEach closes this one
-    const client = makeClient({ url, reconnect: { ...fast, maxAttempts: 2 } });
+    let attempts = 0;
+    const client = makeClient({ url, reconnect: { ...fast, maxAttempts: 2 }, token: () => `t${++attempts}` });
     const sub = client.subscribe({ stream: 'cam1', queries: ['x'] });
     const got = collect(sub.detections$);
-    await expect(client.connect()).rejects.toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED' });
+    await expect(client.connect()).rejects.toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED', message: expect.stringContaining('2 retries failed') });
     expect(client.state).toBe('closed');
     expect(got.error).toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED' });
+    expect(attempts).toBe(3); // the first connection, then maxAttempts retries
+    const once = makeClient({ url, reconnect: false });
+    await expect(once.connect()).rejects.toMatchObject({ message: expect.stringContaining('the connection failed, and reconnecting is off') });
   });
 
   it('stops for good when the server refuses the connection (close code 4001)', async () => {
     const client = makeClient();
     await client.connect();
+    const sub = client.subscribe({ stream: 'cam1', queries: ['x'] });
+    const got = collect(sub.detections$);
     server.last.socket.close(4001, 'bad token');
     await until(() => client.state === 'closed', 5000, 'closed');
+    // the close code and reason are fields, not only words in the message
+    expect(got.error).toBeInstanceOf(ConnectionRejectedError);
+    expect(got.error).toMatchObject({ code: 'CLIENT_CONNECTION_REJECTED', closeCode: 4001, closeReason: 'bad token' });
     await new Promise((r) => setTimeout(r, 50));
     expect(server.connections).toHaveLength(1);
   });
