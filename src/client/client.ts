@@ -5,6 +5,7 @@
  * Works in browsers and in Node 20.
  */
 import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs';
+import { CLOSE_CODES } from '../protocol/close-codes.js';
 import { encodeClientMessage } from '../protocol/encode.js';
 import { decodeFrame, encodeFrame, sniffImageFormat } from '../protocol/frame-header.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
@@ -22,7 +23,7 @@ import { GroundstreamError } from '../protocol/protocol-error.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { Connection, type ConnectionState } from './connection.js';
 import { resolveClientOptions, type GroundstreamClientOptions, type ResolvedClientOptions } from './options.js';
-import { RemoteError } from './remote-error.js';
+import { ConnectionRejectedError, RemoteError } from './remote-error.js';
 import { applyStatus, streamsFromHello } from './streams.js';
 import { SubscriptionImpl, type SubscribeOptions, type Subscription } from './subscription.js';
 
@@ -223,7 +224,7 @@ export class GroundstreamClient {
         return this.subscriptions.get(msg.id)?.onAck(msg);
       case 'unsubscribed':
         if (msg.reason === 'requested' && this.strayAnswer(msg.id)) return;
-        return this.subscriptions.get(msg.id)?.end(undefined, msg.reason);
+        return this.subscriptions.get(msg.id)?.endedByServer(msg.reason);
       case 'detections':
         return this.subscriptions.get(msg.subscription)?.onDetections(msg);
       case 'missed':
@@ -243,9 +244,8 @@ export class GroundstreamClient {
 
   private onHello(hello: HelloMessage): void {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      return this.connection.close(
-        new GroundstreamError('CLIENT_CONNECTION_REJECTED', `server speaks protocol ${hello.protocolVersion}, this client ${PROTOCOL_VERSION}`),
-      );
+      // as the server itself closes a client of another version
+      return this.connection.close(new ConnectionRejectedError(CLOSE_CODES.UNSUPPORTED_PROTOCOL, `server speaks protocol ${hello.protocolVersion}, this client ${PROTOCOL_VERSION}`));
     }
     this.hello = hello;
     this.strays.clear(); // answers due on the old connection will never come

@@ -187,7 +187,7 @@ export class Connection {
     const backoff = this.options.reconnect;
     if (this.attempt >= backoff.maxAttempts) {
       const n = this.attempt;
-      const said = n === 0 ? 'the connection failed, and reconnecting is off' : `${n} ${n === 1 ? 'retry' : 'retries'} failed, after the connection failed or was lost`;
+      const said = n === 0 ? 'the connection failed or was lost, and reconnecting is off' : `${n} ${n === 1 ? 'retry' : 'retries'} failed, after the connection failed or was lost`;
       return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', said));
     }
     const delay = backoffDelay(this.attempt, backoff);

@@ -282,6 +282,14 @@ export class SubscriptionImpl implements Subscription {
     if (!this.done) this.images.next(frame);
   }
 
+  /** The server ended it (its stream ended, failed or was removed). Requests it had not answered
+   * yet will be refused (no such subscription): not news, since end() rejects their promises. */
+  endedByServer(reason: UnsubscribeReason): void {
+    if (this.done) return;
+    this.host.expectStrayAnswers?.(this.id, this.inFlight.length);
+    this.end(undefined, reason);
+  }
+
   /** The subscription is over: complete, or fail with `error`; reject whatever still waits. */
   end(error?: Error, reason: UnsubscribeReason | 'unsubscribed' | 'closed' = 'closed'): void {
     if (this.done) return;

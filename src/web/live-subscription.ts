@@ -14,6 +14,7 @@ import type {
   Subscription,
   SubscriptionUpdate,
 } from '../client/index.js';
+import { CLOSE_CODES, ConnectionRejectedError } from '../client/index.js';
 
 export interface LiveHandlers {
   detections(msg: DetectionsMessage): void;
@@ -129,15 +130,17 @@ function withChange(o: SubscribeOptions, c: SubscriptionUpdate): SubscribeOption
  * the connection for good (a token: the pages stop then). The client reports `closed` before the
  * error that closed it, so the error is where the reason is.
  */
-export function onErrors(client: GroundstreamClient, refused: (text: string) => void): void {
+export function onErrors(client: GroundstreamClient, refused: (text: string, token: boolean) => void): void {
   client.errors$.subscribe((e) => {
     console.warn('groundstream:', e.message);
     if (client.state !== 'closed') return;
-    const hint = !/close code 4001/.test(e.message)
+    // 4001: the token is missing or unknown (the server's reason says which)
+    const token = e instanceof ConnectionRejectedError && e.closeCode === CLOSE_CODES.UNAUTHORIZED;
+    const hint = !token
       ? ''
-      : /unknown token/.test(e.message)
+      : /unknown token/.test(e.closeReason)
         ? ' The token at the end of the address (#token=…) is not one this server knows.'
         : " Give the server's token at the end of the address: #token=YOUR_TOKEN (docs/web.md).";
-    refused(`${e.message}.${hint}`); // (the message says "server refused the connection: …")
+    refused(`${e.message}.${hint}`, token); // (the message says "server refused the connection: …")
   });
 }

@@ -94,10 +94,10 @@ function parseQueries(text: string): string[] {
 let refused = false;
 const tokenForm = el<HTMLFormElement>('token-form');
 const tokenInput = el<HTMLInputElement>('token');
-onErrors(client, (text) => {
+onErrors(client, (text, token) => {
   refused = true;
-  say(/close code 4001/.test(text) ? `${text} Or type it here:` : text);
-  if (!/close code 4001/.test(text)) return;
+  say(token ? `${text} Or type it here:` : text);
+  if (!token) return;
   tokenForm.hidden = false;
   tokenInput.focus();
 });

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.js';
@@ -19,9 +19,21 @@ const run = promisify(execFile);
 let dir: string;
 let files: string[];
 
+/** The source files src/client/index.ts imports, directly or not, as paths under src/. */
+function closure(): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(join(ROOT, 'src', file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)) visit(normalize(join(dirname(file), m[1]!.replace(/\.js$/, '.ts'))));
+  };
+  visit('client/index.ts');
+  return [...seen];
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gs-client-pkg-'));
-  // (--ignore-scripts: `npm run build` has compiled packages/client/dist)
+  await run('npm', ['run', 'build:client', '--silent'], { cwd: ROOT }); // from the sources as they are now
   const { stdout } = await run('npm', ['pack', './packages/client', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
   const packed = (JSON.parse(stdout) as { filename: string; files: { path: string }[] }[])[0]!;
   files = packed.files.map((f) => f.path);
@@ -35,13 +47,16 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('groundstream-client, the SDK packed alone', () => {
-  it('holds the client and the protocol modules it imports, and nothing of the server', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/protocol/frame-header.js']));
-    const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/(client|protocol|domain)\/[\w-]+\.(js|d\.ts|js\.map)|dist\/errors\.(js|d\.ts|js\.map))$/.test(f));
-    expect(outside).toEqual([]);
+  it('holds exactly the client and the modules it imports, each compiled, and nothing of the server', () => {
+    const compiled = closure().flatMap((f) => ['.js', '.d.ts', '.js.map'].map((ext) => `dist/${f.replace(/\.ts$/, ext)}`));
+    expect([...files].sort()).toEqual(['LICENSE', 'README.md', 'package.json', ...compiled].sort());
+    expect(files).toContain('dist/protocol/frame-header.js');
     expect(files.filter((f) => /validator|schemas|\/(server|model|ingest|pipeline)\//.test(f))).toEqual([]); // ajv's side of the protocol stays out
-    const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/groundstream-client/package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['rxjs', 'ws']);
+    const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/groundstream-client/package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+    expect([Object.keys(pkg.dependencies), Object.keys(pkg.peerDependencies)]).toEqual([['ws'], ['rxjs']]);
+    // the source maps carry their sources: the paths they name are not in the package
+    const map = JSON.parse(readFileSync(join(dir, 'node_modules/groundstream-client/dist/client/client.js.map'), 'utf8')) as { sourcesContent?: string[] };
+    expect(map.sourcesContent?.[0]).toContain('export class GroundstreamClient');
   });
 
   it('type-checks a strict consumer under NodeNext', async () => {
@@ -64,8 +79,11 @@ describe('groundstream-client, the SDK packed alone', () => {
       JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['ES2022', 'DOM'] }, files: ['consumer.ts'] }),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = await run(process.execPath, [tsc, '-p', dir]).catch((e: { stdout: string; code: number }) => e);
-    expect('stdout' in r ? r.stdout : '').toBe('');
+    const r = await run(process.execPath, [tsc, '-p', dir]).then(
+      (ok) => ({ code: 0, out: ok.stdout + ok.stderr }),
+      (e: { stdout: string; stderr: string; code: number }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+    expect(r).toEqual({ code: 0, out: '' });
   }, 120_000);
 
   describe('against a real server', () => {

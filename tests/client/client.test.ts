@@ -284,6 +284,27 @@ describe('GroundstreamClient against a real socket', () => {
     expect(mine.endReason).toBe('unsubscribed');
   });
 
+  it('answers to a subscription\'s requests that come after the server ended it are nobody\'s news', async () => {
+    const client = makeClient();
+    await client.connect();
+    const errors = collect(client.errors$);
+    const sub = client.subscribe({ stream: 'cam1', queries: ['x'] });
+    await sub.accepted;
+    server.holdUpdates = true;
+    const change = sub.update({ threshold: 0.5 }).catch((e: unknown) => e);
+    await until(() => server.last.received.some((m) => m.type === 'update'), 5000, 'the update');
+    // the stream ends while the server still holds the update: it answers it after, unknown now
+    server.last.subscriptions.delete(sub.id);
+    server.send({ type: 'unsubscribed', id: sub.id, reason: 'stream-ended' });
+    await until(() => sub.closed, 5000, 'the end');
+    server.releaseUpdates();
+    expect(await change).toMatchObject({ code: 'CLIENT_CLOSED' });
+    const later = client.subscribe({ stream: 'nowhere', queries: ['x'] }); // answered after it
+    await expect(later.accepted).rejects.toMatchObject({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+    expect(sub.endReason).toBe('stream-ended');
+    expect(errors.values).toEqual([]);
+  });
+
   it('reports missed results, stream status and unowned server errors', async () => {
     const client = makeClient();
     await client.connect();
@@ -419,7 +440,7 @@ describe('GroundstreamClient against a real socket', () => {
     expect(got.error).toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED' });
     expect(attempts).toBe(3); // the first connection, then maxAttempts retries
     const once = makeClient({ url, reconnect: false });
-    await expect(once.connect()).rejects.toMatchObject({ message: expect.stringContaining('the connection failed, and reconnecting is off') });
+    await expect(once.connect()).rejects.toMatchObject({ message: expect.stringContaining('the connection failed or was lost, and reconnecting is off') });
   });
 
   it('stops for good when the server refuses the connection (close code 4001)', async () => {
@@ -439,7 +460,9 @@ describe('GroundstreamClient against a real socket', () => {
   it('stops for good when the server speaks another protocol version', async () => {
     server.helloPatch = { protocolVersion: 2 };
     const client = makeClient();
-    await expect(client.connect()).rejects.toMatchObject({ code: 'CLIENT_CONNECTION_REJECTED' });
+    const error = await client.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionRejectedError);
+    expect(error).toMatchObject({ code: 'CLIENT_CONNECTION_REJECTED', closeCode: 4010, closeReason: 'server speaks protocol 2, this client 1' });
     expect(client.state).toBe('closed');
   });
 

@@ -166,7 +166,8 @@ export class FakeServer {
         return this.send(next, conn);
       }
       case 'unsubscribe':
-        conn.subscriptions.delete(msg.id);
+        // as the real server answers (client-session.ts): an error for an id it does not have
+        if (!conn.subscriptions.delete(msg.id)) return fail('PROTOCOL_SUBSCRIPTION_UNKNOWN', msg.id, msg.id);
         return this.send({ type: 'unsubscribed', id: msg.id, reason: 'requested' }, conn);
       case 'ping':
         if (!this.silent) this.send({ type: 'pong', ...(msg.id ? { id: msg.id } : {}), ...(msg.t ? { t: msg.t } : {}) }, conn);
