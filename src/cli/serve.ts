@@ -1,6 +1,6 @@
 /** `groundstream serve` (and `npm start`): the server on a model, with streams from config. */
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { destination as pinoDestination, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { fromEnv, readConfigFile, resolveConfig, type ServerConfig, type StreamSpec } from '../config/config.js';
 import { GroundstreamError } from '../errors.js';
@@ -66,11 +66,27 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
 export async function runServe(flags: ServeFlags): Promise<void> {
   const config = serveConfig(flags, process.env);
   // Lines for people on a terminal, JSON for machines (LOG_FORMAT=json|pretty overrides).
-  const format = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const log =
+  const format = process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json');
+  if (format !== 'pretty' && format !== 'json') throw new GroundstreamError('CONFIG_INVALID', `LOG_FORMAT must be json or pretty, got ${JSON.stringify(format)}`);
+  // Both write synchronously: with pino's default (asynchronous) stdout, lines still buffered when
+  // the process exits are flushed by a loop that retries a closed pipe forever (sonic-boom's
+  // flushSync), and a server whose log reader went away (`| head`, a crashed shipper) then hung on
+  // SIGTERM. pino turns a destination that fails with EPIPE into a no-op.
+  const destination =
     format === 'pretty'
-      ? pino({ level: config.logLevel }, pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true }))
-      : pino({ level: config.logLevel });
+      ? pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true })
+      : pinoDestination({ dest: 1, sync: true });
+  const log = pino({ level: config.logLevel }, destination);
+  // A closed standard output (EPIPE) costs the logs, never the server: say so once, on stderr.
+  let stdoutClosed = false;
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' || stdoutClosed) return;
+    stdoutClosed = true;
+    process.stderr.write('groundstream: standard output was closed (EPIPE): log lines are dropped from now on; the server carries on\n');
+  };
+  process.stdout.on('error', onOutputError);
+  destination.on('error', onOutputError);
+  process.stderr.on('error', () => {}); // (nowhere left to say anything)
   const ff = configureFfmpeg({ override: flags.ffmpeg });
   log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
   const model = await loadModel(config.model, {
@@ -79,20 +95,16 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   });
   log.info({ model: model.info }, `model ${model.info.name} (${model.info.family}, ${model.info.mode} graphs)`);
   const server = new GroundstreamServer({ config, model, fileRoots: [FIXTURES_DIR], handlers: [webHandler()], log });
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (e) {
+    await model.close(); // (its worker threads, if any, would keep the process alive)
+    throw e;
+  }
   const ws = url.replace(/^http/, 'ws');
   const first = config.streams[0] ? encodeURIComponent(config.streams[0].id) : '<stream>'; // none with --no-demo and no --stream
   const token = server.auth.required ? '#token=YOUR_TOKEN' : ''; // pages take the token in the fragment
-  process.stdout.write(
-    [
-      `groundstream listening on ${url}`,
-      `  viewer    ${url}/${token}`,
-      `  overlay   ${url}/overlay?stream=${first}&q=purple+circle&q=star${token}`,
-      `  websocket ${ws}/v1/ws`,
-      `  health    ${url}/healthz   streams ${url}/v1/streams`,
-      '',
-    ].join('\n'),
-  );
   // The model is always closed before the process exits: ending the process while a worker thread
   // is inside onnxruntime aborts it (see onnx-workers.ts), so even the forced and the crash paths
   // close it first.
@@ -114,6 +126,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     }
     await model.close();
     clearTimeout(force);
+    log.info(`stopped (exit code ${code})`);
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
@@ -126,4 +139,28 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     log.fatal({ err: e }, `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`);
     void stop('unhandled rejection', 1);
   });
+  // announced once the signal handlers are in place: whoever waits for this line may stop it
+  const urls = {
+    url,
+    viewer: `${url}/${token}`,
+    overlay: `${url}/overlay?stream=${first}&q=purple+circle&q=star${token}`,
+    websocket: `${ws}/v1/ws`,
+    health: `${url}/healthz`,
+    streams: `${url}/v1/streams`,
+  };
+  if (format === 'pretty') {
+    process.stdout.write(
+      [
+        `groundstream listening on ${url}`,
+        `  viewer    ${urls.viewer}`,
+        `  overlay   ${urls.overlay}`,
+        `  websocket ${urls.websocket}`,
+        `  health    ${urls.health}   streams ${urls.streams}`,
+        '',
+      ].join('\n'),
+    );
+  } else {
+    // one JSON line like the others (a log collector reads stdout line by line), whatever the level
+    log.child({}, { level: 'info' }).info(urls, `groundstream listening on ${url}`);
+  }
 }

@@ -117,7 +117,8 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
 }) as ServerConfig;
 
 function int(name: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === 'string' ? Number(v) : v;
+  // text (environment variables) in decimal digits only: Number() would also take 0x46A5 and 1e4
+  const n = typeof v === 'string' ? (/^\s*\d+\s*$/.test(v) ? Number(v) : NaN) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     throw new GroundstreamError('CONFIG_INVALID', `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   }

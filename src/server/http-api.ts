@@ -10,10 +10,13 @@ import { redactSecrets } from '../ingest/url-policy.js';
 
 export interface ApiContext {
   streams: StreamManager;
-  health(): Record<string, unknown>;
+  health(): { status: string } & Record<string, unknown>;
   /** Body size limit for POSTs, bytes. */
   maxBodyBytes: number;
   maxStreams: number;
+  /** Who made a request, for the log: the name of its token (`anonymous` without auth). */
+  who(req: IncomingMessage): string;
+  log?: { info(o: object, m: string): void };
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -24,8 +27,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** `e` (a 405), with the Allow header it needs (RFC 9110) set on `res`. */
+export function notAllowed(res: ServerResponse, allow: string, e: GroundstreamError): GroundstreamError {
+  res.setHeader('allow', allow);
+  return e;
+}
+
 export function sendError(res: ServerResponse, e: unknown): void {
-  if (isGroundstreamError(e)) return sendJson(res, e.status, { code: e.code, message: e.message });
+  if (isGroundstreamError(e)) {
+    // RFC 9110: a 401 names its scheme
+    if (e.code === 'AUTH_REQUIRED') res.setHeader('www-authenticate', 'Bearer realm="groundstream"');
+    return sendJson(res, e.status, { code: e.code, message: e.message });
+  }
   sendJson(res, 500, { code: 'INTERNAL', message: 'internal error' });
 }
 
@@ -78,11 +91,15 @@ function describeStream(ctx: ApiContext, e: StreamEntry) {
 }
 
 export function apiHandler(ctx: ApiContext): Handler {
+  /** Streams being added (opening takes a while): they hold their place under maxStreams. */
+  let adding = 0;
   return async (req, res, url) => {
     const path = url.pathname;
     if (path === '/healthz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
-      sendJson(res, 200, ctx.health());
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(res, 'GET, HEAD', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
+      // 503 while shutting down, so that a load balancer or a readiness probe stops sending clients
+      const health = ctx.health();
+      sendJson(res, health.status === 'ok' ? 200 : 503, health);
       return true;
     }
     if (path === '/v1/streams') {
@@ -92,12 +109,19 @@ export function apiHandler(ctx: ApiContext): Handler {
       }
       if (req.method === 'POST') {
         const spec = parseSpec(await readJson(req, ctx.maxBodyBytes));
-        if (ctx.streams.list().length >= ctx.maxStreams) throw new GroundstreamError('LIMIT_STREAMS', `at most ${ctx.maxStreams}`);
-        const e = await ctx.streams.add(spec);
+        if (ctx.streams.list().length + adding >= ctx.maxStreams) throw new GroundstreamError('LIMIT_STREAMS', `at most ${ctx.maxStreams}`);
+        adding++;
+        let e: StreamEntry;
+        try {
+          e = await ctx.streams.add(spec);
+        } finally {
+          adding--;
+        }
+        ctx.log?.info({ stream: e.id, by: ctx.who(req) }, `stream ${e.id}: added by ${ctx.who(req)}`);
         sendJson(res, 201, ctx.streams.info(e));
         return true;
       }
-      throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
+      throw notAllowed(res, 'GET, POST', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
     }
     const m = /^\/v1\/streams\/([^/]+)$/.exec(path);
     if (m) {
@@ -109,6 +133,7 @@ export function apiHandler(ctx: ApiContext): Handler {
       }
       if (req.method === 'DELETE') {
         if (!(await ctx.streams.remove(id))) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
+        ctx.log?.info({ stream: id, by: ctx.who(req) }, `stream ${id}: removed by ${ctx.who(req)}`);
         res.writeHead(204).end();
         return true;
       }
@@ -118,7 +143,7 @@ export function apiHandler(ctx: ApiContext): Handler {
         sendJson(res, 200, describeStream(ctx, e));
         return true;
       }
-      throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`);
+      throw notAllowed(res, 'GET, DELETE', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
     }
     return false;
   };

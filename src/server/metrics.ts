@@ -1,7 +1,10 @@
 /**
  * Prometheus metrics at /metrics (prom-client, one registry per server): frames in, processed,
  * dropped and idle per stream, inference time, capture-to-send latency, clients, results dropped by
- * back-pressure, source state, and the process defaults (RSS among them).
+ * back-pressure, source state, and prom-client's process and Node.js defaults under their standard
+ * names (process_resident_memory_bytes, nodejs_eventloop_lag_seconds, ...), so that stock dashboards
+ * find them. A stream's series go when it is removed (a counter that comes back under the same id
+ * starts again from 0, which Prometheus reads as a counter reset).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Handler } from './http-api.js';
@@ -18,24 +21,35 @@ export class Metrics {
 
   constructor(streams: StreamManager, clients: () => number) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'groundstream_' });
-    const perStream = (name: string, help: string, pick: (s: ReturnType<StreamManager['list']>[number]) => number) =>
-      new Gauge({
+    collectDefaultMetrics({ register: r });
+    type Entry = ReturnType<StreamManager['list']>[number];
+    // The pipelines count for themselves; a scrape reads their counts (only streams still there).
+    const perStreamCounter = (name: string, help: string, pick: (e: Entry) => number) =>
+      new Counter({
         name,
         help,
         labelNames: ['stream'],
         registers: [r],
         collect() {
           this.reset();
-          for (const e of streams.list()) this.set({ stream: e.id }, pick(e));
+          for (const e of streams.list()) this.inc({ stream: e.id }, pick(e));
         },
       });
-    perStream('groundstream_frames_in_total', 'Frames decoded by the source', (e) => e.pipeline.stats.framesIn);
-    perStream('groundstream_frames_processed_total', 'Frames that got an inference', (e) => e.pipeline.stats.framesProcessed);
-    perStream('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model was busy', (e) => e.pipeline.stats.framesDropped);
-    perStream('groundstream_frames_idle_total', 'Frames that arrived while nobody watched', (e) => e.pipeline.stats.framesIdle);
-    perStream('groundstream_inference_errors_total', 'Frames whose inference failed', (e) => e.pipeline.stats.inferenceErrors);
-    perStream('groundstream_subscribers', 'Subscriptions on the stream', (e) => e.pipeline.subscribers);
+    perStreamCounter('groundstream_frames_in_total', 'Frames decoded by the source', (e) => e.pipeline.stats.framesIn);
+    perStreamCounter('groundstream_frames_processed_total', 'Frames that got an inference', (e) => e.pipeline.stats.framesProcessed);
+    perStreamCounter('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model was busy', (e) => e.pipeline.stats.framesDropped);
+    perStreamCounter('groundstream_frames_idle_total', 'Frames that arrived while nobody watched', (e) => e.pipeline.stats.framesIdle);
+    perStreamCounter('groundstream_inference_errors_total', 'Frames whose inference failed', (e) => e.pipeline.stats.inferenceErrors);
+    new Gauge({
+      name: 'groundstream_subscribers',
+      help: 'Subscriptions on the stream',
+      labelNames: ['stream'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const e of streams.list()) this.set({ stream: e.id }, e.pipeline.subscribers);
+      },
+    });
     new Gauge({
       name: 'groundstream_source_state',
       help: 'Source state (1 for the current state)',
@@ -77,6 +91,11 @@ export class Metrics {
       name: 'groundstream_client_reads_paused_total',
       help: "Times a client's socket stopped being read because too many of its messages waited to be handled",
       registers: [r],
+    });
+    // a removed stream's histograms go with it: ids that come and go must not pile up series
+    streams.removed$.subscribe((id) => {
+      this.inferenceSeconds.remove({ stream: id });
+      this.latencySeconds.remove({ stream: id });
     });
   }
 

@@ -2,7 +2,7 @@
  * groundstream's server: HTTP (health, streams API, pages) and the WebSocket protocol at /v1/ws,
  * over one model shared by every stream.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
@@ -65,18 +65,30 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
 }
 
 /** HTTP auth: /healthz is open; reading the API needs `watch`, changing it and /metrics `manage`. */
-function authHandler(auth: Auth): Handler {
+function authHandler(auth: Auth, refused: (req: IncomingMessage, why: string) => void): Handler {
   return (req, _res, url) => {
     if (!auth.required || url.pathname === '/healthz') return false;
     const isApi = url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
     if (!isApi) return false; // pages carry no data; they connect with the token themselves
     const a = auth.authenticate(req);
-    if (!a.ok) throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
+    if (!a.ok) {
+      refused(req, `${req.method} ${url.pathname}: ${a.reason}`);
+      throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
+    }
     const need: Right = req.method === 'GET' && url.pathname !== '/metrics' ? 'watch' : 'manage';
-    if (!a.rights.has(need)) throw new GroundstreamError('AUTH_FORBIDDEN', `this token lacks the "${need}" right`);
+    if (!a.rights.has(need)) {
+      refused(req, `${req.method} ${url.pathname}: token ${a.name} lacks the "${need}" right`);
+      throw new GroundstreamError('AUTH_FORBIDDEN', `this token lacks the "${need}" right`);
+    }
     return false;
   };
 }
+
+/** Where a request came from, for the log. */
+const peer = (req: IncomingMessage): string => `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+
+/** Source states an operator must hear of at warn: it cannot deliver. */
+const TROUBLED = new Set(['reconnecting', 'stalled', 'failed']);
 
 export class GroundstreamServer {
   readonly streams: StreamManager;
@@ -109,8 +121,18 @@ export class GroundstreamServer {
       throw new GroundstreamError('CONFIG_INVALID', `${why}: give API tokens (tokens, or GROUNDSTREAM_TOKEN), or set requireAuth: false`);
     }
     const handlers = [
-      authHandler(this.auth),
-      apiHandler({ streams: this.streams, health: () => this.health(), maxBodyBytes: 64 * 1024, maxStreams: config.maxStreams }),
+      authHandler(this.auth, (req, why) => deps.log?.warn({ peer: peer(req) }, `refused ${why}`)),
+      apiHandler({
+        streams: this.streams,
+        health: () => this.health(),
+        maxBodyBytes: 64 * 1024,
+        maxStreams: config.maxStreams,
+        who: (req) => {
+          const a = this.auth.authenticate(req);
+          return a.ok ? a.name : 'unknown';
+        },
+        ...(deps.log ? { log: deps.log } : {}),
+      }),
       this.metrics.handler(),
       ...(deps.handlers ?? []),
     ];
@@ -140,8 +162,12 @@ export class GroundstreamServer {
         accept: (req) => {
           if (this.closing) return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
           const a = this.auth.authenticate(req);
-          if (!a.ok) return { close: a.status === 401 ? CLOSE_CODES.UNAUTHORIZED : CLOSE_CODES.FORBIDDEN, reason: a.reason };
-          if (this.sessions.size >= config.maxClients) return { close: CLOSE_CODES.TRY_AGAIN_LATER, reason: `at most ${config.maxClients} clients` };
+          const refuse = (close: number, reason: string) => {
+            deps.log?.warn({ peer: peer(req), close }, `refused a WebSocket client (close code ${close}): ${reason}`);
+            return { close, reason };
+          };
+          if (!a.ok) return refuse(a.status === 401 ? CLOSE_CODES.UNAUTHORIZED : CLOSE_CODES.FORBIDDEN, a.reason);
+          if (this.sessions.size >= config.maxClients) return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${config.maxClients} clients`);
           return null;
         },
         open: (socket, req, out) => {
@@ -201,7 +227,10 @@ export class GroundstreamServer {
     this.watch.push(
       this.streams.status$.subscribe((s) => {
         // an operator reads these in the log: a camera that went away, a file that ended
-        deps.log?.info({ stream: s.stream, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }, `stream ${s.stream}: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
+        const line = `stream ${s.stream}: ${s.state}${s.detail ? ` (${s.detail})` : ''}`;
+        const fields = { stream: s.stream, state: s.state, ...(s.detail ? { detail: s.detail } : {}) };
+        if (TROUBLED.has(s.state)) deps.log?.warn(fields, line);
+        else deps.log?.info(fields, line);
         for (const c of this.sessions) c.send({ type: 'status', ...s });
         if (s.state === 'ended' || s.state === 'failed') {
           for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
@@ -238,7 +267,12 @@ export class GroundstreamServer {
 
   /** Opens the configured streams and listens; resolves with the base URL. */
   async listen(): Promise<string> {
-    for (const s of this.deps.config.streams) await this.streams.add(s);
+    try {
+      for (const s of this.deps.config.streams) await this.streams.add(s);
+    } catch (e) {
+      await this.close(); // the streams opened before the one that failed (and their ffmpeg) too
+      throw e;
+    }
     const { port, host: bind } = this.deps.config;
     try {
       await new Promise<void>((resolve, reject) => {

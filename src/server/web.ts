@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GroundstreamError } from '../errors.js';
-import type { Handler } from './http-api.js';
+import { notAllowed, type Handler } from './http-api.js';
 
 export interface WebOptions {
   /**
@@ -50,7 +50,7 @@ export function webHandler(options: WebOptions = {}): Handler {
   return async (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // the pages exist, but only to be read
-      if (PAGES[url.pathname] || url.pathname === '/overlay/' || ASSET.test(url.pathname)) throw new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${url.pathname}`);
+      if (PAGES[url.pathname] || url.pathname === '/overlay/' || ASSET.test(url.pathname)) throw notAllowed(res, 'GET, HEAD', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${url.pathname}`));
       return false;
     }
     if (url.pathname === '/overlay/') {

@@ -37,7 +37,7 @@ function serve(args: string[], o: { demo?: boolean; cwd?: string } = {}): Promis
         if (hit) w.resolve(hit[0]);
         else waiting.push(w);
       }
-      const m = /groundstream listening on (http:\/\/[^\s]+)/.exec(out);
+      const m = /groundstream listening on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve({ base: m[1]!, output: () => out, until, child });
     };
     child.stdout!.on('data', onData);
@@ -47,6 +47,14 @@ function serve(args: string[], o: { demo?: boolean; cwd?: string } = {}): Promis
 }
 
 describe('groundstream serve', () => {
+  it('refuses a LOG_FORMAT it does not know, as any other bad setting (exit code 2)', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-demo'], { env: { ...process.env, LOG_FORMAT: 'xml', PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += String(d)));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect([code, err]).toEqual([2, expect.stringMatching(/^error CONFIG_INVALID: .*LOG_FORMAT must be json or pretty, got "xml"/m)]);
+  });
+
   it('with --concurrency 2 runs the model on two worker threads and serves two streams at once', async () => {
     const clip = (n: string) => join(FIXTURES, 'clips', n);
     const { base, output, until, child } = await serve([

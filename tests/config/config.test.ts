@@ -50,6 +50,9 @@ describe('config', () => {
 
   it('refuses bad values with CONFIG_INVALID naming the field', () => {
     expect(invalid(() => resolveConfig(fromEnv({ PORT: 'eighty' })))).toMatch(/PORT must be an integer/);
+    // decimal digits only: Number() alone would read these as 18085 and 10000
+    for (const PORT of ['0x46A5', '1e4', '8080.0', '']) if (PORT) expect(invalid(() => resolveConfig(fromEnv({ PORT }))), PORT).toMatch(/PORT must be an integer/);
+    expect(resolveConfig(fromEnv({ PORT: ' 8081 ' })).port).toBe(8081);
     expect(invalid(() => resolveConfig({ concurrency: 0 }))).toMatch(/concurrency/);
     expect(invalid(() => resolveConfig({ streams: [{ id: 'a b', source: 'x' }] }))).toMatch(/streams\[0\]\.id/);
     expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x' }, { id: 'a', source: 'y' }] }))).toMatch(/repeated/);

@@ -122,7 +122,10 @@ describe('auth', () => {
       expect(await closeCode(ws, clientSubprotocols('wrong-token-0123456789'))).toBe(4001);
       expect(await closeCode(ws, clientSubprotocols(VIEWER), { origin: 'https://evil.example' })).toBe(4003);
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      expect((await fetch(`${base}/v1/streams`)).status).toBe(401);
+      const unauthorized = await fetch(`${base}/v1/streams`);
+      expect([unauthorized.status, unauthorized.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="groundstream"']);
+      const wrongMethod = await fetch(`${base}/v1/streams`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
+      expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'GET, POST']);
       expect((await fetch(`${base}/v1/streams`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
       const post = (token: string) =>
         addStream(base, { id: 'p', source: 'push' }, { authorization: `Bearer ${token}` });
@@ -168,6 +171,79 @@ describe('limits', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('holds maxStreams against requests that come together: the streams being opened count', async () => {
+    const { server, base } = await start({ maxStreams: 2 });
+    try {
+      // file streams take a while to open (ffmpeg starts): all eight are in flight at once
+      const clip = join(FIXTURES, 'clips', 'clip01-640x360.mp4');
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => addStream(base, { id: `s${i}`, source: clip, loop: true })));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 429, 429, 429, 429, 429, 429]);
+      expect(((await (await fetch(`${base}/v1/streams`)).json()) as { streams: unknown[] }).streams).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('operators', () => {
+  /** A server whose log lines are kept, as [level, line]. */
+  async function logged(extra: Parameters<typeof resolveConfig>[0]) {
+    const lines: [string, string][] = [];
+    const log = { info: (_o: object | string, m?: string) => void lines.push(['info', m ?? String(_o)]), warn: (_o: object | string, m?: string) => void lines.push(['warn', m ?? String(_o)]) };
+    const server = new GroundstreamServer({ config: resolveConfig({ port: 0, ...extra }), model, fileRoots: [FIXTURES], log });
+    const base = await server.listen();
+    return { server, base, ws: `${base.replace('http', 'ws')}/v1/ws`, lines };
+  }
+
+  it('logs who added and removed streams, refused requests and clients at warn, and sources in trouble at warn', async () => {
+    const { server, base, ws, lines } = await logged({ tokens: [{ token: ADMIN, rights: ['watch', 'manage'], name: 'ops' }, { token: VIEWER, rights: ['watch'] }], maxClients: 1 });
+    try {
+      const admin = { authorization: `Bearer ${ADMIN}` };
+      expect((await addStream(base, { id: 'cam', source: 'rtsp://127.0.0.1:1/x' }, admin)).status).toBe(201);
+      expect((await addStream(base, { id: 'nope', source: 'push' }, { authorization: `Bearer ${VIEWER}` })).status).toBe(403);
+      expect((await addStream(base, { id: 'nope', source: 'push' })).status).toBe(401);
+      expect(await closeCode(ws, clientSubprotocols('not-a-token-0123456789'))).toBe(4001);
+      const c = new WebSocket(ws, clientSubprotocols(VIEWER));
+      await new Promise((r) => c.once('message', r)); // hello
+      expect(await closeCode(ws, clientSubprotocols(VIEWER))).toBe(1013);
+      c.close();
+      while (!lines.some(([, l]) => /stream cam: reconnecting/.test(l))) await new Promise((r) => setTimeout(r, 20));
+      expect((await fetch(`${base}/v1/streams/cam`, { method: 'DELETE', headers: admin })).status).toBe(204);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          ['info', 'stream cam: added by ops'],
+          ['warn', 'refused POST /v1/streams: token token2 lacks the "manage" right'],
+          ['warn', 'refused POST /v1/streams: a token is required'],
+          ['warn', 'refused a WebSocket client (close code 4001): unknown token'],
+          ['warn', 'refused a WebSocket client (close code 1013): at most 1 clients'],
+          ['warn', expect.stringMatching(/^stream cam: reconnecting \(INGEST_OPEN_FAILED/)],
+          ['info', 'stream cam: removed by ops'],
+        ]),
+      );
+      expect(lines.filter(([level, l]) => level === 'info' && /reconnecting|failed|stalled/.test(l))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers /healthz with 503 while it shuts down, so that a load balancer stops sending clients', async () => {
+    const { server, base, ws } = await start({});
+    // a client that never answers the closing handshake holds the shutdown open for a while
+    const port = Number(new URL(base).port);
+    const raw = connect(port, '127.0.0.1', () =>
+      raw.write(`GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${clientSubprotocols()[0]}\r\n\r\n`),
+    );
+    raw.on('error', () => {});
+    await new Promise<void>((r) => raw.once('data', () => r()));
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const closed = server.close();
+    const during = await fetch(`${base}/healthz`);
+    expect([during.status, ((await during.json()) as { status: string }).status]).toEqual([503, 'shutting-down']);
+    raw.destroy();
+    await closed;
+    void ws;
   });
 });
 
@@ -422,8 +498,19 @@ describe('metrics', () => {
       expect(text).toMatch(/groundstream_latency_seconds_bucket/);
       expect(text).toMatch(/groundstream_clients 1/);
       expect(text).toMatch(/groundstream_source_state\{stream="m",state="live"\} 1/);
-      expect(text).toMatch(/groundstream_process_resident_memory_bytes/);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m); // the standard names, for stock dashboards
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+      // counts are counters, not gauges
+      for (const name of ['frames_in', 'frames_processed', 'frames_dropped', 'frames_idle', 'inference_errors']) expect(text).toContain(`# TYPE groundstream_${name}_total counter`);
+      for (const line of text.split('\n').filter((l) => l.startsWith('# TYPE'))) {
+        const name = line.split(' ')[2]!; // (ours: prom-client's own nodejs_active_*_total are gauges)
+        if (name.startsWith('groundstream_') && name.endsWith('_total')) expect(line).toMatch(/ counter$/);
+      }
       await c.close();
+      // a removed stream leaves no series behind
+      expect((await fetch(`${base}/v1/streams/m`, { method: 'DELETE' })).status).toBe(204);
+      const after = await (await fetch(`${base}/metrics`)).text();
+      expect(after).not.toMatch(/stream="m"/);
     } finally {
       await server.close();
     }
@@ -445,7 +532,7 @@ describe('graceful shutdown', () => {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += String(d);
-        const m = /websocket (ws:\/\/\S+)/.exec(out);
+        const m = /"websocket":"(ws:\/\/[^"]+)"/.exec(out); // (stdout is not a terminal: JSON lines)
         if (m) resolve(m[1]!);
       });
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
@@ -477,5 +564,40 @@ describe('graceful shutdown', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('carries on when its standard output is closed (a log reader that went away), and still stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += String(d)));
+    const base = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    child.stdout.destroy(); // as `| head` does once it has its lines
+    // every stream added is logged: the writes fail, the server carries on
+    for (const id of ['p1', 'p2', 'p3']) expect((await addStream(base, { id, source: 'push' })).status).toBe(201);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    while (!/standard output was closed/.test(err)) await new Promise((r) => setTimeout(r, 20)); // (stderr arrives when it does)
+    expect(err).toMatch(/standard output was closed \(EPIPE\): log lines are dropped from now on; the server carries on/);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('with a stream that cannot be opened at start says so and exits 2, stopping the streams opened before it', async () => {
+    const args = ['serve', '--port', '0', '--log-level', 'silent', '-s', `loop=${join(FIXTURES, 'clips', 'clip01-640x360.mp4')}#loop`, '-s', 'cam=clips/missing.mp4'];
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += String(d)));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toMatch(/^error INGEST_SOURCE_INVALID: .*clips\/missing\.mp4/m);
+    expect(ffmpegChildren(child.pid!)).toEqual([]);
   });
 });

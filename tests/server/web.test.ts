@@ -35,13 +35,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => http.close(() => r())));
 
 /** A raw request, so that the path reaches the server exactly as written (fetch would normalise it). */
-async function raw(path: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
+async function raw(path: string, method = 'GET'): Promise<{ status: number; type: string | undefined; allow?: string | undefined; body: string }> {
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(`${base}/`, { method, path }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], allow: res.headers.allow, body }));
     });
     req.on('error', reject);
     req.end();
@@ -90,7 +90,7 @@ describe('web pages handler', () => {
     // the pages may only be read: another method on them is 405, and elsewhere still nothing
     for (const path of ['/', '/overlay', '/assets/viewer.js']) {
       const r = await raw(path, 'POST');
-      expect([r.status, JSON.parse(r.body).code], path).toEqual([405, 'HTTP_METHOD_NOT_ALLOWED']);
+      expect([r.status, JSON.parse(r.body).code, r.allow], path).toEqual([405, 'HTTP_METHOD_NOT_ALLOWED', 'GET, HEAD']);
     }
     expect((await raw('/secret.txt', 'POST')).status).toBe(404);
   });
