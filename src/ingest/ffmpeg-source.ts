@@ -87,6 +87,14 @@ export class FfmpegSource extends FrameSourceBase {
     this.resolveHosts = options.input.kind === 'url' && (options.resolveHosts ?? (process.platform === 'linux' && this.ffmpegPath === bundledFfmpeg()));
   }
 
+  /** ffmpeg's words with a file named as it was given: ffmpeg names the real path it was handed,
+   * which a client reading the stream's status has no business learning. */
+  private shown(text: string): string {
+    const input = this.options.input;
+    if (input.kind !== 'file' || !text) return text;
+    return text.split(input.target).join(input.display).split(input.target.slice('file:'.length)).join(input.display);
+  }
+
   private decodeOptions(hostHeader?: string): DecodeOptions {
     const { size, loop, scaler } = this.options;
     return { size, loop, scaler, ...(hostHeader !== undefined && { hostHeader }) };
@@ -210,7 +218,7 @@ export class FfmpegSource extends FrameSourceBase {
       () => {
         if (blocked || performance.now() - lastProgress < this.stallMs || this.status.state === 'stalled') return;
         const error = new GroundstreamError('INGEST_STALLED', `${this.stallMs} ms`);
-        this.tracker.set('stalled', { error, detail: log.summary() || undefined });
+        this.tracker.set('stalled', { error, detail: this.shown(log.summary()) || undefined });
         // A live input is restarted; a file may just be slow to read, so it keeps its process.
         if (live) {
           stalled = true;
@@ -226,8 +234,8 @@ export class FfmpegSource extends FrameSourceBase {
       // ffmpeg may exit with frames still in the pipe: they are released first (`wait` included).
       const partial = await pump.ended;
       if (this.stopping || (exit.killed && !stalled)) return { kind: 'stopped' };
-      if (stalled) return { kind: 'stalled', frames, summary: log.summary() };
-      return { kind: 'exit', exit, frames, summary: log.summary(), partial };
+      if (stalled) return { kind: 'stalled', frames, summary: this.shown(log.summary()) };
+      return { kind: 'exit', exit, frames, summary: this.shown(log.summary()), partial };
     } finally {
       clearInterval(watchdog);
       this.current = undefined;

@@ -79,7 +79,8 @@ export interface ResolvedInput {
   readonly live: boolean;
   readonly rtspTransport?: RtspTransport;
   readonly device?: { readonly inputFormat?: string; readonly videoSize?: string; readonly framerate?: number };
-  /** For status and logs: the target with credentials redacted. */
+  /** For status and logs: the target with credentials redacted, or a file as it was named (not
+   * its real path). */
   readonly display: string;
 }
 
@@ -191,7 +192,7 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
         protocols: ['file'],
         formats: policy.fileFormats ?? DEFAULT_FILE_FORMATS,
         live: false,
-        display: real,
+        display: spec.path, // as given: where the server keeps its files is its own business
       };
     }
     case 'device': {

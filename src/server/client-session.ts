@@ -88,6 +88,12 @@ export class ClientSession {
     return this.subs.size;
   }
 
+  /** Whether this client may see the streams (the `watch` right): a push-only token (a camera
+   * app) learns nothing of the others' streams, in hello or in status messages. */
+  get watches(): boolean {
+    return this.ctx.rights.has('watch');
+  }
+
   hello(): void {
     const m = this.ctx.model.info;
     this.send({
@@ -95,7 +101,7 @@ export class ClientSession {
       serverVersion: this.ctx.serverVersion,
       protocolVersion: PROTOCOL_VERSION,
       model: { name: m.name, type: m.family, threshold: m.threshold },
-      streams: this.ctx.streams.list().map((e) => this.ctx.streams.info(e)),
+      streams: this.watches ? this.ctx.streams.list().map((e) => this.ctx.streams.info(e)) : [],
       limits: this.ctx.limits,
     });
   }

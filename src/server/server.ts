@@ -231,7 +231,7 @@ export class GroundstreamServer {
         const fields = { stream: s.stream, state: s.state, ...(s.detail ? { detail: s.detail } : {}) };
         if (TROUBLED.has(s.state)) deps.log?.warn(fields, line);
         else deps.log?.info(fields, line);
-        for (const c of this.sessions) c.send({ type: 'status', ...s });
+        for (const c of this.sessions) if (c.watches) c.send({ type: 'status', ...s });
         if (s.state === 'ended' || s.state === 'failed') {
           for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
         }
@@ -244,7 +244,7 @@ export class GroundstreamServer {
       this.streams.removed$.subscribe((id) => {
         deps.log?.info({ stream: id }, `stream ${id}: removed`);
         // everyone's stream list learns it is gone (hello listed it), then its subscribers
-        for (const c of this.sessions) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
+        for (const c of this.sessions) if (c.watches) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');
       }),
     );

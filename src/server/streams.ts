@@ -105,6 +105,11 @@ export class StreamManager {
       }),
     );
     this.subs.get(spec.id)!.add(sub);
+    // announced as it is now: clients learn of a new stream at once (a pushed stream or a camera
+    // that cannot be reached may stay `connecting` a while before anything else happens)
+    const s = entry.status;
+    const [w, h] = [s.sourceWidth ?? s.width, s.sourceHeight ?? s.height];
+    this.statusSubject.next({ stream: spec.id, state: s.state, ...(s.detail ? { detail: s.detail } : {}), ...(w && h ? { width: w, height: h } : {}) });
     source.start();
     return entry;
   }

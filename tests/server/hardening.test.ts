@@ -151,6 +151,38 @@ describe('auth', () => {
 });
 
 describe('limits', () => {
+  it('shows a push-only token no streams: none in hello, no status messages', async () => {
+    const PUSHER = 'pusher-token-0123456789';
+    const { server, base, ws } = await start({ tokens: [{ token: ADMIN, rights: ['watch', 'push', 'manage'] }, { token: PUSHER, rights: ['push'] }] });
+    try {
+      const admin = { authorization: `Bearer ${ADMIN}` };
+      expect((await addStream(base, { id: 'phone', source: 'push' }, admin)).status).toBe(201);
+      const open = async (token: string) => {
+        const sock = new WebSocket(ws, clientSubprotocols(token));
+        const msgs: { type: string; streams?: unknown[]; stream?: string }[] = [];
+        sock.on('message', (d) => msgs.push(JSON.parse(String(d))));
+        while (!msgs.length) await new Promise((r) => setTimeout(r, 10));
+        return { sock, msgs };
+      };
+      const pusher = await open(PUSHER);
+      const watcher = await open(ADMIN);
+      expect(pusher.msgs[0]).toMatchObject({ type: 'hello', streams: [] });
+      expect(watcher.msgs[0]).toMatchObject({ type: 'hello', streams: [expect.objectContaining({ id: 'phone' })] });
+      expect((await addStream(base, { id: 'second', source: 'push' }, admin)).status).toBe(201);
+      while (!watcher.msgs.some((m) => m.type === 'status' && m.stream === 'second')) await new Promise((r) => setTimeout(r, 10));
+      // the pusher still pushes (to the stream it knows by name), and hears of no stream
+      const jpeg = (await import('node:fs')).readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg'));
+      pusher.sock.send(encodeFrame({ stream: 'phone', seq: 0, capturedAt: Date.now(), format: 'jpeg' }, jpeg));
+      pusher.sock.send(JSON.stringify({ type: 'ping', id: 'last' }));
+      while (!pusher.msgs.some((m) => m.type === 'pong')) await new Promise((r) => setTimeout(r, 10));
+      expect(pusher.msgs.filter((m) => m.type === 'status')).toEqual([]);
+      pusher.sock.close();
+      watcher.sock.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('caps clients, subscriptions per client, streams and pushed frames per second', async () => {
     const { server, base, ws } = await start({ maxClients: 2, maxSubscriptionsPerClient: 1, maxStreams: 1, maxPushFps: 2 });
     try {
@@ -367,6 +399,19 @@ describe('faults', () => {
         expect(text).toContain('rtsp://***@127.0.0.1:9/stream');
         expect(text).not.toMatch(/admin|p@ss/);
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('names a file that cannot be decoded as it was given, not by the real path the server found it at', async () => {
+    const { server, base } = await start({});
+    try {
+      expect((await addStream(base, { id: 'notvideo', source: 'clips/clip01-640x360.truth.json' })).status).toBe(201);
+      let e: { state: string; error?: { code: string; message: string } } = { state: 'connecting' };
+      while (e.state !== 'failed') e = (await (await fetch(`${base}/v1/streams/notvideo`)).json()) as typeof e;
+      expect(e.error).toMatchObject({ code: 'INGEST_OPEN_FAILED', message: expect.stringContaining('clips/clip01-640x360.truth.json: Invalid data') });
+      expect(JSON.stringify(e)).not.toContain(FIXTURES);
     } finally {
       await server.close();
     }
