@@ -89,7 +89,7 @@ export class GroundstreamError extends Error {
   /** What filled the template: the message without the code's own words. */
   readonly detail: string;
   constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
-    super(ERRORS[code].message.replace('%s', detail), options);
+    super(ERRORS[code].message.replace('%s', () => detail), options); // (a function: `$&` in a file name stays as it is)
     this.name = 'GroundstreamError';
     this.code = code;
     this.status = ERRORS[code].status;

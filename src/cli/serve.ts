@@ -1,6 +1,6 @@
 /** `groundstream serve` (and `npm start`): the server on a model, with streams from config. */
 import { fileURLToPath } from 'node:url';
-import { destination as pinoDestination, pino } from 'pino';
+import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { fromEnv, readConfigFile, resolveConfig, type ServerConfig, type StreamSpec } from '../config/config.js';
 import { GroundstreamError } from '../errors.js';
@@ -8,6 +8,7 @@ import { configureFfmpeg } from '../ingest/ffmpeg-binary.js';
 import { loadModel } from '../model/index.js';
 import { GroundstreamServer } from '../server/server.js';
 import { webHandler } from '../server/web.js';
+import { logOutput } from './log-output.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures', import.meta.url));
 /** The demo stream: a fixture clip looped at its own frame rate, named relative to the fixtures directory (a file root of its own): found from
@@ -68,25 +69,14 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   // Lines for people on a terminal, JSON for machines (LOG_FORMAT=json|pretty overrides).
   const format = process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json');
   if (format !== 'pretty' && format !== 'json') throw new GroundstreamError('CONFIG_INVALID', `LOG_FORMAT must be json or pretty, got ${JSON.stringify(format)}`);
-  // Both write synchronously: with pino's default (asynchronous) stdout, lines still buffered when
-  // the process exits are flushed by a loop that retries a closed pipe forever (sonic-boom's
-  // flushSync), and a server whose log reader went away (`| head`, a crashed shipper) then hung on
-  // SIGTERM. pino turns a destination that fails with EPIPE into a no-op.
-  const destination =
-    format === 'pretty'
-      ? pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true })
-      : pinoDestination({ dest: 1, sync: true });
-  const log = pino({ level: config.logLevel }, destination);
-  // A closed standard output (EPIPE) costs the logs, never the server: say so once, on stderr.
-  let stdoutClosed = false;
-  const onOutputError = (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE' || stdoutClosed) return;
-    stdoutClosed = true;
-    process.stderr.write('groundstream: standard output was closed (EPIPE): log lines are dropped from now on; the server carries on\n');
-  };
-  process.stdout.on('error', onOutputError);
-  destination.on('error', onOutputError);
+  // Standard output, asynchronous and bounded (log-output.ts): a stalled or vanished log reader
+  // costs log lines, never the server. Its problems are said once on stderr.
   process.stderr.on('error', () => {}); // (nowhere left to say anything)
+  const output = logOutput((text) => process.stderr.write(`groundstream: ${text}\n`));
+  process.stdout.on('error', () => {}); // the banner's writes (pretty mode): the same fd, reported through output
+  const destination =
+    format === 'pretty' ? pretty({ destination: output.stream, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true }) : output.stream;
+  const log = pino({ level: config.logLevel }, destination);
   const ff = configureFfmpeg({ override: flags.ffmpeg });
   log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
   const model = await loadModel(config.model, {
@@ -127,16 +117,18 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     await model.close();
     clearTimeout(force);
     log.info(`stopped (exit code ${code})`);
+    await output.drain(1000); // what the log reader has not taken by then is lost
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('SIGINT', () => void stop('SIGINT', 0));
+  // (at error, not fatal: pino's fatal flushes synchronously, which a stalled log reader blocks)
   process.on('uncaughtException', (e) => {
-    log.fatal({ err: e }, `uncaught exception: ${e instanceof Error ? e.message : String(e)}`);
+    log.error({ err: e }, `uncaught exception: ${e instanceof Error ? e.message : String(e)}`);
     void stop('uncaught exception', 1);
   });
   process.on('unhandledRejection', (e) => {
-    log.fatal({ err: e }, `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`);
+    log.error({ err: e }, `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`);
     void stop('unhandled rejection', 1);
   });
   // announced once the signal handlers are in place: whoever waits for this line may stop it

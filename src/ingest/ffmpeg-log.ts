@@ -66,7 +66,12 @@ export class FfmpegLog {
   output?: VideoStreamInfo;
 
   /** @param keep lines kept for the summary (each of recent and notable). Default 20. */
-  constructor(private readonly keep = 20) {}
+  /** `scrub`: applied to each line before it is cut to length (ffmpeg-source.ts names a file as it
+   * was given there: a long real path cut in two would escape it). */
+  constructor(
+    private readonly keep = 20,
+    private readonly scrub: (line: string) => string = (line) => line,
+  ) {}
 
   /** Feeds one line. Returns true when this line completed the output stream header. */
   push(rawLine: string): boolean {
@@ -93,7 +98,7 @@ export class FfmpegLog {
       return true;
     }
     if (NOISE.some((re) => re.test(line))) return false;
-    const clean = redactSecrets(line.replace(/ @ 0x[0-9a-f]+\]/gi, ']')).slice(0, 300);
+    const clean = redactSecrets(this.scrub(line.replace(/ @ 0x[0-9a-f]+\]/gi, ']'))).slice(0, 300);
     push(this.recent, clean, this.keep);
     if (NOTABLE.test(clean)) push(this.notable, clean, this.keep);
     if (CAUSE.test(clean)) this.cause = clean;

@@ -181,7 +181,7 @@ export class FfmpegSource extends FrameSourceBase {
   /** One ffmpeg process, from spawn to exit (or stall, or stop). */
   private async session(args: DecodeArgs): Promise<SessionEnd> {
     const live = this.options.input.live;
-    const log = new FfmpegLog();
+    const log = new FfmpegLog(undefined, (line) => this.shown(line));
     let geometry: Geometry | undefined;
     let frames = 0;
     let blocked = false;
@@ -218,7 +218,7 @@ export class FfmpegSource extends FrameSourceBase {
       () => {
         if (blocked || performance.now() - lastProgress < this.stallMs || this.status.state === 'stalled') return;
         const error = new GroundstreamError('INGEST_STALLED', `${this.stallMs} ms`);
-        this.tracker.set('stalled', { error, detail: this.shown(log.summary()) || undefined });
+        this.tracker.set('stalled', { error, detail: log.summary() || undefined });
         // A live input is restarted; a file may just be slow to read, so it keeps its process.
         if (live) {
           stalled = true;
@@ -234,8 +234,8 @@ export class FfmpegSource extends FrameSourceBase {
       // ffmpeg may exit with frames still in the pipe: they are released first (`wait` included).
       const partial = await pump.ended;
       if (this.stopping || (exit.killed && !stalled)) return { kind: 'stopped' };
-      if (stalled) return { kind: 'stalled', frames, summary: this.shown(log.summary()) };
-      return { kind: 'exit', exit, frames, summary: this.shown(log.summary()), partial };
+      if (stalled) return { kind: 'stalled', frames, summary: log.summary() };
+      return { kind: 'exit', exit, frames, summary: log.summary(), partial };
     } finally {
       clearInterval(watchdog);
       this.current = undefined;

@@ -242,7 +242,7 @@ export class GroundstreamServer {
         this.metrics.latencySeconds.observe({ stream: r.stream }, r.timings.total / 1000);
       }),
       this.streams.removed$.subscribe((id) => {
-        deps.log?.info({ stream: id }, `stream ${id}: removed`);
+        // (logged by the API with who removed it)
         // everyone's stream list learns it is gone (hello listed it), then its subscribers
         for (const c of this.sessions) if (c.watches) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');

@@ -179,10 +179,10 @@ export class FakeServer {
 }
 
 /** Poll `check` until it returns something truthy; fail after `ms`. */
-export async function until<T>(check: () => T, ms = 5000, what = 'condition'): Promise<NonNullable<T>> {
+export async function until<T>(check: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,6 +15,7 @@ import { clientSubprotocols, encodeFrame } from '../../src/protocol/index.js';
 import { GroundstreamServer } from '../../src/server/server.js';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { until } from '../client/fake-server.js';
 
 const ADMIN = 'admin-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -161,7 +164,7 @@ describe('limits', () => {
         const sock = new WebSocket(ws, clientSubprotocols(token));
         const msgs: { type: string; streams?: unknown[]; stream?: string }[] = [];
         sock.on('message', (d) => msgs.push(JSON.parse(String(d))));
-        while (!msgs.length) await new Promise((r) => setTimeout(r, 10));
+        await until(() => msgs.length, 10_000, 'hello');
         return { sock, msgs };
       };
       const pusher = await open(PUSHER);
@@ -169,12 +172,12 @@ describe('limits', () => {
       expect(pusher.msgs[0]).toMatchObject({ type: 'hello', streams: [] });
       expect(watcher.msgs[0]).toMatchObject({ type: 'hello', streams: [expect.objectContaining({ id: 'phone' })] });
       expect((await addStream(base, { id: 'second', source: 'push' }, admin)).status).toBe(201);
-      while (!watcher.msgs.some((m) => m.type === 'status' && m.stream === 'second')) await new Promise((r) => setTimeout(r, 10));
+      await until(() => watcher.msgs.some((m) => m.type === 'status' && m.stream === 'second'), 10_000, 'the status of the new stream');
       // the pusher still pushes (to the stream it knows by name), and hears of no stream
       const jpeg = (await import('node:fs')).readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg'));
       pusher.sock.send(encodeFrame({ stream: 'phone', seq: 0, capturedAt: Date.now(), format: 'jpeg' }, jpeg));
       pusher.sock.send(JSON.stringify({ type: 'ping', id: 'last' }));
-      while (!pusher.msgs.some((m) => m.type === 'pong')) await new Promise((r) => setTimeout(r, 10));
+      await until(() => pusher.msgs.some((m) => m.type === 'pong'), 10_000, 'the pong');
       expect(pusher.msgs.filter((m) => m.type === 'status')).toEqual([]);
       pusher.sock.close();
       watcher.sock.close();
@@ -241,7 +244,7 @@ describe('operators', () => {
       await new Promise((r) => c.once('message', r)); // hello
       expect(await closeCode(ws, clientSubprotocols(VIEWER))).toBe(1013);
       c.close();
-      while (!lines.some(([, l]) => /stream cam: reconnecting/.test(l))) await new Promise((r) => setTimeout(r, 20));
+      await until(() => lines.some(([, l]) => /stream cam: reconnecting/.test(l)), 30_000, 'the reconnecting line');
       expect((await fetch(`${base}/v1/streams/cam`, { method: 'DELETE', headers: admin })).status).toBe(204);
       expect(lines).toEqual(
         expect.arrayContaining([
@@ -408,12 +411,35 @@ describe('faults', () => {
     const { server, base } = await start({});
     try {
       expect((await addStream(base, { id: 'notvideo', source: 'clips/clip01-640x360.truth.json' })).status).toBe(201);
-      let e: { state: string; error?: { code: string; message: string } } = { state: 'connecting' };
-      while (e.state !== 'failed') e = (await (await fetch(`${base}/v1/streams/notvideo`)).json()) as typeof e;
+      const failed = (id: string) =>
+        until(async () => {
+          const e = (await (await fetch(`${base}/v1/streams/${id}`)).json()) as { state: string; error?: { code: string; message: string } };
+          return e.state === 'failed' ? e : undefined;
+        }, 30_000, `stream ${id} failed`);
+      const e = await failed('notvideo');
       expect(e.error).toMatchObject({ code: 'INGEST_OPEN_FAILED', message: expect.stringContaining('clips/clip01-640x360.truth.json: Invalid data') });
       expect(JSON.stringify(e)).not.toContain(FIXTURES);
     } finally {
       await server.close();
+    }
+    // a directory deep enough that ffmpeg's line about it is over 300 characters, and a name
+    // with `$&` in it (a replacement pattern, to String.replace)
+    const top = mkdtempSync(join(tmpdir(), 'gs-deep-'));
+    const deep = join(top, ...Array.from({ length: 12 }, (_, i) => `directory-number-${i}-of-a-deep-tree`));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, 'we$&ird (1).json'), '{"not": "a video"}');
+    const other = await start({ allowedDirs: [deep] });
+    try {
+      expect((await addStream(other.base, { id: 'deep', source: 'we$&ird (1).json' })).status).toBe(201);
+      const e = await until(async () => {
+        const x = (await (await fetch(`${other.base}/v1/streams/deep`)).json()) as { state: string; error?: { message: string } };
+        return x.state === 'failed' ? x : undefined;
+      }, 30_000, 'the deep stream failed');
+      expect(e.error?.message).toContain('we$&ird (1).json');
+      expect(JSON.stringify(e)).not.toContain('directory-number');
+    } finally {
+      await other.server.close();
+      rmSync(top, { recursive: true, force: true });
     }
   });
 
@@ -611,38 +637,78 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('carries on when its standard output is closed (a log reader that went away), and still stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } });
+  /** `serve --no-demo` with stdout and stderr piped; resolves once it says where it listens. */
+  async function serveLogging(format: 'json' | 'pretty') {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: format } });
     let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += String(d)));
+    const errs = { text: '' };
+    child.stderr.on('data', (d) => (errs.text += String(d)));
     const base = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
+      const onData = (d: Buffer) => {
         out += String(d);
-        const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
+        const m = /listening on (http:\/\/[^\s"]+)/.exec(out);
+        if (m) {
+          child.stdout.off('data', onData);
+          resolve(m[1]!);
+        }
+      };
+      child.stdout.on('data', onData);
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
-    child.stdout.destroy(); // as `| head` does once it has its lines
-    // every stream added is logged: the writes fail, the server carries on
-    for (const id of ['p1', 'p2', 'p3']) expect((await addStream(base, { id, source: 'push' })).status).toBe(201);
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    while (!/standard output was closed/.test(err)) await new Promise((r) => setTimeout(r, 20)); // (stderr arrives when it does)
-    expect(err).toMatch(/standard output was closed \(EPIPE\): log lines are dropped from now on; the server carries on/);
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, base, errs, exited };
+  }
+
+  it('carries on when its standard output is closed (a log reader that went away), and still stops on SIGTERM', async () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const { child, base, errs, exited } = await serveLogging(format);
+      child.stdout.destroy(); // as `| head` does once it has its lines
+      // every stream added is logged: the writes fail, the server carries on
+      for (const id of ['p1', 'p2', 'p3']) expect((await addStream(base, { id, source: 'push' })).status, format).toBe(201);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      await until(() => /standard output was closed/.test(errs.text), 20_000, `the notice on stderr (${format})`);
+      expect(errs.text).toMatch(/standard output was closed \(EPIPE\): log lines are dropped from now on; the server carries on/);
+      child.kill('SIGTERM');
+      expect(await exited, format).toBe(0);
+    }
+  });
+
+  it('carries on when the reader of its standard output stops reading (a stalled log shipper), and still stops on SIGTERM', async () => {
+    const { child, base, exited } = await serveLogging('json');
+    child.stdout.pause(); // the pipe fills: about 80 kB, then every write of the server's would block
+    // each add and remove logs about 300 bytes: 400 of each are well past what the pipe takes
+    for (let i = 0; i < 400; i++) {
+      expect((await addStream(base, { id: `p${i}`, source: 'push' })).status).toBe(201);
+      expect((await fetch(`${base}/v1/streams/p${i}`, { method: 'DELETE' })).status).toBe(204);
+    }
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 
   it('with a stream that cannot be opened at start says so and exits 2, stopping the streams opened before it', async () => {
-    const args = ['serve', '--port', '0', '--log-level', 'silent', '-s', `loop=${join(FIXTURES, 'clips', 'clip01-640x360.mp4')}#loop`, '-s', 'cam=clips/missing.mp4'];
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += String(d)));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    expect(code).toBe(2);
-    expect(err).toMatch(/^error INGEST_SOURCE_INVALID: .*clips\/missing\.mp4/m);
-    expect(ffmpegChildren(child.pid!)).toEqual([]);
+    // the clip under a name of its own, so that its ffmpeg can be found after the server is gone
+    const dir = mkdtempSync(join(tmpdir(), 'gs-start-'));
+    const clip = join(dir, `clip-${process.pid}-${Date.now()}.mp4`);
+    copyFileSync(join(FIXTURES, 'clips', 'clip01-640x360.mp4'), clip);
+    const ffmpegOf = () => {
+      try {
+        return execFileSync('pgrep', ['-f', clip], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      const args = ['serve', '--port', '0', '--log-level', 'silent', '--allow-dir', dir, '-s', `loop=${clip}#loop`, '-s', 'cam=clips/missing.mp4'];
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += String(d)));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(2);
+      expect(err).toMatch(/^error INGEST_SOURCE_INVALID: .*clips\/missing\.mp4/m);
+      expect(ffmpegOf()).toEqual([]); // the looping clip's ffmpeg was stopped, not left behind
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
