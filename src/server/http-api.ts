@@ -117,7 +117,8 @@ export function apiHandler(ctx: ApiContext): Handler {
         } finally {
           adding--;
         }
-        ctx.log?.info({ stream: e.id, by: ctx.who(req) }, `stream ${e.id}: added by ${ctx.who(req)}`);
+        const by = ctx.who(req);
+        ctx.log?.info({ stream: e.id, by }, `stream ${e.id}: added by ${by}`);
         sendJson(res, 201, ctx.streams.info(e));
         return true;
       }
@@ -133,7 +134,8 @@ export function apiHandler(ctx: ApiContext): Handler {
       }
       if (req.method === 'DELETE') {
         if (!(await ctx.streams.remove(id))) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
-        ctx.log?.info({ stream: id, by: ctx.who(req) }, `stream ${id}: removed by ${ctx.who(req)}`);
+        const by = ctx.who(req);
+        ctx.log?.info({ stream: id, by }, `stream ${id}: removed by ${by}`);
         res.writeHead(204).end();
         return true;
       }
