@@ -102,12 +102,14 @@ export function apiHandler(ctx: ApiContext): Handler {
       sendJson(res, health.status === 'ok' ? 200 : 503, health);
       return true;
     }
+    // HEAD is answered as GET (Node's server leaves the body out)
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (path === '/v1/streams') {
-      if (req.method === 'GET') {
+      if (method === 'GET') {
         sendJson(res, 200, { streams: ctx.streams.list().map((e) => describeStream(ctx, e)) });
         return true;
       }
-      if (req.method === 'POST') {
+      if (method === 'POST') {
         const spec = parseSpec(await readJson(req, ctx.maxBodyBytes));
         if (ctx.streams.list().length + adding >= ctx.maxStreams) throw new GroundstreamError('LIMIT_STREAMS', `at most ${ctx.maxStreams}`);
         adding++;
@@ -122,7 +124,7 @@ export function apiHandler(ctx: ApiContext): Handler {
         sendJson(res, 201, ctx.streams.info(e));
         return true;
       }
-      throw notAllowed(res, 'GET, POST', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
+      throw notAllowed(res, 'GET, HEAD, POST', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
     }
     const m = /^\/v1\/streams\/([^/]+)$/.exec(path);
     if (m) {
@@ -132,20 +134,20 @@ export function apiHandler(ctx: ApiContext): Handler {
       } catch {
         throw new GroundstreamError('HTTP_BAD_REQUEST', 'the stream id in the path is not valid percent-encoding');
       }
-      if (req.method === 'DELETE') {
+      if (method === 'DELETE') {
         if (!(await ctx.streams.remove(id))) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
         const by = ctx.who(req);
         ctx.log?.info({ stream: id, by }, `stream ${id}: removed by ${by}`);
         res.writeHead(204).end();
         return true;
       }
-      if (req.method === 'GET') {
+      if (method === 'GET') {
         const e = ctx.streams.get(id);
         if (!e) throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', JSON.stringify(id));
         sendJson(res, 200, describeStream(ctx, e));
         return true;
       }
-      throw notAllowed(res, 'GET, DELETE', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
+      throw notAllowed(res, 'GET, HEAD, DELETE', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
     }
     return false;
   };

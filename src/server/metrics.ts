@@ -7,7 +7,8 @@
  * starts again from 0, which Prometheus reads as a counter reset).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Handler } from './http-api.js';
+import { GroundstreamError } from '../errors.js';
+import { notAllowed, type Handler } from './http-api.js';
 import type { StreamManager } from './streams.js';
 
 const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'] as const;
@@ -101,7 +102,8 @@ export class Metrics {
 
   handler(): Handler {
     return async (req, res, url) => {
-      if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
+      if (url.pathname !== '/metrics') return false;
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(res, 'GET, HEAD', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${url.pathname}`));
       const body = await this.registry.metrics();
       res.writeHead(200, { 'content-type': this.registry.contentType });
       res.end(body);

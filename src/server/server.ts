@@ -75,7 +75,8 @@ function authHandler(auth: Auth, refused: (req: IncomingMessage, why: string) =>
       refused(req, `${req.method} ${url.pathname}: ${a.reason}`);
       throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
     }
-    const need: Right = req.method === 'GET' && url.pathname !== '/metrics' ? 'watch' : 'manage';
+    const reads = req.method === 'GET' || req.method === 'HEAD';
+    const need: Right = reads && url.pathname !== '/metrics' ? 'watch' : 'manage';
     if (!a.rights.has(need)) {
       refused(req, `${req.method} ${url.pathname}: token ${a.name} lacks the "${need}" right`);
       throw new GroundstreamError('AUTH_FORBIDDEN', `this token lacks the "${need}" right`);

@@ -165,7 +165,8 @@ function showStream(): void {
 
 function start(): void {
   if (refused) return;
-  const stream = streamSelect.value;
+  // (the address's stream when the server lists none to this page: see connect() below)
+  const stream = streamSelect.value || (streams.length ? '' : (page.stream ?? ''));
   const wanted = parseQueries(queriesInput.value);
   if (!stream) return say('No stream to watch yet.');
   if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
@@ -352,7 +353,9 @@ void client
   .connect()
   .then(() => {
     if (live || !page.stream) return;
-    if (!streams.some((s) => s.id === page.stream)) {
+    // (a list with nothing in it may be all this token is shown, as for a token without the watch
+    // right: then subscribe, and the server's answer says why)
+    if (streams.length && !streams.some((s) => s.id === page.stream)) {
       // not another stream in its place: say so, and let the user pick
       const have = streams.map((s) => s.id).join(', ');
       return say(`There is no stream "${page.stream}" on this server${have ? ` (it has: ${have})` : ''}. Pick one and press Watch.`);

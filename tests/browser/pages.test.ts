@@ -279,7 +279,10 @@ describe('overlay page', () => {
 
   it('says so when the server refuses the connection, on both pages, with how to give the token; the viewer takes it in a field', async () => {
     const locked = await startServer(model, webRoot, 0, {
-      tokens: [{ token: 'browser-test-token-0123', rights: ['watch'] }],
+      tokens: [
+        { token: 'browser-test-token-0123', rights: ['watch'] },
+        { token: 'push-only-token-0123456', rights: ['push'] },
+      ],
       requireAuth: true,
       streams: [{ id: STREAM, source: CLIP.path, loop: true }],
     });
@@ -317,6 +320,12 @@ describe('overlay page', () => {
       expect(await p.textContent('#message')).not.toMatch(/refused/);
       expect(new URL(p.url()).hash).toBe('#token=browser-test-token-0123'); // in the fragment, never sent to the server
       await p.close();
+      // a token that may push but not watch is shown no streams: the page says why, not "no such stream"
+      const q = await browser.newPage({ viewport: { width: 640, height: 360 } });
+      await q.goto(`${locked.base}/?stream=${STREAM}&q=red+square#token=push-only-token-0123456`);
+      await q.waitForFunction(() => /lacks the "watch" right/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });
+      expect(await q.textContent('#message')).not.toMatch(/There is no stream/);
+      await q.close();
     } finally {
       await locked.server.close();
     }

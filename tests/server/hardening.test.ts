@@ -128,7 +128,12 @@ describe('auth', () => {
       const unauthorized = await fetch(`${base}/v1/streams`);
       expect([unauthorized.status, unauthorized.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="groundstream"']);
       const wrongMethod = await fetch(`${base}/v1/streams`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
-      expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'GET, POST']);
+      expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'GET, HEAD, POST']);
+      const metricsPost = await fetch(`${base}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+      expect([metricsPost.status, metricsPost.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+      // HEAD reads as GET does, with the same right
+      expect((await fetch(`${base}/v1/streams`, { method: 'HEAD', headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
+      expect((await fetch(`${base}/metrics`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
       expect((await fetch(`${base}/v1/streams`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
       const post = (token: string) =>
         addStream(base, { id: 'p', source: 'push' }, { authorization: `Bearer ${token}` });
