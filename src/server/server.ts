@@ -65,12 +65,13 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
 }
 
 /** HTTP auth: /healthz is open; reading the API needs `watch`, changing it and /metrics `manage`. */
-function authHandler(auth: Auth, refused: (req: IncomingMessage, why: string) => void): Handler {
+function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refused: (req: IncomingMessage, why: string) => void): Handler {
   return (req, _res, url) => {
     if (!auth.required || url.pathname === '/healthz') return false;
     const isApi = url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
     if (!isApi) return false; // pages carry no data; they connect with the token themselves
     const a = auth.authenticate(req);
+    if (a.ok) names.set(req, a.name); // for the log (who added or removed a stream)
     if (!a.ok) {
       refused(req, `${req.method} ${url.pathname}: ${a.reason}`);
       throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
@@ -121,17 +122,15 @@ export class GroundstreamServer {
       const why = config.requireAuth === true ? 'requireAuth is true' : `host ${config.host} is beyond loopback`;
       throw new GroundstreamError('CONFIG_INVALID', `${why}: give API tokens (tokens, or GROUNDSTREAM_TOKEN), or set requireAuth: false`);
     }
+    const tokenNames = new WeakMap<IncomingMessage, string>();
     const handlers = [
-      authHandler(this.auth, (req, why) => deps.log?.warn({ peer: peer(req) }, `refused ${why}`)),
+      authHandler(this.auth, tokenNames, (req, why) => deps.log?.warn({ peer: peer(req) }, `refused ${why}`)),
       apiHandler({
         streams: this.streams,
         health: () => this.health(),
         maxBodyBytes: 64 * 1024,
         maxStreams: config.maxStreams,
-        who: (req) => {
-          const a = this.auth.authenticate(req);
-          return a.ok ? a.name : 'unknown';
-        },
+        who: (req) => tokenNames.get(req) ?? 'anonymous', // (authHandler ran first)
         ...(deps.log ? { log: deps.log } : {}),
       }),
       this.metrics.handler(),

@@ -91,25 +91,15 @@ export class StreamManager {
       source.status$.subscribe((s) => {
         const prev = entry.status;
         entry.status = s;
-        const w = s.sourceWidth ?? s.width;
-        const h = s.sourceHeight ?? s.height;
-        const resized = w !== (prev.sourceWidth ?? prev.width) || h !== (prev.sourceHeight ?? prev.height);
-        if (s.state !== prev.state || s.error || (resized && w && h)) {
-          this.statusSubject.next({
-            stream: spec.id,
-            state: s.state,
-            ...(s.error ? { detail: `${s.error.code}: ${s.error.message}` } : s.detail ? { detail: s.detail } : {}),
-            ...(w && h ? { width: w, height: h } : {}),
-          });
-        }
+        const [w, h] = sourceSize(s);
+        const [pw, ph] = sourceSize(prev);
+        if (s.state !== prev.state || s.error || ((w !== pw || h !== ph) && w && h)) this.statusSubject.next(statusEvent(spec.id, s));
       }),
     );
     this.subs.get(spec.id)!.add(sub);
     // announced as it is now: clients learn of a new stream at once (a pushed stream or a camera
     // that cannot be reached may stay `connecting` a while before anything else happens)
-    const s = entry.status;
-    const [w, h] = [s.sourceWidth ?? s.width, s.sourceHeight ?? s.height];
-    this.statusSubject.next({ stream: spec.id, state: s.state, ...(s.detail ? { detail: s.detail } : {}), ...(w && h ? { width: w, height: h } : {}) });
+    this.statusSubject.next(statusEvent(spec.id, entry.status));
     source.start();
     return entry;
   }
@@ -135,4 +125,20 @@ export class StreamManager {
     this.removedSubject.complete();
     this.resultsSubject.complete();
   }
+}
+
+/** A source's size as clients see it: the source's own, else the working size. */
+function sourceSize(s: SourceStatus): [number | undefined, number | undefined] {
+  return [s.sourceWidth ?? s.width, s.sourceHeight ?? s.height];
+}
+
+/** The `status` event of stream `id` in status `s`: an error is its detail. */
+function statusEvent(id: string, s: SourceStatus): StreamStatusEvent {
+  const [w, h] = sourceSize(s);
+  return {
+    stream: id,
+    state: s.state,
+    ...(s.error ? { detail: `${s.error.code}: ${s.error.message}` } : s.detail ? { detail: s.detail } : {}),
+    ...(w && h ? { width: w, height: h } : {}),
+  };
 }
