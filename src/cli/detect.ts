@@ -1,6 +1,6 @@
 /** `groundstream detect <image...> -q QUERY [-q ...]`: detections for still images. */
 import { readFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { normalizeQuery } from '../domain/query.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
@@ -23,16 +23,39 @@ interface ImageReport {
   height?: number;
   timings?: DetectResult['timings'];
   detections?: DetectResult['detections'];
+  /** Where --annotate wrote this image. */
+  annotated?: string;
+  /** The image was read and detected, but --annotate could not write it. */
+  annotateError?: { code: string; message: string };
   error?: { code: string; message: string };
 }
 
-function annotatePath(target: string, image: string, many: boolean): string {
-  if (!many) return target;
-  mkdirSync(target, { recursive: true });
-  return join(target, `${basename(image, extname(image))}.annotated.png`);
+/** Where --annotate writes each image: `target` itself for one image; for several, a folder
+ * `target` with `<name>.annotated.png` each, where images of the same name (a/x.jpg, b/x.jpg)
+ * get `<name>-2.annotated.png` and on, in the order given, so that none overwrites another. */
+export function annotatePaths(target: string, images: readonly string[]): string[] {
+  if (images.length === 1) return [target];
+  const taken = new Set<string>();
+  return images.map((image) => {
+    const stem = basename(image, extname(image));
+    let name = `${stem}.annotated.png`;
+    for (let k = 2; taken.has(name); k++) name = `${stem}-${k}.annotated.png`;
+    taken.add(name);
+    return join(target, name);
+  });
 }
 
-/** Runs detection on each image; returns the process exit code (0 ok, 1 some image failed). */
+/** Why a file could not be read, in words (the errno code alone says little to most people). */
+function readError(path: string, e: NodeJS.ErrnoException): GroundstreamError {
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory, not an image' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? e.message);
+  return new GroundstreamError('IMAGE_INVALID', `${path}: ${why}`);
+}
+
+/** The first line of a library's message (libvips appends its own lines, repeating the path). */
+const firstLine = (m: string) => m.split('\n')[0]!.trim();
+
+/** Runs detection on each image; returns the process exit code (0 ok, 2 some image failed:
+ * bad input, as for every other command). */
 export async function runDetect(images: string[], flags: DetectFlags, out = process.stdout, err = process.stderr): Promise<number> {
   if (!flags.query?.length) throw new GroundstreamError('QUERY_EMPTY', 'give at least one -q "query"');
   const nmsIou = flags.nms === undefined ? undefined : flags.nms === 'off' ? null : Number(flags.nms);
@@ -45,27 +68,38 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
   if (flags.annotate && images.length === 1 && !/\.(png|jpe?g|webp)$/i.test(flags.annotate)) {
     throw new GroundstreamError('CONFIG_INVALID', `--annotate writes PNG, JPEG or WebP: name the file .png, .jpg or .webp, not ${JSON.stringify(flags.annotate)}`);
   }
+  if (flags.annotate && images.length > 1 && /\.(png|jpe?g|webp)$/i.test(flags.annotate)) {
+    throw new GroundstreamError(
+      'CONFIG_INVALID',
+      `with several images, --annotate names a folder (each image is written into it as <name>.annotated.png), not an image file: ${JSON.stringify(flags.annotate)}`,
+    );
+  }
+  const targets = flags.annotate ? annotatePaths(flags.annotate, images) : [];
   const model = await loadModel(flags.model, modelOptionsFrom(flags, (m) => !flags.json && err.write(`${m}\n`)));
   const reports: ImageReport[] = [];
   try {
     const queries = await model.prepareQueries(flags.query);
-    for (const path of images) {
+    for (const [i, path] of images.entries()) {
       try {
         const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-          throw new GroundstreamError('IMAGE_INVALID', `${path}: ${e.code ?? e.message}`);
+          throw readError(path, e);
         });
         const r = await model.detect(bytes, queries, { threshold: flags.threshold, nmsIou });
-        reports.push({ path, width: r.width, height: r.height, timings: r.timings, detections: r.detections });
+        const report: ImageReport = { path, width: r.width, height: r.height, timings: r.timings, detections: r.detections };
+        reports.push(report);
         if (flags.annotate) {
-          // a folder that cannot be made, a file that cannot be written: that image's error, not the run's
-          const target = await Promise.resolve()
-            .then(() => annotatePath(flags.annotate!, path, images.length > 1))
-            .then(async (t) => (await annotate(bytes, r.detections, queries.texts, t), t))
-            .catch((e: unknown) => {
-              reports.pop();
-              throw isGroundstreamError(e) ? e : new GroundstreamError('OUTPUT_WRITE_FAILED', `${flags.annotate}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-            });
-          if (!flags.json) err.write(`annotated: ${target}\n`);
+          // a folder that cannot be made, a file that cannot be written: that image's error, not
+          // the run's; its detections stand
+          const target = targets[i]!;
+          try {
+            if (images.length > 1) mkdirSync(dirname(target), { recursive: true });
+            await annotate(bytes, r.detections, queries.texts, target);
+            report.annotated = target;
+            if (!flags.json) err.write(`annotated: ${target}\n`);
+          } catch (e) {
+            const g = isGroundstreamError(e) ? e : new GroundstreamError('OUTPUT_WRITE_FAILED', `${target}: ${firstLine(e instanceof Error ? e.message : String(e))}`, { cause: e });
+            report.annotateError = { code: g.code, message: g.message };
+          }
         }
       } catch (e) {
         if (!isGroundstreamError(e)) throw e;
@@ -80,6 +114,7 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
           err.write(`${r.path}: error ${r.error.code}: ${r.error.message}\n`);
           continue;
         }
+        if (r.annotateError) err.write(`${r.path}: error ${r.annotateError.code}: ${r.annotateError.message}\n`);
         const ms = r.timings!.preprocess + r.timings!.infer + r.timings!.postprocess;
         out.write(`${r.path} (${r.width}x${r.height}): ${r.detections!.length} detection(s) in ${ms.toFixed(1)} ms\n`);
         for (const d of r.detections!) {
@@ -90,5 +125,5 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
   } finally {
     await model.close();
   }
-  return reports.some((r) => r.error) ? 1 : 0;
+  return reports.some((r) => r.error || r.annotateError) ? 2 : 0;
 }

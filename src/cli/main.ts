@@ -12,13 +12,26 @@ import { runServe, type ServeFlags } from './serve.js';
 import { runEval, type EvalFlags } from './eval.js';
 import { runRecord, type RecordFlags } from './record.js';
 import { runReplay, type ReplayFlags } from './replay.js';
+import { tolerateClosedReader } from './closed-output.js';
+
+tolerateClosedReader(process.stdout);
+tolerateClosedReader(process.stderr);
+
+const EXIT_CODES = `
+Exit codes: 0 done; 1 the work failed: eval's --min-map50 gate, a recording cut short (or a crash,
+with its stack trace on stderr);
+2 bad input: a flag, a file, an image, a model folder or a server refusal, as \`error CODE: message\`
+on stderr (codes: docs/errors.md). Output formats: docs/cli.md.`;
 
 const program = new Command('groundstream')
   .description('Real-time visual grounding: name things in words, get their boxes.')
   .version(`groundstream ${SERVER_VERSION} (WebSocket protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
   // Usage errors (a bad flag value, an unknown option) are bad input: exit code 2, as
   // docs/errors.md says, after commander's own message. Subcommands inherit this.
-  .exitOverride();
+  .exitOverride()
+  // ... and they carry a stable code like every other error: `error CONFIG_INVALID: …`.
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'error CONFIG_INVALID: ')) })
+  .addHelpText('after', EXIT_CODES);
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -31,7 +44,8 @@ addModelFlags(
     .option('-t, --threshold <t>', 'score threshold in [0, 1] (default: the model\'s)', numberFlag)
     .option('--nms <iou>', 'per-query NMS IoU, or "off" (default: the model\'s)')
     .option('--json', 'print one JSON object')
-    .option('--annotate <out>', 'write the image with boxes drawn (a directory when several images)'),
+    .option('--annotate <out>', 'write the image with boxes drawn (a directory when several images)')
+    .addHelpText('after', EXIT_CODES),
 ).action(async (images: string[], flags: DetectFlags) => {
   process.exitCode = await runDetect(images, flags);
 });
@@ -46,7 +60,8 @@ addModelFlags(
     .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
     .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', numberFlag)
     .option('--min-map50 <x>', 'exit with code 1 when the overall mAP50 is below x (a CI gate)', numberFlag)
-    .option('--json', 'print one JSON object'),
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', EXIT_CODES),
 ).action(async (clips: string[], flags: EvalFlags) => {
   process.exitCode = await runEval(clips, flags);
 });
@@ -64,8 +79,10 @@ program
   .option('--rotate-mb <n>', 'start a new file past this many MiB', numberFlag)
   .option('--rotate-seconds <n>', 'start a new file every this many seconds', numberFlag)
   .option('--seconds <n>', 'stop after this many seconds (default: Ctrl-C or the end of the stream)', numberFlag)
+  .option('--give-up-after <s>', 'end the recording when the connection is lost for this many seconds (default 30)', numberFlag)
   .option('--fsync', 'fsync every line (survives power loss, not only a crash)')
   .option('--token <token>', 'bearer token (env GROUNDSTREAM_TOKEN)')
+  .addHelpText('after', EXIT_CODES)
   .action(async (flags: RecordFlags) => {
     process.exitCode = await runRecord(flags);
   });

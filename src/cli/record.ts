@@ -13,6 +13,7 @@ export interface RecordFlags {
   rotateMb?: number;
   rotateSeconds?: number;
   seconds?: number;
+  giveUpAfter?: number;
   fsync?: boolean;
   token?: string;
 }
@@ -41,6 +42,7 @@ export async function runRecord(flags: RecordFlags, env: NodeJS.ProcessEnv = pro
       ...(flags.rotateMb !== undefined ? { rotateBytes: Math.round(positive('--rotate-mb', flags.rotateMb)! * 1024 * 1024) } : {}),
       ...(flags.rotateSeconds !== undefined ? { rotateSeconds: positive('--rotate-seconds', flags.rotateSeconds) } : {}),
       ...(flags.seconds !== undefined ? { seconds: positive('--seconds', flags.seconds) } : {}),
+      ...(flags.giveUpAfter !== undefined ? { giveUpAfterMs: positive('--give-up-after', flags.giveUpAfter)! * 1000 } : {}),
       fsync: flags.fsync ?? false,
       ...((flags.token ?? env.GROUNDSTREAM_TOKEN) ? { token: flags.token ?? env.GROUNDSTREAM_TOKEN } : {}),
       signal: abort.signal,
@@ -59,5 +61,6 @@ export async function runRecord(flags: RecordFlags, env: NodeJS.ProcessEnv = pro
       `${summary.missed ? `, ${summary.missed} dropped by the server for a slow reader` : ''}) to ${summary.files.length} file(s):\n` +
       `${summary.files.map((f) => `  ${f}\n`).join('')}replay it with: groundstream replay ${summary.files.length > 1 ? summary.base : summary.files[0]}\n`,
   );
-  return summary.reason === 'error' ? 1 : 0;
+  // cut short (a write failed, the server went away): the work failed, as a failed eval gate
+  return summary.reason === 'error' || summary.reason === 'disconnected' ? 1 : 0;
 }

@@ -65,6 +65,9 @@ export interface ServerConfig {
   streams: StreamSpec[];
   /** Per-client send buffer above which results are conflated, bytes. Default 1 MiB. */
   clientBufferBytes: number;
+  /** A client further behind than this (ms; measured by a ping sent with its results) gets only
+   * the newest result of each subscription, and a `missed` count, until it catches up. */
+  clientMaxLagMs: number;
   /** Ping clients this often, ms; a client that misses two pongs is dropped. Default 15000. */
   pingIntervalMs: number;
   /** Directories file sources may read from (besides the fixtures). Default: none extra. */
@@ -101,6 +104,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   concurrency: 1,
   streams: [],
   clientBufferBytes: 1024 * 1024,
+  clientMaxLagMs: 1000,
   pingIntervalMs: 15_000,
   allowedDirs: [],
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
@@ -221,6 +225,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
         ? autoWorkers(concurrency)
         : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
+    clientMaxLagMs: int('clientMaxLagMs', merged.clientMaxLagMs, 50, 600_000),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),
     maxClients: int('maxClients', merged.maxClients, 1, 100_000),

@@ -84,7 +84,12 @@ export function readModelFolder(dir: string, variant?: string): ModelFolder {
   const combinedPath = variant ? join(dir, 'onnx', variant) : (rel(onnx.model) ?? join(dir, 'onnx', 'model.onnx'));
   const textEncoder = variant ? null : rel(split.text_encoder);
   const detector = variant ? null : rel(split.detector);
-  const hasSplit = !!textEncoder && !!detector && existsSync(textEncoder) && existsSync(detector);
+  // config.json names the split graphs: one that is missing is a broken folder, not a reason to run
+  // the text tower on every frame without a word
+  for (const [key, p] of [['text_encoder', textEncoder], ['detector', detector]] as const) {
+    if (p && !existsSync(p)) throw new GroundstreamError('MODEL_NOT_FOUND', `${p} (named by groundstream.split.${key} in ${configPath})`);
+  }
+  const hasSplit = !!textEncoder && !!detector;
   const combined = existsSync(combinedPath) ? combinedPath : null;
   if (!combined && !hasSplit) throw new GroundstreamError('MODEL_NOT_FOUND', `${combinedPath} (and no split graphs)`);
   const textConfig = (config.text_config ?? {}) as Record<string, unknown>;

@@ -29,7 +29,9 @@ export class RecordedModel implements GroundingModel {
       family: m.type,
       // frames are 1x1 placeholders; nothing is resized for this model
       imageSize: 1,
-      threshold: m.threshold,
+      // (a default below what was recorded would ask for detections the recording does not have)
+      threshold: Math.max(m.threshold, session.header.threshold),
+      minThreshold: session.header.threshold,
       nmsIou: null,
       mode: 'combined',
       executionProviders: [],

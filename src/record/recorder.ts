@@ -31,8 +31,12 @@ export interface RecordOptions {
   /** Stop after this many seconds from the subscription's ack. Default: until stopped or the stream ends. */
   readonly seconds?: number;
   /** Give up when the first connection is not open after this many ms. Default 10000. Later
-   * losses are retried (the SDK's backoff) and the recording carries on. */
+   * losses: see giveUpAfterMs. */
   readonly connectTimeoutMs?: number;
+  /** Once recording, stop (reason `disconnected`) when the connection has been down this many ms
+   * without coming back. Default 30000. Shorter losses are retried (the SDK's backoff) and the
+   * recording carries on. */
+  readonly giveUpAfterMs?: number;
   /** Stop when aborted (the CLI aborts on SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
   /** Called after each result is written. */
@@ -85,8 +89,9 @@ async function streamSource(wsUrl: string, stream: string, token?: string): Prom
 /**
  * Records one subscription until `seconds` pass, `signal` aborts or the server ends the
  * subscription (stream ended, failed or removed). Rejects, writing nothing, when the server
- * refuses the subscription or the connection; resolves with reason `error` when writing fails
- * or the connection is lost for good after recording began (what was written stays valid).
+ * refuses the subscription or the connection; resolves with reason `error` when writing fails,
+ * `disconnected` when the connection is lost for good after recording began (what was written
+ * stays valid either way).
  */
 export async function record(options: RecordOptions): Promise<RecordSummary> {
   if (options.signal?.aborted) throw new GroundstreamError('CLIENT_CLOSED', 'aborted before recording began');
@@ -127,6 +132,7 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
     let missed = 0;
     let finalState: string | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let lost: ReturnType<typeof setTimeout> | undefined;
     let done = false;
     const rx: { unsubscribe(): void }[] = [];
 
@@ -134,6 +140,7 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearTimeout(lost);
       options.signal?.removeEventListener('abort', onAbort);
       for (const r of rx) r.unsubscribe();
       sub.unsubscribe();
@@ -241,6 +248,16 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
         if (s.stream !== options.stream) return;
         if (s.state === 'ended' || s.state === 'failed') finalState = s.state;
         write({ type: 'status', receivedAt: preciseNow(), message: s });
+      }),
+      // a server gone for good must not keep a recorder (in CI, say) waiting for ever
+      client.status$.subscribe((state) => {
+        if (state === 'open') {
+          clearTimeout(lost);
+          lost = undefined;
+        } else if (state === 'reconnecting' && header && !lost) {
+          const ms = options.giveUpAfterMs ?? 30_000;
+          lost = setTimeout(() => finish('disconnected', new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', `the connection to ${client.url} was lost and not back in ${ms / 1000} s`)), ms);
+        }
       }),
       client.errors$.subscribe((e) => {
         // results that failed on the server arrive as errors about `<stream>/<seq>`

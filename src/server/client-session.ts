@@ -186,6 +186,8 @@ export class ClientSession {
       // its results have completed: a subscription would be acknowledged and then never hear anything
       return this.send(errorMessage(protocolError('PROTOCOL_STREAM_ENDED', `${JSON.stringify(msg.stream)} is ${entry.status.state}`, msg.id)));
     }
+    const below = belowModel(msg.threshold, this.ctx.model.info.minThreshold, msg.id);
+    if (below) return this.send(errorMessage(below));
     // Reserve the id before waiting on the model: the stream may go meanwhile (streamGone sees it).
     const sub: ClientSub = {
       id: msg.id,
@@ -224,6 +226,8 @@ export class ClientSession {
     const sub = this.subs.get(msg.id);
     if (!sub) return this.send(errorMessage(protocolError('PROTOCOL_SUBSCRIPTION_UNKNOWN', JSON.stringify(msg.id), msg.id)));
     // Everything that can fail first; the subscription changes only once the update is known good.
+    const below = belowModel(msg.threshold, this.ctx.model.info.minThreshold, msg.id);
+    if (below) return this.send(errorMessage(below));
     const queries = msg.queries ? (await this.ctx.model.prepareQueries(msg.queries)).texts : sub.queries;
     if (this.closed) return;
     // While the queries were encoded, the stream may have gone (and the subscription with it).
@@ -339,4 +343,11 @@ function restates(msg: UpdateMessage, queries: readonly string[], sub: ClientSub
     (msg.maxRate === undefined || (msg.maxRate ?? undefined) === sub.maxRate) &&
     (msg.image === undefined || sameImage(msg.image ?? undefined, sub.image))
   );
+}
+
+/** A threshold under the lowest the model answers (a replay's recorded threshold): refused, since
+ * an ack would promise detections nobody has. */
+function belowModel(threshold: number | undefined, min: number | undefined, ref: string) {
+  if (threshold === undefined || min === undefined || threshold >= min) return undefined;
+  return protocolError('PROTOCOL_INVALID_MESSAGE', `/threshold ${threshold} is below ${min}, the lowest this server can answer (a replay has nothing under the threshold it was recorded at)`, ref);
 }

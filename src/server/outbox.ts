@@ -1,7 +1,8 @@
 /**
  * Per-client back-pressure. Control messages always go out; results go out while the client's
- * socket buffer is under the limit. Above it, each subscription keeps only its newest result
- * (conflation) and counts the ones it replaced; when the buffer drains, the client gets a
+ * socket buffer is under the limit and the client is not behind in time (SendTarget.lagging). When
+ * either fails, each subscription keeps only its newest result
+ * (conflation) and counts the ones it replaced; when the client has caught up, it gets a
  * `missed` notice with that count, then the newest result. A slow client therefore costs the
  * server one pending result per subscription, and never delays anyone else.
  *
@@ -24,7 +25,18 @@ export interface SendTarget {
   sendText(text: FramedText): void;
   /** Drops the connection at once (ws: terminate()). */
   terminate(): void;
+  /** Whether the client is further behind what it was sent than the server allows (time, not
+   * bytes: text-frames.ts). Absent: bytes only, and no pacing. */
+  lagging?(): boolean;
+  /** Lag probes sent and not yet answered (with lagging). */
+  probesOut?(): number;
+  /** Sends a lag probe behind everything sent so far (with lagging). */
+  probeNow?(): void;
 }
+
+/** A paced client goes back to the full stream once this many results in a row found it had
+ * answered the last probe before they came. */
+const KEPT_UP_TO_UNPACE = 5;
 
 const OPEN = 1;
 /** Bytes waiting in a client's socket buffer at which it is dropped: 4 times the limit, and at
@@ -37,6 +49,15 @@ export const hardLimit = (limit: number): number => Math.max(HARD_LIMIT_FACTOR *
 export class Outbox {
   private readonly pending = new Map<string, { text: FramedText; missed: number; extra?: Uint8Array }>();
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Paced: the client fell behind in time (lagging) and has caught up since. A client that reads
+   * slower than results come would fall behind again at once, and each time be sent up to
+   * clientMaxLagMs of results it then reads late. So, paced, it is sent one result at a time, the
+   * newest, with a probe behind it, and the next when the probe is answered; it goes back to the
+   * full stream once it answers before the next result comes, several times in a row.
+   */
+  private paced = false;
+  private keptUp = 0;
   /** Results replaced before they could be sent, over the client's lifetime. */
   missedTotal = 0;
 
@@ -64,11 +85,13 @@ export class Outbox {
     if (this.socket.readyState !== OPEN) return;
     const key = subscription;
     const p = this.pending.get(key);
-    if (!p && this.socket.bufferedAmount <= this.limit) {
+    if (!p && !this.behind()) {
       if (image) this.socket.send(image);
       this.socket.sendText(text);
+      if (this.paced) this.sentPaced(true);
       return;
     }
+    if (this.paced) this.keptUp = 0;
     if (p) {
       p.missed++;
       this.missedTotal++;
@@ -92,6 +115,27 @@ export class Outbox {
     this.pending.clear();
   }
 
+  /** Results wait (conflated) while the client's buffer is over the limit, or while it is behind
+   * in time: small results fill the kernel's buffers for a long while before the buffer here grows. */
+  private behind(): boolean {
+    if (this.socket.bufferedAmount > this.limit) return true;
+    if (this.socket.lagging?.()) {
+      this.paced = this.socket.probeNow !== undefined;
+      this.keptUp = 0;
+      return true;
+    }
+    return this.paced && (this.socket.probesOut?.() ?? 0) > 0;
+  }
+
+  /** A result went to a paced client: a probe behind it; `fresh`: it came with nothing waiting. */
+  private sentPaced(fresh: boolean): void {
+    if (fresh && ++this.keptUp >= KEPT_UP_TO_UNPACE) {
+      this.paced = false;
+      return;
+    }
+    this.socket.probeNow?.();
+  }
+
   private schedule(): void {
     // ws emits no per-socket drain event, so poll while something waits (only then).
     this.timer ??= setTimeout(() => {
@@ -103,11 +147,12 @@ export class Outbox {
   private flush(): void {
     if (this.socket.readyState !== OPEN) return this.close();
     for (const [key, p] of this.pending) {
-      if (this.socket.bufferedAmount > this.limit) break;
+      if (this.behind()) break;
       this.pending.delete(key);
       if (p.missed > 0) this.send({ type: 'missed', subscription: key, count: p.missed } satisfies MissedMessage);
       if (p.extra) this.socket.send(p.extra);
       this.socket.sendText(p.text);
+      if (this.paced) this.sentPaced(false);
     }
     if (this.pending.size) this.schedule();
   }

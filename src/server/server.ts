@@ -157,7 +157,7 @@ export class GroundstreamServer {
     });
     this.ws = attachWebSocket(
       this.http,
-      { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs },
+      { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs, maxLagMs: config.clientMaxLagMs },
       {
         accept: (req) => {
           if (this.closing) return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };

@@ -22,6 +22,14 @@ import type { SendTarget } from './outbox.js';
 
 const FIN_TEXT = 0x81;
 
+/** Default of the server's clientMaxLagMs. */
+export const DEFAULT_MAX_LAG_MS = 1000;
+/** The lag probe: a ping whose payload is "p" (the keep-alive's pings have none). */
+const PROBE_PAYLOAD = 0x70;
+const PROBE = Buffer.from([PROBE_PAYLOAD]);
+/** The same as a frame: FIN + ping, unmasked, 1 byte of payload. */
+const PROBE_FRAME = Buffer.from([0x89, 0x01, PROBE_PAYLOAD]);
+
 /** One unmasked, final text frame (server to client, RFC 6455 section 5.2) holding `text`. */
 export function textFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
@@ -90,12 +98,73 @@ function frameOf(text: string): Buffer {
 export class FramedTarget implements SendTarget {
   /** No extension negotiated (fixed at the handshake): text frames may be written here. */
   private readonly plain: boolean;
+  /** When each lag probe not yet answered went (performance.now()), oldest first: a client
+   * answers pings in the order they came. */
+  private readonly probes: number[] = [];
+  /** When the last lag probe went. */
+  private lastProbe = -Infinity;
+  /** Behind: results wait until the probe sent when that was found is answered. */
+  private draining = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly raw: Duplex,
+    /** Results are conflated while the lag probe has gone unanswered this long (ms). */
+    private readonly maxLagMs = DEFAULT_MAX_LAG_MS,
   ) {
     this.plain = ws.extensions === '';
+    ws.on('pong', (data: Buffer) => {
+      if (data.length !== 1 || data[0] !== PROBE_PAYLOAD || !this.probes.length) return;
+      this.probes.shift();
+      if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
+    });
+  }
+
+  /**
+   * Whether the client is behind by more than maxLagMs. Bytes waiting in this process say little
+   * of that: the kernel's send buffer and the client's receive buffer hold megabytes, thousands
+   * of small results, so a client that reads slower than results come would get them later and
+   * later (a minute behind, in a robot's test) long before bufferedAmount grew. So every
+   * maxLagMs / 2, a result goes out with a ping behind it; every client must answer pings (RFC
+   * 6455), and it answers once it has read what came before. A ping unanswered for maxLagMs means
+   * the client is at least that far behind. Then no result goes until it has read everything it
+   * was sent: one more ping goes at once, and results wait (the outbox keeps the newest) until
+   * that one is answered. (Resuming when the late ping is answered would leave the results sent
+   * after it still queued ahead of the newest.)
+   */
+  lagging(): boolean {
+    if (this.draining) return true;
+    if (!this.probes.length || performance.now() - this.probes[0]! <= this.maxLagMs) return false;
+    this.draining = true;
+    writeQueuedFrames(); // what this pass queued goes before the ping
+    this.sendProbe(!this.plain);
+    return true;
+  }
+
+  /** Lag probes sent and not yet answered. */
+  probesOut(): number {
+    return this.probes.length;
+  }
+
+  /** Sends a lag probe now, behind everything sent so far (the outbox paces a slow client with
+   * these: one result, one probe, the next result when it is answered). */
+  probeNow(): void {
+    writeQueuedFrames();
+    this.sendProbe(!this.plain);
+  }
+
+  /** Sends a lag probe after what was just written, when one is due (see lagging()). */
+  private probe(viaWs: boolean): void {
+    if (this.probes.length || performance.now() - this.lastProbe < this.maxLagMs / 2) return;
+    this.sendProbe(viaWs);
+  }
+
+  private sendProbe(viaWs: boolean): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.lastProbe = performance.now();
+    this.probes.push(this.lastProbe);
+    if (viaWs || !this.raw.writable) this.ws.ping(PROBE);
+    else this.raw.write(PROBE_FRAME);
   }
 
   /** Bytes of result frames queued in this pass, not yet written. */
@@ -125,6 +194,7 @@ export class FramedTarget implements SendTarget {
     } else {
       writeQueuedFrames();
       this.ws.send(t.text());
+      this.probe(true);
     }
   }
 
@@ -139,7 +209,14 @@ export class FramedTarget implements SendTarget {
     this.queuedBytes -= frame.length;
     if (this.ws.readyState !== WebSocket.OPEN || !this.raw.writable) return;
     try {
-      this.raw.write(frame);
+      if (this.probes.length || performance.now() - this.lastProbe < this.maxLagMs / 2) this.raw.write(frame);
+      else {
+        // one system call for both (writev)
+        this.raw.cork();
+        this.raw.write(frame);
+        this.probe(false);
+        this.raw.uncork();
+      }
     } catch {
       this.ws.terminate();
     }
@@ -165,6 +242,6 @@ export function writeQueuedFrames(): void {
   for (let i = 0; i < items.length; i += 2) (items[i] as FramedTarget).write(items[i + 1] as Buffer);
 }
 
-export function framedTarget(ws: WebSocket, raw: Duplex): SendTarget {
-  return new FramedTarget(ws, raw);
+export function framedTarget(ws: WebSocket, raw: Duplex, maxLagMs?: number): SendTarget {
+  return new FramedTarget(ws, raw, maxLagMs);
 }

@@ -29,6 +29,8 @@ export interface WsOptions {
   /** Largest message accepted, bytes (ws closes the socket with 1009 above it). */
   maxPayload: number;
   pingIntervalMs: number;
+  /** See FramedTarget.lagging (text-frames.ts). */
+  maxLagMs?: number;
 }
 
 /** Another version of our subprotocol (`groundstream.v2`): not ours, not a bearer token entry. */
@@ -73,7 +75,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       }
       missed.set(ws, 0);
       ws.on('pong', () => missed.set(ws, 0));
-      const h = handlers.open(ws, req, framedTarget(ws, socket));
+      const h = handlers.open(ws, req, framedTarget(ws, socket, opts.maxLagMs));
       ws.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         if (isBinary) h.binary(buf);

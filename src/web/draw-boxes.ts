@@ -55,7 +55,9 @@ export function drawDetections(ctx: CanvasRenderingContext2D, detections: readon
   if (style.labelSize <= 0) return ctx.restore();
   for (const d of detections) {
     const color = style.colorOf(d.query);
-    const [x1, y1] = corners(d);
+    const [x1, y1, x2, y2] = corners(d);
+    // a box wholly off the canvas (fit=cover crops the frame): no label pinned to the edge for it
+    if (x2 < 0 || y2 < 0 || x1 > ctx.canvas.width || y1 > ctx.canvas.height) continue;
     const text = labelOf(d, style.scores);
     const pad = Math.max(2, Math.round(style.labelSize / 4));
     const w = ctx.measureText(text).width + 2 * pad;

@@ -60,14 +60,24 @@ function run(o: PageOptions): void {
 
   const colorOf = (q: string) => colorFor(Math.max(0, queries.indexOf(q)), o.colors);
 
+  /** The canvas holds no box (cleared, or only empty results since): an empty result changes
+   * nothing on it, and is not drawn (a 1080p clear at 30 results a second costs the browser). */
+  let blank = true;
   const draw = () => {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.round(window.innerWidth * dpr);
     const h = Math.round(window.innerHeight * dpr);
-    if (canvas.width !== w || canvas.height !== h) {
+    const resized = canvas.width !== w || canvas.height !== h;
+    if (resized) {
       canvas.width = w;
       canvas.height = h;
     }
+    const count = last ? shown.length : 0;
+    if (blank && count === 0 && !resized) {
+      canvas.dataset.count = '0';
+      return;
+    }
+    blank = count === 0;
     ctx.clearRect(0, 0, w, h);
     canvas.dataset.count = String(last ? shown.length : 0);
     if (!last) return;
@@ -122,7 +132,8 @@ function run(o: PageOptions): void {
         canvas.dataset.seq = String(msg.frame.seq);
         draw();
         clearTimeout(holdTimer);
-        if (o.hold > 0) holdTimer = setTimeout(clear, o.hold);
+        // at a low maxRate, results come further apart than the hold: it stretches to cover the gap
+        if (o.hold > 0) holdTimer = setTimeout(clear, o.maxRate ? Math.max(o.hold, 1500 / o.maxRate) : o.hold);
       },
       down: (reason, error) => {
         console.warn(`groundstream: subscription to ${o.stream} is down (${reason}); retrying`);

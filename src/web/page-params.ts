@@ -3,6 +3,7 @@
  * it is tested in Node. Parameters come from the query string and from the fragment (`#token=…`):
  * the fragment never reaches the server, so a token there stays out of access logs.
  */
+import cssColors from 'color-name';
 
 /** How source pixels map onto the overlay's viewport. */
 export type Fit = 'contain' | 'cover' | 'stretch';
@@ -45,25 +46,50 @@ export interface ParseResult {
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const HEX = /^#?([0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
 const FUNC = /^(rgb|rgba|hsl|hsla)\(\s*[-\d.%\s,/]+\)$/i;
-const NAMED = /^[a-z]{3,24}$/i;
 
-/** A CSS colour from a URL: `#rrggbb`, `rrggbb` (no `#`, which URLs reserve), `rgb(…)`, `hsl(…)` or a name. */
+/** A CSS colour from a URL: `#rrggbb`, `rrggbb` (no `#`, which URLs reserve), `rgb(…)`, `hsl(…)` or a CSS colour name. */
 export function parseColor(value: string): string | undefined {
   const v = value.trim();
   if (HEX.test(v)) return v.startsWith('#') ? v : `#${v}`;
-  if (FUNC.test(v) || NAMED.test(v)) return v;
-  return undefined;
+  if (FUNC.test(v)) return v;
+  // a name: one CSS knows (a typo would leave the canvas drawing in the previous colour)
+  const name = v.toLowerCase();
+  return Object.hasOwn(cssColors, name) ? name : undefined;
 }
 
-/** Query and fragment parameters together; the fragment wins. */
+/** Query and fragment parameters together; the fragment wins. The fragment is read literally but
+ * for %-escapes: a `+` there is a plus, not a space (tokens are often base64, and people paste
+ * them as they are; URLSearchParams would turn each `+` into a space). */
 export function pageParams(search: string, hash: string): URLSearchParams {
   const out = new URLSearchParams(search);
-  const frag = new URLSearchParams(hash.replace(/^#/, ''));
-  for (const key of new Set(frag.keys())) {
-    out.delete(key);
-    for (const v of frag.getAll(key)) out.append(key, v);
-  }
+  const frag = fragmentParams(hash.replace(/^#/, ''));
+  for (const key of new Set(frag.map(([k]) => k))) out.delete(key);
+  for (const [k, v] of frag) out.append(k, v);
   return out;
+}
+
+/** A fragment that fragmentParams() reads back as `entries` (every character but the unreserved
+ * ones %-escaped, spaces and plus signs included). */
+export function fragmentString(entries: Iterable<readonly [string, string]>): string {
+  return [...entries].map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+/** The fragment's parameters, in order (see pageParams). */
+export function fragmentParams(fragment: string): [string, string][] {
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s; // a lone % (not an escape): as typed
+    }
+  };
+  return fragment
+    .split('&')
+    .filter((part) => part.length > 0)
+    .map((part): [string, string] => {
+      const at = part.indexOf('=');
+      return at < 0 ? [decode(part), ''] : [decode(part.slice(0, at)), decode(part.slice(at + 1))];
+    });
 }
 
 /**
@@ -136,7 +162,7 @@ export type OverlayStyle = Partial<Pick<PageOptions, 'labelSize' | 'lineWidth' |
  * defaults included; a token goes in the fragment, which browsers never send to the server.
  */
 export function overlayUrl(o: PageQuery & { token?: string }): string {
-  return `overlay?${pageQuery(o)}${o.token ? `#${new URLSearchParams({ token: o.token }).toString()}` : ''}`;
+  return `overlay?${pageQuery(o)}${o.token ? `#${fragmentString([['token', o.token]])}` : ''}`;
 }
 
 export interface PageQuery {

@@ -13,7 +13,7 @@ import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../
 import { colorFor, drawDetections } from './draw-boxes.js';
 import { FrameSync } from './frame-sync.js';
 import { LiveSubscription, onErrors } from './live-subscription.js';
-import { overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
+import { fragmentParams, fragmentString, overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
 import { RateMeter } from './rate-meter.js';
 
 /** Viewer images asked for: width in pixels, images a second. */
@@ -105,9 +105,8 @@ tokenForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const token = tokenInput.value.trim();
   if (!token) return;
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  fragment.set('token', token);
-  location.hash = fragment.toString();
+  const fragment = fragmentParams(location.hash.slice(1)).filter(([k]) => k !== 'token');
+  location.hash = fragmentString([...fragment, ['token', token]]);
   location.reload();
 });
 client.status$.subscribe((state) => {
@@ -119,7 +118,10 @@ client.status$.subscribe((state) => {
   for (const opt of Array.from(streamSelect.options)) opt.textContent = opt.value;
   streams = [];
   showStream();
-  if (state !== 'closed' && live) say('Connection lost: reconnecting…');
+  if (state !== 'closed' && live) {
+    blank(); // the last picture and its numbers would look live while nothing comes
+    say('Connection lost: reconnecting…');
+  }
 });
 
 client.streams$.subscribe((list) => {

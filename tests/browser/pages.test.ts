@@ -257,10 +257,11 @@ describe('overlay page', () => {
 
   it('shows what is wrong with a broken URL instead of boxes', async () => {
     const bad = await browser.newPage({ viewport: { width: 640, height: 360 } });
-    await bad.goto(`${base}/overlay?q=red+square&threshold=7`);
+    await bad.goto(`${base}/overlay?q=red+square&threshold=7&color=blorb`);
     const text = await bad.textContent('.errors');
     expect(text).toContain('stream is required');
     expect(text).toContain('threshold must be a number in [0, 1]');
+    expect(text).toContain('color "blorb" is not a colour'); // a typo, not a name CSS knows
     expect(await bad.getAttribute('#boxes', 'data-state')).toBe('invalid');
     await bad.close();
   });
@@ -282,6 +283,7 @@ describe('overlay page', () => {
       tokens: [
         { token: 'browser-test-token-0123', rights: ['watch'] },
         { token: 'push-only-token-0123456', rights: ['push'] },
+        { token: 'k9+Zp/Qe7rT2+xYw==base64', rights: ['watch'] },
       ],
       requireAuth: true,
       streams: [{ id: STREAM, source: CLIP.path, loop: true }],
@@ -300,6 +302,12 @@ describe('overlay page', () => {
         expect(await o.getAttribute('#boxes', 'data-state')).toBe('closed');
         await o.close();
       }
+      // a base64 token pasted into the fragment as it is: its + signs are plus signs
+      const b64 = await browser.newPage({ viewport: { width: 640, height: 360 } });
+      await b64.goto(`${locked.base}/overlay?stream=${STREAM}&q=red+square#token=k9+Zp/Qe7rT2+xYw==base64`);
+      await b64.waitForFunction(() => document.getElementById('boxes')?.dataset.state === 'open', undefined, { timeout: 20_000 });
+      await b64.waitForFunction(() => document.getElementById('boxes')?.dataset.seq !== undefined, undefined, { timeout: 120_000, polling: 100 });
+      await b64.close();
       const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
       await p.goto(`${locked.base}/?stream=${STREAM}&q=red+square`);
       await p.waitForFunction(() => /refused the connection/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 20_000 });

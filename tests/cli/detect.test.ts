@@ -51,16 +51,17 @@ describe('groundstream detect', () => {
     const corrupt = join(dir, 'corrupt.jpg');
     await sharp(STILL).toFile(join(dir, 'ok.png'));
     await import('node:fs/promises').then((fs) => fs.writeFile(corrupt, readFileSync(STILL).subarray(0, 300)));
-    // exit status 1: some image failed; stdout still has the whole report
-    const failed = await run(process.execPath, [CLI, 'detect', join(dir, 'nope.jpg'), corrupt, join(dir, 'ok.png'), '-q', 'blue circle', '--json']).then(
+    // exit status 2 (bad input, as docs/errors.md says): some image failed; stdout still has the whole report
+    const failed = await run(process.execPath, [CLI, 'detect', join(dir, 'nope.jpg'), corrupt, dir, join(dir, 'ok.png'), '-q', 'blue circle', '--json']).then(
       () => ({ code: 0, stdout: '' }),
       (e: { code: number; stdout: string }) => e,
     );
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(2);
     const images = JSON.parse(failed.stdout).images;
-    expect(images[0].error.code).toBe('IMAGE_INVALID');
+    expect(images[0].error).toEqual({ code: 'IMAGE_INVALID', message: `invalid image: ${join(dir, 'nope.jpg')}: no such file` });
     expect(images[1].error.code).toBe('IMAGE_DECODE_FAILED');
-    expect(images[2].detections.length).toBeGreaterThan(0);
+    expect(images[2].error).toEqual({ code: 'IMAGE_INVALID', message: `invalid image: ${dir}: is a directory, not an image` });
+    expect(images[3].detections.length).toBeGreaterThan(0);
   });
 
   it('refuses an --annotate name it cannot write up front, and reports a write failure for that image only', async () => {
@@ -77,9 +78,55 @@ describe('groundstream detect', () => {
       () => ({ code: 0, stdout: '' }),
       (e: { code: number; stdout: string }) => e,
     );
-    expect(failed.code).toBe(1);
-    const images = JSON.parse(failed.stdout).images;
-    expect(images.map((i: { error?: { code: string } }) => i.error?.code)).toEqual(['OUTPUT_WRITE_FAILED', 'OUTPUT_WRITE_FAILED']);
+    expect(failed.code).toBe(2);
+    const images = JSON.parse(failed.stdout).images as { detections: unknown[]; annotateError: { code: string; message: string } }[];
+    // the image was read and detected: its detections stand beside the write failure
+    expect(images.map((i) => i.annotateError.code)).toEqual(['OUTPUT_WRITE_FAILED', 'OUTPUT_WRITE_FAILED']);
+    expect(images.every((i) => i.detections.length > 0)).toBe(true);
+    expect(images[0]!.annotateError.message).not.toContain('\n'); // libvips's own lines left out
+    // an image name with several images: refused, since it would be made a folder
+    const named = await run(process.execPath, [CLI, 'detect', STILL, STILL, '-q', 'blue circle', '--annotate', join(dir, 'out.png')]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/^error CONFIG_INVALID: .*--annotate names a folder/m);
+  });
+
+  it('gives images of the same name from different folders an annotated file each', async () => {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    const fs = await import('node:fs/promises');
+    await Promise.all([a, b].map((d) => fs.mkdir(d, { recursive: true })));
+    await fs.copyFile(STILL, join(a, 'x.jpg'));
+    await sharp(STILL).resize(320, 180).toFile(join(b, 'x.jpg'));
+    const out = join(dir, 'same-names');
+    const { stdout } = await run(process.execPath, [CLI, 'detect', join(a, 'x.jpg'), join(b, 'x.jpg'), '-q', 'blue circle', '--json', '--annotate', out]);
+    const images = JSON.parse(stdout).images as { annotated: string }[];
+    expect(images.map((i) => i.annotated)).toEqual([join(out, 'x.annotated.png'), join(out, 'x-2.annotated.png')]);
+    const sizes = await Promise.all(images.map((i) => sharp(i.annotated).metadata().then((m) => [m.width, m.height])));
+    expect(sizes).toEqual([
+      [640, 360],
+      [320, 180],
+    ]);
+  });
+
+  it('ends with the exit code its work decided when the reader of its output goes away', async () => {
+    const { spawn } = await import('node:child_process');
+    // stdout's reader closes before anything is written (what `| head -c 1` does, sooner)
+    const closedOut = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const ok = await closedOut(['detect', STILL, STILL, '-q', 'blue circle', '-q', 'star', '-t', '0', '--json']);
+    expect(ok).toEqual({ code: 0, stderr: '' });
+    const bad = await closedOut(['detect', join(dir, 'nope.jpg'), '-q', 'blue circle']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).not.toMatch(/EPIPE|at /);
   });
 
   it('runs the model on a worker thread with --workers, gives the same answer, and exits on its own', async () => {
@@ -94,7 +141,7 @@ describe('groundstream detect', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/option '--workers <n>' argument 'two' is invalid/);
+    expect(bad.stderr).toMatch(/^error CONFIG_INVALID: option '--workers <n>' argument 'two' is invalid/m);
   });
 });
 

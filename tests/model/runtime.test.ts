@@ -164,6 +164,11 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     // a corrupt graph file
     writeFileSync(join(bad, 'onnx', 'model.onnx'), 'not an onnx file');
     expect(await code(loadModel(bad, { forceCombined: true }))).toBe('MODEL_LOAD_FAILED');
+    // a split graph config.json names, missing: said, not quietly replaced by the combined graph
+    const noDetector = join(tmp, 'no-detector');
+    cpSync(BUNDLED_MODEL_DIR, noDetector, { recursive: true, filter: (s) => !/\/(work|train)$/.test(s) && !s.endsWith('detector.onnx') });
+    await expect(loadModel(noDetector)).rejects.toThrow(/detector\.onnx \(named by groundstream\.split\.detector in .*config\.json\)/);
+    expect(await code(loadModel(noDetector))).toBe('MODEL_NOT_FOUND');
     // an unsupported family
     const cfg = JSON.parse(readFileSync(join(bad, 'config.json'), 'utf8'));
     writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, model_type: 'grounding-dino' }));

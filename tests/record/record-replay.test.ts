@@ -203,6 +203,24 @@ describe('record, then replay', () => {
     }
   });
 
+  it('refuses a threshold below the recorded one, on subscribe and on update, and acks the recorded one by default', async () => {
+    const replay = await startReplayServer({ session, config: { port: 0 } });
+    const client = new GroundstreamClient({ url: `${replay.url.replace('http', 'ws')}/v1/ws` });
+    try {
+      await client.connect();
+      const low = client.subscribe({ stream: 'clip', queries: ['star'], threshold: 0.05 });
+      await expect(low.accepted).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_MESSAGE', message: expect.stringContaining('below 0.1') });
+      const plain = client.subscribe({ stream: 'clip', queries: ['star'] });
+      // the server model's default (the bundled model's 0.4) is above the recorded 0.1: kept
+      expect((await plain.accepted).threshold).toBe(Math.max(0.1, session.header.server.model.threshold));
+      await expect(plain.update({ threshold: 0.01 })).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_MESSAGE' });
+      expect((await plain.update({ threshold: 0.1 })).threshold).toBe(0.1);
+    } finally {
+      client.close();
+      await replay.close();
+    }
+  });
+
   it('refuses a subscription for queries the recording does not hold', async () => {
     const replay = await startReplayServer({ session, config: { port: 0 } });
     const client = new GroundstreamClient({ url: `${replay.url.replace('http', 'ws')}/v1/ws` });

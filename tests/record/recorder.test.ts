@@ -63,6 +63,18 @@ describe('record()', () => {
     expect(types).toEqual(['session', 'detections', 'subscribed', 'detections', 'end']);
   });
 
+  it('ends, as disconnected, when the server is gone for longer than giveUpAfterMs', async () => {
+    const done = record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, base: 'r', giveUpAfterMs: 400 });
+    await acked();
+    server.sendDetections('s1', 0);
+    await until(() => readdirSync(dir).length > 0 && readFileSync(join(dir, 'r-0001.ndjson'), 'utf8').includes('"detections"'));
+    await server.close(); // for good: every reconnect is refused
+    const summary = await done;
+    expect(summary).toMatchObject({ reason: 'disconnected', results: 1 });
+    expect(summary.detail).toMatch(/the connection to ws:.* was lost and not back in 0\.4 s$/);
+    expect(readSession(summary.base).end).toMatchObject({ type: 'end', reason: 'disconnected', results: 1 });
+  });
+
   it('stops after --seconds', async () => {
     const summary = await record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, base: 'r', seconds: 0.2 });
     expect(summary).toMatchObject({ reason: 'seconds', results: 0 });

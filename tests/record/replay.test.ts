@@ -61,7 +61,8 @@ describe('RecordedModel', () => {
   });
 
   it('says what the server model said in hello, and refuses queries the recording lacks', async () => {
-    expect(model.info).toMatchObject({ name: 'shapes-owl', family: 'owlv2', threshold: 0.1 });
+    // the default threshold: the server model's, or the recorded one where that is higher
+    expect(model.info).toMatchObject({ name: 'shapes-owl', family: 'owlv2', threshold: 0.2, minThreshold: 0.2 });
     await expect(model.prepareQueries(['blue square'])).rejects.toMatchObject({ code: 'QUERY_INVALID' });
   });
 

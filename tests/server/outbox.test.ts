@@ -52,6 +52,70 @@ describe('Outbox', () => {
     expect(missed).toEqual([1, 1, 1]);
   });
 
+  it('conflates while the client is behind in time, with its buffer under the limit, and sends the newest once it catches up', () => {
+    vi.useFakeTimers();
+    const socket = Object.assign(new FakeSocket(), { behind: false, lagging(this: { behind: boolean }) { return this.behind; } });
+    const box = new Outbox(socket, 1000);
+    box.offer('s', framed(result(1)));
+    socket.behind = true; // the lag probe has gone unanswered too long; no byte waits here
+    for (let seq = 2; seq <= 4; seq++) box.offer('s', framed(result(seq)));
+    box.send({ type: 'pong', id: 'p' }); // control messages still go
+    vi.advanceTimersByTime(50);
+    expect(socket.sent).toEqual([result(1), { type: 'pong', id: 'p' }]);
+    socket.behind = false; // its answer came
+    vi.advanceTimersByTime(20);
+    expect(socket.sent.slice(2)).toEqual([{ type: 'missed', subscription: 's', count: 2 }, result(4)]);
+  });
+
+  it('paces a client that fell behind in time: one result per answered probe, the newest, until it keeps up again', () => {
+    vi.useFakeTimers();
+    const socket = Object.assign(new FakeSocket(), {
+      behind: false,
+      out: 0, // probes not yet answered
+      probes: 0, // probes sent by the outbox
+      lagging(this: { behind: boolean }) {
+        return this.behind;
+      },
+      probesOut(this: { out: number }) {
+        return this.out;
+      },
+      probeNow(this: { out: number; probes: number }) {
+        this.out++;
+        this.probes++;
+      },
+    });
+    const seqs = () => socket.sent.filter((m: any) => m.type === 'detections').map((m: any) => m.frame.seq);
+    const box = new Outbox(socket, 1_000_000);
+    box.offer('s', framed(result(1)));
+    socket.behind = true;
+    box.offer('s', framed(result(2)));
+    box.offer('s', framed(result(3)));
+    socket.behind = false; // it read everything it was sent
+    vi.advanceTimersByTime(20);
+    expect(socket.sent.slice(1)).toEqual([{ type: 'missed', subscription: 's', count: 1 }, result(3)]);
+    expect(socket.probes).toBe(1); // a probe behind the result
+    // paced: nothing more goes until that probe is answered; meanwhile the newest waits
+    box.offer('s', framed(result(4)));
+    box.offer('s', framed(result(5)));
+    vi.advanceTimersByTime(50);
+    expect(seqs()).toEqual([1, 3]);
+    socket.out = 0;
+    vi.advanceTimersByTime(20);
+    expect(seqs()).toEqual([1, 3, 5]);
+    expect(socket.probes).toBe(2);
+    // it answers before each next result comes: after a few in a row, the full stream again
+    for (let seq = 6; seq <= 12; seq++) {
+      socket.out = 0;
+      box.offer('s', framed(result(seq)));
+    }
+    expect(seqs()).toEqual([1, 3, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const probes = socket.probes;
+    socket.out = 1; // a probe of the stream's own, unanswered: no longer holds anything back
+    box.offer('s', framed(result(13)));
+    expect(seqs().at(-1)).toBe(13);
+    expect(socket.probes).toBe(probes);
+  });
+
   it('always sends control messages, but drops a client whose buffer passes the hard limit', () => {
     const socket = new FakeSocket();
     const limit = 1024 * 1024;

@@ -189,6 +189,32 @@ describe('streaming server over real sockets', () => {
     await fetch(`${base}/v1/streams/slow`, { method: 'DELETE' });
   });
 
+  it('gives a client that reads too slowly the newest result and a missed count long before its buffer fills', async () => {
+    // small results (one query): the kernel's buffers would hold minutes of them, so the bytes
+    // waiting here never reach clientBufferBytes; the lag probe (a ping behind the results,
+    // answered only once the client has read them) is what finds the client behind
+    await addStream('lag', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const slow = await TestClient.open(wsUrl);
+    const fast = await TestClient.open(wsUrl);
+    slow.send({ type: 'subscribe', id: 'a', stream: 'lag', queries: ['circle'] });
+    await slow.next((m) => m.type === 'detections');
+    const before = server.missedResults;
+    (slow.ws as any)._socket.pause();
+    fast.send({ type: 'subscribe', id: 'b', stream: 'lag', queries: ['circle'] });
+    while (server.missedResults === before) await fast.nextNew((m) => m.type === 'detections');
+    const newestSent = fast.of('detections').at(-1).frame.seq;
+    (slow.ws as any)._socket.resume();
+    const notice = await slow.next((m) => m.type === 'missed');
+    expect(notice.count).toBeGreaterThan(0);
+    // right after the notice: the newest result, not the backlog
+    const at = slow.messages.indexOf(notice);
+    const next = await slow.next((m) => m.type === 'detections' && slow.messages.indexOf(m) > at);
+    expect(next.frame.seq).toBeGreaterThanOrEqual(newestSent);
+    await slow.close();
+    await fast.close();
+    await fetch(`${base}/v1/streams/lag`, { method: 'DELETE' });
+  });
+
   it('answers bad messages with error replies and carries on', async () => {
     await addStream('pushme', 'push');
     const c = await TestClient.open(wsUrl);

@@ -35,6 +35,10 @@ describe('page URL parameters', () => {
   it('takes the token from the fragment, where it stays out of server logs', () => {
     expect(parse('?stream=demo&q=star', '#token=s3cret').options.token).toBe('s3cret');
     expect(parse('?stream=demo&q=star&token=a', '#token=b').options.token).toBe('b');
+    // pasted as it is: a base64 token's + and / and = are themselves (URLSearchParams made + a space)
+    expect(parse('?stream=demo&q=star', '#token=k9+Zp/Qe7rT2+xYw==abc').options.token).toBe('k9+Zp/Qe7rT2+xYw==abc');
+    expect(parse('?stream=demo&q=star', '#token=k9%2BZp%2FQe7rT2%2BxYw%3D%3Dabc').options.token).toBe('k9+Zp/Qe7rT2+xYw==abc');
+    expect(parse('?stream=demo&q=star', '#token=50%').options.token).toBe('50%');
   });
 
   it('reports every bad value and keeps the default in its place', () => {
@@ -54,6 +58,10 @@ describe('page URL parameters', () => {
   it('accepts CSS colours a URL can carry', () => {
     expect(['ff0000', '#abc', 'rgb(1, 2, 3)', 'hsl(120 50% 50%)', 'orange'].map(parseColor)).toEqual(['#ff0000', '#abc', 'rgb(1, 2, 3)', 'hsl(120 50% 50%)', 'orange']);
     expect(['', 'red;x', 'url(x)', '#12345', 'expression(1)'].map(parseColor)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    // names CSS knows only (a typo drew in whatever colour the canvas had before), any case
+    expect(['RebeccaPurple', 'tomato'].map(parseColor)).toEqual(['rebeccapurple', 'tomato']);
+    expect(['blorb', 'zzzz', 'redd', 'constructor', 'toString'].map(parseColor)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(parse('stream=demo&q=star&color=blorb').errors).toEqual([expect.stringContaining('color "blorb" is not a colour')]);
   });
 
   it('writes an overlay URL that reads back to the same settings', () => {
@@ -63,7 +71,7 @@ describe('page URL parameters', () => {
     expect([o.stream, o.queries, o.threshold, o.colors]).toEqual(['demo', ['red circle', 'a&b'], 0.25, ['#00ff00']]);
     // styles that differ from the defaults, and the token (in the fragment, kept out of server logs)
     const styled = overlayUrl({ stream: 'demo', queries: ['star'], style: { ...PAGE_DEFAULTS, lineWidth: 5, scores: false, fit: 'cover' }, token: 'tok en/1' });
-    expect(styled).toBe('overlay?stream=demo&q=star&lineWidth=5&scores=0&fit=cover#token=tok+en%2F1');
+    expect(styled).toBe('overlay?stream=demo&q=star&lineWidth=5&scores=0&fit=cover#token=tok%20en%2F1');
     const [query, hash] = styled.slice('overlay'.length).split('#');
     const back = parse(query!, hash).options;
     expect([back.lineWidth, back.scores, back.fit, back.token, back.labelSize]).toEqual([5, false, 'cover', 'tok en/1', PAGE_DEFAULTS.labelSize]);
