@@ -56,8 +56,9 @@ export function readTruth(path: string): Truth {
 
 const fmt = (v: number | null, d = 3) => (v === null ? 'n/a' : v.toFixed(d));
 
-function summary(name: string, s: Scores & { framesPerSecond?: number }): string {
-  return `${name.padEnd(40)} mAP50 ${fmt(s.mAP50)}  held-out ${fmt(s.heldOutMAP50)}  absent-FP ${fmt(s.absentFalsePositiveRate, 4)}  recall ${fmt(s.recallAtThreshold)}${s.framesPerSecond ? `  ${s.framesPerSecond.toFixed(0)} fps` : ''}`;
+/** One row of the table; `width`: the longest name's length, so that the columns line up. */
+function summary(name: string, s: Scores & { framesPerSecond?: number }, width: number): string {
+  return `${name.padEnd(width)} mAP50 ${fmt(s.mAP50)}  held-out ${fmt(s.heldOutMAP50)}  absent-FP ${fmt(s.absentFalsePositiveRate, 4)}  recall ${fmt(s.recallAtThreshold)}${s.framesPerSecond ? `  ${s.framesPerSecond.toFixed(0)} fps` : ''}`;
 }
 
 function progress(err: NodeJS.WriteStream, name: string) {
@@ -77,6 +78,10 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
     return runEvalSessions(flags.session, flags, out);
   }
   if (!clips.length) throw new GroundstreamError('CONFIG_INVALID', 'give at least one clip (or --session)');
+  refuseRepeats(clips, 'clip');
+  const width = nameWidth(clips);
+  // a clip that is not there is said as such (not as its truth file missing)
+  for (const c of clips) if (!existsSync(c)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `${c}: no such file`);
   const truths = clips.map((c, i) => flags.truth?.[i] ?? c.replace(/\.[^./]+$/, '.truth.json'));
   if (flags.truth && flags.truth.length !== clips.length) {
     throw new GroundstreamError('CONFIG_INVALID', `give one --truth per clip (${clips.length} clips, ${flags.truth.length} truths)`);
@@ -96,14 +101,14 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
       perClip[clip] = r;
       frames += r.decodedFrames;
       seconds += r.decodedFrames / r.framesPerSecond;
-      if (!flags.json) out.write(`${summary(clip, r)}\n`);
+      if (!flags.json) out.write(`${summary(clip, r, width)}\n`);
     }
     const all = { ...overall.result(), framesPerSecond: frames / seconds };
     const perClipMean = meanOverClips(Object.values(perClip));
     if (flags.json) {
       out.write(`${JSON.stringify({ model: model.info.name, threshold, ...all, ...verdict(all.mAP50, flags), meanOverClips: perClipMean, clips: perClip })}\n`);
     } else {
-      out.write(`${summary('overall', all)}\n`);
+      out.write(`${summary('overall', all, width)}\n`);
       // SHAPES_WORLD.md defines mAP per clip; "overall" pools every frame of every clip into one
       // ranking per query (stricter: a query's boxes in one clip compete with its objects in another)
       out.write(`mean over clips: mAP50 ${fmt(perClipMean.mAP50)}, seen ${fmt(perClipMean.seenMAP50)}, held-out ${fmt(perClipMean.heldOutMAP50)}\n`);
@@ -158,7 +163,18 @@ function sessionWarnings(s: Session): string[] {
  * the operating threshold to the highest recorded threshold: nothing below it was recorded, so
  * a lower one is refused, and so are queries the recording did not ask for.
  */
+const nameWidth = (names: readonly string[]) => Math.max(40, ...names.map((n) => n.length + 1));
+
+/** Scores are reported per clip or session, keyed by the name given: one given twice would count
+ * its frames twice overall while showing once. */
+function refuseRepeats(names: readonly string[], what: string): void {
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new GroundstreamError('CONFIG_INVALID', `${what} ${JSON.stringify(twice)} is given twice`);
+}
+
 export async function runEvalSessions(paths: string[], flags: EvalFlags, out = process.stdout): Promise<number> {
+  refuseRepeats(paths, '--session');
+  const width = nameWidth(paths);
   if (flags.truth && flags.truth.length !== paths.length) {
     throw new GroundstreamError('CONFIG_INVALID', `give one --truth per session (${paths.length} sessions, ${flags.truth.length} truths)`);
   }
@@ -183,13 +199,13 @@ export async function runEvalSessions(paths: string[], flags: EvalFlags, out = p
     const unscored = r.unscored ? `, ${r.unscored} of ${r.results} results not scored (a frame already scored, as after a server restart, or one without truth)` : '';
     const warnings = sessionWarnings(s);
     if (warnings.length) perSession[paths[i]!] = { ...r, warnings } as SessionEvaluation;
-    if (!flags.json) out.write(`${summary(paths[i]!, r)}  ${r.frames} frames${unscored}${warnings.map((w) => `\n  warning: ${w}`).join('')}\n`);
+    if (!flags.json) out.write(`${summary(paths[i]!, r, width)}  ${r.frames} frames${unscored}${warnings.map((w) => `\n  warning: ${w}`).join('')}\n`);
   }
   const all = overall.result();
   if (flags.json) {
     out.write(`${JSON.stringify({ model: sessions[0]!.header.server.model.name, threshold, ...all, ...verdict(all.mAP50, flags), sessions: perSession })}\n`);
   } else {
-    out.write(`${summary('overall', all)}\n`);
+    out.write(`${summary('overall', all, width)}\n`);
     const low = Object.entries(all.perQuery).filter(([, v]) => v !== null).sort((a, b) => a[1]! - b[1]!).slice(0, 5);
     out.write(`lowest AP: ${low.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
   }

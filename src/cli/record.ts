@@ -24,6 +24,10 @@ const positive = (name: string, v: number | undefined) => {
 };
 
 export async function runRecord(flags: RecordFlags, env: NodeJS.ProcessEnv = process.env, out = process.stdout, err = process.stderr): Promise<number> {
+  // said here, before connecting, as detect and eval say it
+  if (flags.threshold !== undefined && !(flags.threshold >= 0 && flags.threshold <= 1)) {
+    throw new GroundstreamError('CONFIG_INVALID', `--threshold must be in [0, 1], got ${flags.threshold}`);
+  }
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);

@@ -145,14 +145,18 @@ export async function runReplay(path: string, flags: ReplayFlags, out = process.
   const session = readSession(path);
   const speed = parseSpeed(flags.speed);
   const { header, results } = session;
+  // PORT and HOST as for serve; the flags win
+  const envConfig = fromEnv(env);
+  const port = flags.port ?? envConfig.port;
+  const host = flags.host ?? envConfig.host;
   const replay = await startReplayServer({
     session,
     path,
     config: {
-      ...(flags.port !== undefined ? { port: flags.port } : {}),
-      ...(flags.host ? { host: flags.host } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(host ? { host } : {}),
       // beyond loopback a server wants tokens: --token, or GROUNDSTREAM_TOKEN as for serve
-      ...replayTokens(flags.token, flags.host, env),
+      ...replayTokens(flags.token, host, env),
     },
     speed,
     loop: flags.loop ?? false,
@@ -164,7 +168,7 @@ export async function runReplay(path: string, flags: ReplayFlags, out = process.
   const subscribe = { type: 'subscribe', id: 'replay', stream: replay.streamId, queries: header.queries, threshold: header.threshold };
   out.write(
     [
-      `replaying ${results.length} results (${seconds.toFixed(1)} s at speed ${speed}) from ${session.files.length} file(s)${session.truncated ? `, ${session.truncated} incomplete line(s) skipped` : ''}`,
+      `replaying ${results.length} results (${speed === 'max' ? `recorded over ${seconds.toFixed(1)} s, played as fast as clients read` : `${seconds.toFixed(1)} s at speed ${speed}`}) from ${session.files.length} file(s)${session.truncated ? `, ${session.truncated} incomplete line(s) skipped` : ''}`,
       `  websocket ${replay.url.replace(/^http/, 'ws')}/v1/ws`,
       `  stream    ${replay.streamId}, queries ${header.queries.map((q) => JSON.stringify(q)).join(', ')}, threshold ${header.threshold}`,
       `  subscribe ${JSON.stringify(subscribe)}`,

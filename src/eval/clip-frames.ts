@@ -27,7 +27,8 @@ export async function* clipFrames(path: string, size?: WorkingSize): AsyncGenera
   };
   const fsub = source.frames$.subscribe({ next: (f) => (queue.push(f), poke()), complete: () => ((done = true), poke()) });
   const ssub = source.status$.subscribe((s) => {
-    if (s.state === 'failed') failure = new GroundstreamError(s.error?.code ?? 'INGEST_DECODE_FAILED', s.error?.message ?? s.detail ?? path);
+    // (the status's error message has its code's wording already: the detail, not it, is passed on)
+    if (s.state === 'failed') failure = new GroundstreamError(s.error?.code ?? 'INGEST_DECODE_FAILED', s.detail ?? s.error?.message ?? path);
     if (s.state === 'ended' || s.state === 'failed') {
       done = true;
       poke();

@@ -16,6 +16,9 @@ import type { BackpressurePolicy, Pacing, WorkingSize } from './frame-source.js'
 import { FrameSourceBase } from './frame-source-base.js';
 import type { ResolvedInput } from './url-policy.js';
 
+/** How late a paced frame may come before pacing starts again from it (ms). */
+const REANCHOR_MS = 500;
+
 export interface FfmpegSourceOptions {
   readonly streamId: string;
   /** What to open, already checked against the policy (resolveSource in url-policy.ts). */
@@ -262,6 +265,9 @@ export class FfmpegSource extends FrameSourceBase {
     // Files: the clip's own timeline (ffmpeg made it constant-rate). Live: the clock.
     const pts = this.fps ? seq / this.fps : this.origin === undefined ? 0 : Math.round(now - this.origin) / 1000;
     this.origin ??= now - pts * 1000;
+    // A paced file that fell behind its clock (ffmpeg held up: a stopped process, a slow disk)
+    // goes on at its rate from here, instead of racing through the frames it is late for.
+    if (this.paced && this.fps && now - (this.origin + pts * 1000) > REANCHOR_MS) this.origin = now - pts * 1000;
     this.publish({ streamId: this.streamId, seq, pts, capturedAt: Date.now(), ...g, data });
   }
 }

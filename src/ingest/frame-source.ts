@@ -31,6 +31,9 @@ export interface WorkingSize {
   /** `stretch` (default): exactly width x height. `inside`: the largest size that fits in
    * width x height with the source's aspect ratio (the model pads it). */
   readonly fit?: 'stretch' | 'inside';
+  /** Resampling filter where the JS side resizes (pushed images; ffmpeg has its own scaler).
+   * Default linear. */
+  readonly kernel?: 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 }
 
 /** Largest side a working size may have, px. */

@@ -56,12 +56,18 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels: numbe
   try {
     let img = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'error', autoOrient: true });
     const { width, height, fit } = options.size ?? {};
+    if (meta.hasAlpha && (width !== undefined || height !== undefined)) {
+      // the alpha goes before the resize, which would premultiply by it and turn transparent
+      // pixels black (the model's own preprocessing drops it, keeping their colour: image-input.ts)
+      const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      img = sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels } });
+    }
     if (width !== undefined || height !== undefined) {
       img = img.resize({
         ...(width !== undefined && { width }),
         ...(height !== undefined && { height }),
         fit: fit === 'inside' ? 'inside' : width !== undefined && height !== undefined ? 'fill' : 'inside',
-        kernel: 'linear',
+        kernel: options.size?.kernel ?? 'linear',
       });
     }
     const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });

@@ -16,6 +16,9 @@ export interface ModelInfo {
   executionProviders: string[];
   /** The most distinct queries one detect() takes; absent: no limit. */
   maxQueries?: number;
+  /** The resampling filter its preprocessing resizes images with (preprocessor_config.json's
+   * `resample`), for those who resize for it (pushed frames). Absent: any. */
+  resample?: 'nearest' | 'linear' | 'cubic' | 'lanczos3';
   /** The lowest threshold it can answer, when it has one: a replay has nothing below the threshold
    * it was recorded at. A subscriber asking for less is refused. Absent: any. */
   minThreshold?: number;

@@ -3,7 +3,7 @@
  * input tensor. sharp decodes, applies EXIF orientation once, and resizes; normalisation writes
  * into a caller-owned Float32Array so that no big buffer is allocated per frame on our side.
  */
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { GroundstreamError } from '../errors.js';
 import type { Family } from './model-folder.js';
 import { normalizeInto, resizeTarget } from './owl/preprocess.js';
@@ -67,11 +67,11 @@ async function prepareRaw(img: RawImage, spec: PixelSpec, out: Float32Array) {
     // Already at working size (ffmpeg scaled it): normalise in place, no sharp round trip.
     normalizeInto(out, img.data, width, height, spec.size, spec.mean, spec.std, channels);
   } else {
-    const { data, info } = await sharp(img.data, { raw: { width, height, channels } })
-      .resize(target.width, target.height, { fit: 'fill', kernel: spec.kernel })
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const raw = sharp(img.data, { raw: { width, height, channels } });
+    const { data, info } =
+      channels === 4
+        ? await resizeOpaque(raw, target, spec.kernel)
+        : await raw.resize(target.width, target.height, { fit: 'fill', kernel: spec.kernel }).raw().toBuffer({ resolveWithObject: true });
     normalizeInto(out, data, info.width, info.height, spec.size, spec.mean, spec.std, info.channels);
   }
   return { width: srcW, height: srcH };
@@ -98,17 +98,38 @@ async function prepareEncoded(bytes: Uint8Array, spec: PixelSpec, out: Float32Ar
   const target = resizeTarget(spec.family, spec.size, width, height);
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(bytes, { limitInputPixels: spec.maxPixels, failOn: 'error' })
-      .rotate()
-      .resize(target.width, target.height, { fit: 'fill', kernel: spec.kernel })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    decoded = meta.hasAlpha
+      ? await resizeOpaque(sharp(bytes, { limitInputPixels: spec.maxPixels, failOn: 'error' }).rotate(), target, spec.kernel)
+      : await sharp(bytes, { limitInputPixels: spec.maxPixels, failOn: 'error' })
+          .rotate()
+          .resize(target.width, target.height, { fit: 'fill', kernel: spec.kernel })
+          .removeAlpha()
+          .toColourspace('srgb')
+          .raw()
+          .toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new GroundstreamError('IMAGE_DECODE_FAILED', e instanceof Error ? e.message : String(e), { cause: e });
   }
   const { data, info } = decoded;
   normalizeInto(out, data, info.width, info.height, spec.size, spec.mean, spec.std, info.channels);
   return { width, height };
+}
+
+/**
+ * Resizes an image that has an alpha channel with the alpha dropped first, as the reference
+ * preprocessing does (PIL's convert("RGB"), transformers.js's rgb()): the colour of a transparent
+ * pixel is kept. sharp's resize premultiplies by alpha, which turns every transparent pixel black
+ * (a shape on a transparent PNG scored 0.02 instead of 0.93), so the alpha goes in a pass of its
+ * own, before.
+ */
+export async function resizeOpaque(
+  image: Sharp,
+  target: { width: number; height: number },
+  kernel: PixelSpec['kernel'],
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  const rgb = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels } })
+    .resize(target.width, target.height, { fit: 'fill', kernel })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
 }

@@ -84,6 +84,9 @@ export interface ModelInfo {
   readonly type: string;
   /** Default score threshold in [0, 1]. */
   readonly threshold: number;
+  /** Side of the square the model sees, in pixels (OWLv2: the longer side, padded to a square).
+   * Pushing frames larger than this costs bandwidth and decoding, and adds nothing. */
+  readonly imageSize?: number;
 }
 
 /** A stream as listed in `hello`. */
@@ -100,6 +103,10 @@ export interface HelloMessage {
   readonly type: 'hello';
   readonly serverVersion: string;
   readonly protocolVersion: number;
+  /** This run of the server, new at each start. Frame `seq` and `pts` count from the start of a
+   * stream on one instance: when a client reconnects and `instance` has changed, the server
+   * restarted and every stream's count started again. */
+  readonly instance?: string;
   readonly model: ModelInfo;
   readonly streams: readonly StreamInfo[];
   /** The bounds this server enforces, so a client can check before sending. */

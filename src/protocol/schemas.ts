@@ -87,8 +87,9 @@ export function serverMessageSchemas(limits: ProtocolLimits = DEFAULT_LIMITS): R
         type: { const: 'hello' },
         serverVersion: s.text(64),
         protocolVersion: { type: 'integer', minimum: 1 },
+        instance: s.text(64),
         model: object(
-          { name: s.text(256), type: s.text(64), threshold: s.threshold },
+          { name: s.text(256), type: s.text(64), threshold: s.threshold, imageSize: { type: 'integer', minimum: 1 } },
           ['name', 'type', 'threshold'],
         ),
         streams: {

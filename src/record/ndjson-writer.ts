@@ -4,10 +4,10 @@
  * the line being written: a reader drops a last line that has no newline and does not parse.
  * Lines are in the kernel once `write()` returns; with `fsync` they are on disk too.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GroundstreamError } from '../errors.js';
-import { partFileName } from './session-format.js';
+import { parsePartFileName, partFileName } from './session-format.js';
 
 export interface NdjsonWriterOptions {
   /** Directory the parts go in (created if missing). */
@@ -46,6 +46,12 @@ export class NdjsonWriter {
     if (options.rotateSeconds !== undefined && !(options.rotateSeconds > 0)) invalid(`rotateSeconds must be > 0, got ${options.rotateSeconds}`);
     this.now = options.now ?? Date.now;
     mkdirSync(options.dir, { recursive: true });
+    // Any part of this name already there (a later one too): refused now, before anything is
+    // written, rather than when rotation reaches it halfway through a recording.
+    const taken = readdirSync(options.dir).find((f) => parsePartFileName(f)?.base === options.base);
+    if (taken !== undefined) {
+      throw new GroundstreamError('RECORD_WRITE_FAILED', `${join(options.dir, taken)} exists: a recording named ${JSON.stringify(options.base)} is there already`);
+    }
   }
 
   /** The part being written, or undefined before the first line. */

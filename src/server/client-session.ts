@@ -35,6 +35,8 @@ export interface SessionContext {
   /** Most subscriptions one client may hold. */
   readonly maxSubscriptions: number;
   readonly clientBufferBytes: number;
+  /** This run of the server (hello.instance). */
+  readonly instance: string;
   readonly onMissed?: (n: number) => void;
   /** What this client's token allows. */
   readonly rights: ReadonlySet<'watch' | 'push' | 'manage'>;
@@ -72,8 +74,10 @@ export class ClientSession {
   private readonly subs = new Map<string, ClientSub>();
   private readonly images = new ImageGate();
   private closed = false;
-  /** Per stream: start of the current one-second window and frames pushed in it. */
-  private readonly pushWindow = new Map<string, { start: number; count: number }>();
+  /** Per stream: a token bucket of pushed frames (maxPushFps a second, as many at once), and when
+   * it was last filled. A fixed one-second window refused frames pushed at exactly the limit,
+   * whenever jitter put one frame more into a window. */
+  private readonly pushBucket = new Map<string, { tokens: number; at: number }>();
   /** The text messages still to handle, as one chain (see onText). */
   private inbox: Promise<void> = Promise.resolve();
 
@@ -100,7 +104,8 @@ export class ClientSession {
       type: 'hello',
       serverVersion: this.ctx.serverVersion,
       protocolVersion: PROTOCOL_VERSION,
-      model: { name: m.name, type: m.family, threshold: m.threshold },
+      instance: this.ctx.instance,
+      model: { name: m.name, type: m.family, threshold: m.threshold, imageSize: m.imageSize },
       streams: this.watches ? this.ctx.streams.list().map((e) => this.ctx.streams.info(e)) : [],
       limits: this.ctx.limits,
     });
@@ -164,12 +169,14 @@ export class ClientSession {
     if (typeof src.push !== 'function') {
       return this.send(errorMessage(protocolError('PROTOCOL_STREAM_NOT_PUSHABLE', JSON.stringify(f.stream), ref)));
     }
-    const now = Date.now();
-    const w = this.pushWindow.get(f.stream);
-    if (!w || now - w.start >= 1000) this.pushWindow.set(f.stream, { start: now, count: 1 });
-    else if (++w.count > this.ctx.maxPushFps) {
-      return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${this.ctx.maxPushFps} frames a second`, ref }));
-    }
+    const now = performance.now();
+    const max = this.ctx.maxPushFps;
+    const b = this.pushBucket.get(f.stream) ?? { tokens: max, at: now };
+    b.tokens = Math.min(max, b.tokens + ((now - b.at) / 1000) * max);
+    b.at = now;
+    this.pushBucket.set(f.stream, b);
+    if (b.tokens < 1) return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${max} frames a second`, ref }));
+    b.tokens -= 1;
     const res = await src.push.call(entry.source, f.data, { seq: f.seq, capturedAt: f.capturedAt });
     if (res.status === 'error') this.send(errorMessage({ code: res.error.code, message: res.error.message, ref }));
   }

@@ -46,7 +46,14 @@ export interface ServerDeps {
 /** The working size a model wants its video at: ffmpeg scales to it, never the JS side. */
 export function workingSizeFor(model: GroundingModel) {
   const s = model.info.imageSize;
-  return { width: s, height: s, fit: model.info.family === 'owlv2' ? ('inside' as const) : ('stretch' as const) };
+  return {
+    width: s,
+    height: s,
+    fit: model.info.family === 'owlv2' ? ('inside' as const) : ('stretch' as const),
+    // pushed images are resized as the model's own preprocessing would (detect() on the same
+    // image gives the same scores)
+    ...(model.info.resample ? { kernel: model.info.resample } : {}),
+  };
 }
 
 export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: string[]): SourceFactory {
@@ -105,6 +112,8 @@ export class GroundstreamServer {
   private closing = false;
   /** Results dropped by per-client conflation, all clients together. */
   missedResults = 0;
+  /** New at each start: hello.instance, so that clients can tell a restart (seq starts again). */
+  readonly instance = randomUUID();
 
   constructor(private readonly deps: ServerDeps) {
     const { config, model } = deps;
@@ -185,6 +194,7 @@ export class GroundstreamServer {
               rights,
               maxPushFps: config.maxPushFps,
               clientBufferBytes: config.clientBufferBytes,
+              instance: this.instance,
               onMissed: (n) => {
                 this.missedResults += n;
                 this.metrics.missedResults.inc(n);

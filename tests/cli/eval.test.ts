@@ -1,5 +1,7 @@
 /** `groundstream eval` as a CI job runs it: the built CLI, the bundled model, real ffmpeg. */
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +41,28 @@ describe('groundstream eval in CI', () => {
   it('refuses bad input before scoring anything', async () => {
     const bad = await cli(['eval', CLIP, '--threshold', '1.5']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('error CONFIG_INVALID: invalid configuration: --threshold must be in [0, 1], got 1.5')]);
-    // the second clip has no truth: nothing is scored for the first either
-    const missing = await cli(['eval', CLIP, join(FIXTURES, 'stills', 'still01-640x360.jpg.nope')]);
-    expect([missing.code, missing.stdout, missing.stderr]).toEqual([2, '', expect.stringContaining('truth file not found')]);
+    // the second clip is not there: said as such, and nothing is scored for the first either
+    const nope = join(FIXTURES, 'stills', 'still01-640x360.jpg.nope');
+    const missing = await cli(['eval', CLIP, nope]);
+    expect([missing.code, missing.stdout, missing.stderr]).toEqual([2, '', `error INGEST_SOURCE_INVALID: invalid source: ${nope}: no such file\n`]);
+    // a clip that is there without its truth
+    const still = join(FIXTURES, 'stills', 'still01-640x360.jpg');
+    const untrue = await cli(['eval', CLIP, still, '--truth', join(FIXTURES, 'clips', 'clip01-640x360.truth.json'), '--truth', `${still}.nope.json`]);
+    expect([untrue.code, untrue.stderr]).toEqual([2, expect.stringContaining('truth file not found')]);
+    // the same clip twice would count its frames twice overall
+    const twice = await cli(['eval', CLIP, CLIP]);
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringContaining('is given twice')]);
+    // a file that is no video: the reason once, not "could not be opened: could not be opened"
+    const dir = mkdtempSync(join(tmpdir(), 'gs-eval-'));
+    try {
+      writeFileSync(join(dir, 'broken.mp4'), 'not a video');
+      copyFileSync(CLIP.replace(/\.mp4$/, '.truth.json'), join(dir, 'broken.truth.json'));
+      const broken = await cli(['eval', join(dir, 'broken.mp4')]);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^error INGEST_OPEN_FAILED: source could not be opened: /);
+      expect(broken.stderr.match(/could not be opened/g)).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -28,6 +28,12 @@ describe('groundstream record', () => {
       expect(e.stderr).toMatch(/^error PROTOCOL_STREAM_UNKNOWN: no such stream: "nosuch"$/m);
       expect(e.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(readdirSync(dir)).toEqual([]);
+      // a threshold out of range is said before connecting, as detect and eval say it
+      const t = await run(process.execPath, [CLI, 'record', '--url', url, '--stream', 'nosuch', '-q', 'star', '-t', '2', '--out', dir]).then(
+        () => ({ code: 0, stderr: '' }),
+        (x: { code: number; stderr: string }) => x,
+      );
+      expect([t.code, t.stderr]).toEqual([2, 'error CONFIG_INVALID: invalid configuration: --threshold must be in [0, 1], got 2\n']);
     } finally {
       await server.close();
       await model.close();

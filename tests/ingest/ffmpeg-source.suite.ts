@@ -105,6 +105,26 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(span).toBeGreaterThanOrEqual(rec.frames.at(-1)!.pts - 0.002);
     });
 
+    it('at native rate, goes on at that rate after ffmpeg was held up, instead of racing through the frames it is late for', async () => {
+      // frames bigger than the pipe's buffer: ffmpeg is at most a frame ahead, so stopping it stops the frames
+      const source = await open('clip.mp4', { loop: true, size: { width: 320, height: 240 } });
+      const rec = record(source);
+      source.start();
+      await untilCount(source.frames$, rec.frames, 10);
+      const ffmpeg = leftoverChildren().filter((c) => c.comm.includes('ffmpeg'));
+      expect(ffmpeg).toHaveLength(1);
+      process.kill(ffmpeg[0]!.pid, 'SIGSTOP');
+      await sleep(1500); // 45 frames' worth
+      const before = rec.frames.length;
+      process.kill(ffmpeg[0]!.pid, 'SIGCONT');
+      await sleep(1000);
+      const after = rec.frames.length - before;
+      // at 30 fps, about 30 in that second (the late ones are not released at once: 45 more)
+      expect(after).toBeLessThan(45);
+      expect(after).toBeGreaterThan(5);
+      await source.stop();
+    });
+
     it('loops a file with seq and pts still counting up, and waits for the consumer without skipping', async () => {
       const source = await open('clip.mp4', { pacing: 'fast', loop: true, policy: 'wait', size: { width: 32, height: 24 } });
       const rec = record(source);

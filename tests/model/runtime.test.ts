@@ -7,6 +7,8 @@ import { iou } from '../../src/domain/geometry.js';
 import { isGroundstreamError, type ErrorCode } from '../../src/errors.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { stills } from '../helpers/fixtures.js';
+import { decodeImage } from '../../src/ingest/image-decode.js';
+import { workingSizeFor } from '../../src/server/server.js';
 
 async function code(p: Promise<unknown>): Promise<ErrorCode> {
   try {
@@ -117,6 +119,9 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     const img = readFileSync(stills()[0]!.path);
     expect(await code(split.detect(img, []))).toBe('QUERY_EMPTY');
     expect(await code(split.detect(img, ['x'.repeat(10_000)]))).toBe('QUERY_TOO_LONG');
+    // characters are code points, as the protocol says: 200 emoji (400 UTF-16 units) pass the 256 limit, 257 do not
+    await expect(split.prepareQueries(['🔴'.repeat(200)])).resolves.toBeDefined();
+    await expect(split.prepareQueries(['🔴'.repeat(257)])).rejects.toThrow(/257 characters; at most 256/);
     expect(await code(split.detect(img, ['   ']))).toBe('QUERY_INVALID');
     expect(await code(split.detect(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5]), ['circle']))).toBe('IMAGE_DECODE_FAILED');
     expect(await code(split.detect(img.subarray(0, img.length / 3), ['circle']))).toBe('IMAGE_DECODE_FAILED');
@@ -141,6 +146,32 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
       expect(da.detections).toEqual(db.detections);
     } finally {
       await tiny.close();
+    }
+  });
+
+  it('drops an alpha channel, keeping the colour of transparent pixels, as the reference does; pushed frames score as detect() does', async () => {
+    const path = stills()[0]!.path;
+    const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+    // the same RGB, with the left half fully transparent
+    const rgba = Buffer.alloc(info.width * info.height * 4);
+    for (let i = 0; i < info.width * info.height; i++) {
+      rgba.set(data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = i % info.width < info.width / 2 ? 0 : 255;
+    }
+    const raw = { raw: { width: info.width, height: info.height, channels: 3 as const } };
+    const opaque = await sharp(data, raw).png().toBuffer();
+    const clear = await sharp(rgba, { raw: { ...raw.raw, channels: 4 } }).png().toBuffer();
+    const queries = await split.prepareQueries(['blue circle', 'purple cross', 'star', 'red square']);
+    const a = await split.detect(opaque, queries);
+    expect(a.detections.length).toBeGreaterThan(0);
+    expect((await split.detect(clear, queries)).detections).toEqual(a.detections);
+    // raw RGBA in (a caller's own decode) too
+    expect((await split.detect({ data: rgba, width: info.width, height: info.height, channels: 4 }, queries)).detections).toEqual(a.detections);
+    // a pushed frame: decoded and resized on the way in, with the model's own filter
+    for (const png of [opaque, clear]) {
+      const f = await decodeImage(png, { maxPixels: 1e8, size: workingSizeFor(split) });
+      const r = await split.detect({ data: f.data, width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight }, queries);
+      expect(r.detections).toEqual(a.detections);
     }
   });
 

@@ -26,7 +26,8 @@ export const SERVER_EXAMPLES = {
     type: 'hello',
     serverVersion: '0.1.0',
     protocolVersion: PROTOCOL_VERSION,
-    model: { name: 'shapes-owl', type: 'owlv2', threshold: 0.1 },
+    instance: '7f3c9a2e-1b4d-4c6e-9f0a-2d8b5e6c1a37',
+    model: { name: 'shapes-owl', type: 'owlv2', threshold: 0.1, imageSize: 960 },
     streams: [
       { id: 'cam1', state: 'live', width: 1280, height: 720 },
       { id: 'lobby', state: 'reconnecting' },

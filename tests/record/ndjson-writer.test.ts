@@ -95,9 +95,19 @@ describe('NdjsonWriter', () => {
   it('never overwrites an existing recording', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'rec-0001.ndjson'), 'keep me\n');
-    const w = new NdjsonWriter({ dir, base: 'rec', header });
-    expect(() => w.write(result(0))).toThrow(expect.objectContaining({ code: 'RECORD_WRITE_FAILED' }));
+    expect(() => new NdjsonWriter({ dir, base: 'rec', header })).toThrow(expect.objectContaining({ code: 'RECORD_WRITE_FAILED' }));
     expect(readFileSync(join(dir, 'rec-0001.ndjson'), 'utf8')).toBe('keep me\n');
+    // a later part of that name is refused up front too, not when rotation reaches it; other
+    // names (rec2, a file that is no part) are no obstacle
+    const later = tmp();
+    writeFileSync(join(later, 'rec-0002.ndjson'), 'keep me\n');
+    writeFileSync(join(later, 'rec2-0001.ndjson'), 'other\n');
+    writeFileSync(join(later, 'rec.txt'), 'other\n');
+    expect(() => new NdjsonWriter({ dir: later, base: 'rec', header, rotateBytes: 200 })).toThrow(/rec-0002\.ndjson exists/);
+    expect(readdirSync(later).sort()).toEqual(['rec-0002.ndjson', 'rec.txt', 'rec2-0001.ndjson']);
+    const w = new NdjsonWriter({ dir: later, base: 'rec3', header });
+    w.write(result(0));
+    w.close();
   });
 });
 

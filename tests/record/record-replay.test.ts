@@ -3,6 +3,7 @@
  * onnxruntime), replay the recording to a client without a model, and compare what the client
  * gets with what was recorded. Then score the recording with `eval --session`.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -188,12 +189,20 @@ describe('record, then replay', () => {
       served.kill('SIGTERM');
       await new Promise((r) => served.once('exit', r));
     }
-    // on loopback, a GROUNDSTREAM_TOKEN exported for serve does not lock the printed links out
-    const local = spawn(process.execPath, [cli, 'replay', summary.base, '--port', '0'], { env: { ...env, GROUNDSTREAM_TOKEN: 'exported-token-0123456789' } });
+    // on loopback, a GROUNDSTREAM_TOKEN exported for serve does not lock the printed links out;
+    // and PORT is honoured as by serve
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const local = spawn(process.execPath, [cli, 'replay', summary.base], { env: { ...env, PORT: String(port), GROUNDSTREAM_TOKEN: 'exported-token-0123456789' } });
     try {
       let text = '';
       local.stdout.on('data', (d) => (text += String(d)));
       while (!/websocket ws:\/\/[^\s]+/.test(text) && local.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(/websocket (ws:\/\/\S+)/.exec(text)![1]).toBe(`ws://127.0.0.1:${port}/v1/ws`);
       const client = new GroundstreamClient({ url: /websocket (ws:\/\/\S+)/.exec(text)![1]!, reconnect: { maxAttempts: 0 } });
       await client.connect();
       client.close();

@@ -191,6 +191,27 @@ describe('limits', () => {
     }
   });
 
+  it('lets a client push at the rate limit in small bursts (a token bucket, not a fixed window)', async () => {
+    const { server, base, ws } = await start({ maxPushFps: 20 });
+    try {
+      expect((await addStream(base, { id: 'cam', source: 'push' })).status).toBe(201);
+      const c = await TestClient.open(ws);
+      const jpeg = (await import('node:fs')).readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg'));
+      // 20 frames a second on average, three at a time: a one-second window counted 21 by the 7th burst
+      let seq = 0;
+      for (let burst = 0; burst < 10; burst++) {
+        for (let k = 0; k < 3; k++) c.ws.send(encodeFrame({ stream: 'cam', seq: seq++, capturedAt: Date.now(), format: 'jpeg' }, jpeg));
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      c.send({ type: 'ping', id: 'done' });
+      await c.next((m) => m.type === 'pong');
+      expect(c.of('error').filter((m) => m.code === 'LIMIT_PUSH_RATE')).toEqual([]);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('caps clients, subscriptions per client, streams and pushed frames per second', async () => {
     const { server, base, ws } = await start({ maxClients: 2, maxSubscriptionsPerClient: 1, maxStreams: 1, maxPushFps: 2 });
     try {

@@ -63,6 +63,19 @@ describe('streaming server over real sockets', () => {
     expect((await fetch(`${base}/v1/streams/none`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it("says in hello which run of the server it is, the same on every connection, and the model's input size", async () => {
+    const hellos = await Promise.all([0, 1].map(async () => {
+      const c = await TestClient.open(wsUrl);
+      const h = await c.next((m) => m.type === 'hello');
+      await c.close();
+      return h;
+    }));
+    expect(hellos[0].instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect(hellos[1].instance).toBe(hellos[0].instance);
+    expect(hellos[0].model).toMatchObject({ name: 'shapes-owl', imageSize: 224 });
+    expect(hellos[0].instance).toBe(server.instance);
+  });
+
   it('streams detections whose accuracy matches the model on the same clip', async () => {
     const clip = clips().find((c) => c.path.includes('clip02'))!;
     const queries = scoringQueries();

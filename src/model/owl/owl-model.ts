@@ -74,6 +74,7 @@ export class OwlModel implements GroundingModel {
       mode: split ? 'split' : 'combined',
       executionProviders,
       maxQueries: QUERY_BUCKETS.at(-1)!,
+      resample: folder.kernel,
     };
     this.spec = {
       family: folder.family,
@@ -96,8 +97,9 @@ export class OwlModel implements GroundingModel {
     const seen = new Set<string>();
     for (const t of texts) {
       if (typeof t !== 'string') throw new GroundstreamError('QUERY_INVALID', 'a query must be a string');
-      if (t.length > this.limits.maxQueryLength) {
-        throw new GroundstreamError('QUERY_TOO_LONG', `${t.length} characters; at most ${this.limits.maxQueryLength}`);
+      // characters are code points, as the protocol counts them (an emoji is one, not two)
+      if (t.length > this.limits.maxQueryLength && codePoints(t) > this.limits.maxQueryLength) {
+        throw new GroundstreamError('QUERY_TOO_LONG', `${codePoints(t)} characters; at most ${this.limits.maxQueryLength}`);
       }
       const n = normalizeQuery(t);
       if (!n) throw new GroundstreamError('QUERY_INVALID', 'a query is empty');
@@ -212,4 +214,18 @@ export class OwlModel implements GroundingModel {
 
 function isQuerySet(q: QuerySet | readonly string[]): q is QuerySet {
   return !Array.isArray(q) && typeof q === 'object' && q !== null && 'texts' in q;
+}
+
+/** Code points in `s` (a surrogate pair is one). */
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
