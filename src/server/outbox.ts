@@ -32,11 +32,16 @@ export interface SendTarget {
   probesOut?(): number;
   /** Sends a lag probe behind everything sent so far (with lagging). */
   probeNow?(): void;
+  /** Probes answered so far, and the round trip of the latest, ms (with lagging). */
+  answered?(): { readonly count: number; readonly lastMs: number };
 }
 
-/** A paced client goes back to the full stream once this many results in a row found it had
- * answered the last probe before they came. */
-const KEPT_UP_TO_UNPACE = 5;
+/** A paced client whose window grows past this (it kept up with this many results in flight)
+ * goes back to the full stream. */
+const MAX_WINDOW = 8;
+/** A round trip within this of the best one seen (x, + ms) means nothing queued at the client. */
+const RTT_SLACK = 1.5;
+const RTT_SLACK_MS = 5;
 
 const OPEN = 1;
 /** Bytes waiting in a client's socket buffer at which it is dropped: 4 times the limit, and at
@@ -50,14 +55,21 @@ export class Outbox {
   private readonly pending = new Map<string, { text: FramedText; missed: number; extra?: Uint8Array }>();
   private timer: NodeJS.Timeout | null = null;
   /**
-   * Paced: the client fell behind in time (lagging) and has caught up since. A client that reads
-   * slower than results come would fall behind again at once, and each time be sent up to
-   * clientMaxLagMs of results it then reads late. So, paced, it is sent one result at a time, the
-   * newest, with a probe behind it, and the next when the probe is answered; it goes back to the
-   * full stream once it answers before the next result comes, several times in a row.
+   * Paced: the client fell behind in time (lagging). A client that reads slower than results come
+   * would fall behind again at once, and each time be sent up to clientMaxLagMs of results it then
+   * reads late. So, paced, each result goes with a probe behind it, and at most `window` results
+   * are unanswered at once (the newest of each subscription; the rest are counted as missed).
+   * The window starts at 1 and moves with each answer's round trip, as TCP Vegas does with its
+   * own: near the best round trip seen, nothing queued at the client, so one more may be in
+   * flight; well above it, results wait in the client's buffers, so one fewer. A client slower
+   * than the stream settles at one or two in flight, each result about one handler's time old; one
+   * that is only far away (a long round trip, but fast) grows its window past MAX_WINDOW within a
+   * few round trips and goes back to the full stream.
    */
   private paced = false;
-  private keptUp = 0;
+  private window = 1;
+  private bestRtt = Infinity;
+  private seenAnswers = 0;
   /** Results replaced before they could be sent, over the client's lifetime. */
   missedTotal = 0;
 
@@ -88,10 +100,9 @@ export class Outbox {
     if (!p && !this.behind()) {
       if (image) this.socket.send(image);
       this.socket.sendText(text);
-      if (this.paced) this.sentPaced(true);
+      if (this.paced) this.socket.probeNow!();
       return;
     }
-    if (this.paced) this.keptUp = 0;
     if (p) {
       p.missed++;
       this.missedTotal++;
@@ -120,20 +131,29 @@ export class Outbox {
   private behind(): boolean {
     if (this.socket.bufferedAmount > this.limit) return true;
     if (this.socket.lagging?.()) {
-      this.paced = this.socket.probeNow !== undefined;
-      this.keptUp = 0;
+      if (!this.paced && this.socket.probeNow && this.socket.probesOut && this.socket.answered) {
+        this.paced = true;
+        this.window = 1;
+        this.bestRtt = Infinity;
+        this.seenAnswers = this.socket.answered().count;
+      }
       return true;
     }
-    return this.paced && (this.socket.probesOut?.() ?? 0) > 0;
+    if (!this.paced) return false;
+    this.adjustWindow();
+    return this.paced && this.socket.probesOut!() >= this.window;
   }
 
-  /** A result went to a paced client: a probe behind it; `fresh`: it came with nothing waiting. */
-  private sentPaced(fresh: boolean): void {
-    if (fresh && ++this.keptUp >= KEPT_UP_TO_UNPACE) {
-      this.paced = false;
-      return;
-    }
-    this.socket.probeNow?.();
+  /** Moves a paced client's window by its latest answer (see `paced`), and unpaces it when the
+   * window has grown past MAX_WINDOW. */
+  private adjustWindow(): void {
+    const a = this.socket.answered!();
+    if (a.count === this.seenAnswers) return;
+    this.seenAnswers = a.count;
+    this.bestRtt = Math.min(this.bestRtt, a.lastMs);
+    if (a.lastMs <= RTT_SLACK * this.bestRtt + RTT_SLACK_MS) this.window++;
+    else this.window = Math.max(1, this.window - 1);
+    if (this.window > MAX_WINDOW) this.paced = false;
   }
 
   private schedule(): void {
@@ -152,7 +172,7 @@ export class Outbox {
       if (p.missed > 0) this.send({ type: 'missed', subscription: key, count: p.missed } satisfies MissedMessage);
       if (p.extra) this.socket.send(p.extra);
       this.socket.sendText(p.text);
-      if (this.paced) this.sentPaced(false);
+      if (this.paced) this.socket.probeNow!();
     }
     if (this.pending.size) this.schedule();
   }

@@ -105,6 +105,10 @@ export class FramedTarget implements SendTarget {
   private lastProbe = -Infinity;
   /** Behind: results wait until the probe sent when that was found is answered. */
   private draining = false;
+  /** Probes answered so far, and the round trip of the latest (ms). */
+  private answers = { count: 0, lastMs: 0 };
+  /** The last thing written here is a probe (a result frame since clears it). */
+  private probeIsLast = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -115,7 +119,7 @@ export class FramedTarget implements SendTarget {
     this.plain = ws.extensions === '';
     ws.on('pong', (data: Buffer) => {
       if (data.length !== 1 || data[0] !== PROBE_PAYLOAD || !this.probes.length) return;
-      this.probes.shift();
+      this.answers = { count: this.answers.count + 1, lastMs: performance.now() - this.probes.shift()! };
       if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
     });
   }
@@ -141,6 +145,11 @@ export class FramedTarget implements SendTarget {
     return true;
   }
 
+  /** Lag probes answered so far, and the round trip of the latest (ms). */
+  answered(): { readonly count: number; readonly lastMs: number } {
+    return this.answers;
+  }
+
   /** Lag probes sent and not yet answered. */
   probesOut(): number {
     return this.probes.length;
@@ -150,7 +159,7 @@ export class FramedTarget implements SendTarget {
    * these: one result, one probe, the next result when it is answered). */
   probeNow(): void {
     writeQueuedFrames();
-    this.sendProbe(!this.plain);
+    if (!this.probeIsLast) this.sendProbe(!this.plain); // (one went behind that frame already)
   }
 
   /** Sends a lag probe after what was just written, when one is due (see lagging()). */
@@ -161,6 +170,7 @@ export class FramedTarget implements SendTarget {
 
   private sendProbe(viaWs: boolean): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.probeIsLast = true;
     this.lastProbe = performance.now();
     this.probes.push(this.lastProbe);
     if (viaWs || !this.raw.writable) this.ws.ping(PROBE);
@@ -181,6 +191,7 @@ export class FramedTarget implements SendTarget {
 
   send(data: string | Uint8Array): void {
     writeQueuedFrames(); // results queued before this go first
+    this.probeIsLast = false;
     if (this.plain && typeof data === 'string' && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frameOf(data));
     else this.ws.send(data);
   }
@@ -194,6 +205,7 @@ export class FramedTarget implements SendTarget {
     } else {
       writeQueuedFrames();
       this.ws.send(t.text());
+      this.probeIsLast = false;
       this.probe(true);
     }
   }
@@ -209,6 +221,7 @@ export class FramedTarget implements SendTarget {
     this.queuedBytes -= frame.length;
     if (this.ws.readyState !== WebSocket.OPEN || !this.raw.writable) return;
     try {
+      this.probeIsLast = false;
       if (this.probes.length || performance.now() - this.lastProbe < this.maxLagMs / 2) this.raw.write(frame);
       else {
         // one system call for both (writev)

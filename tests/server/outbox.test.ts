@@ -35,6 +35,36 @@ const framed = (m: DetectionsMessage) => framedParts(Buffer.from(encodeServerMes
 
 afterEach(() => vi.useRealTimers());
 
+/** A socket with the lag probe's methods, whose answers the test gives (oldest probe first). */
+function pacedSocket() {
+  const socket = Object.assign(new FakeSocket(), {
+    behind: false,
+    out: 0, // probes not yet answered
+    probes: 0, // probes sent
+    answers: { count: 0, lastMs: 0 },
+    lagging(this: { behind: boolean }) {
+      return this.behind;
+    },
+    probesOut(this: { out: number }) {
+      return this.out;
+    },
+    probeNow(this: { out: number; probes: number }) {
+      this.out++;
+      this.probes++;
+    },
+    answered(this: { answers: { count: number; lastMs: number } }) {
+      return this.answers;
+    },
+  });
+  const seqs = () => socket.sent.filter((m: any) => m.type === 'detections').map((m: any) => m.frame.seq as number);
+  const answer = (ms: number) => {
+    if (socket.out > 0) socket.out--;
+    socket.answers = { count: socket.answers.count + 1, lastMs: ms };
+  };
+  return { socket, seqs, answer };
+}
+
+
 describe('Outbox', () => {
   it('sends results while the buffer is under the limit; above it keeps the newest, then says how many were missed', () => {
     vi.useFakeTimers();
@@ -67,24 +97,9 @@ describe('Outbox', () => {
     expect(socket.sent.slice(2)).toEqual([{ type: 'missed', subscription: 's', count: 2 }, result(4)]);
   });
 
-  it('paces a client that fell behind in time: one result per answered probe, the newest, until it keeps up again', () => {
+  it('paces a client that fell behind in time: a window of results in flight that shrinks while answers come late', () => {
     vi.useFakeTimers();
-    const socket = Object.assign(new FakeSocket(), {
-      behind: false,
-      out: 0, // probes not yet answered
-      probes: 0, // probes sent by the outbox
-      lagging(this: { behind: boolean }) {
-        return this.behind;
-      },
-      probesOut(this: { out: number }) {
-        return this.out;
-      },
-      probeNow(this: { out: number; probes: number }) {
-        this.out++;
-        this.probes++;
-      },
-    });
-    const seqs = () => socket.sent.filter((m: any) => m.type === 'detections').map((m: any) => m.frame.seq);
+    const { socket, seqs, answer } = pacedSocket();
     const box = new Outbox(socket, 1_000_000);
     box.offer('s', framed(result(1)));
     socket.behind = true;
@@ -94,25 +109,50 @@ describe('Outbox', () => {
     vi.advanceTimersByTime(20);
     expect(socket.sent.slice(1)).toEqual([{ type: 'missed', subscription: 's', count: 1 }, result(3)]);
     expect(socket.probes).toBe(1); // a probe behind the result
-    // paced: nothing more goes until that probe is answered; meanwhile the newest waits
+    // paced, window 1: nothing more goes until that probe is answered; meanwhile the newest waits
     box.offer('s', framed(result(4)));
     box.offer('s', framed(result(5)));
     vi.advanceTimersByTime(50);
     expect(seqs()).toEqual([1, 3]);
-    socket.out = 0;
+    answer(100); // round trip 100 ms: the best so far, so the window grows to 2
     vi.advanceTimersByTime(20);
     expect(seqs()).toEqual([1, 3, 5]);
-    expect(socket.probes).toBe(2);
-    // it answers before each next result comes: after a few in a row, the full stream again
-    for (let seq = 6; seq <= 12; seq++) {
-      socket.out = 0;
-      box.offer('s', framed(result(seq)));
+    box.offer('s', framed(result(6))); // one in flight, window 2: goes
+    box.offer('s', framed(result(7))); // two in flight: waits
+    expect(seqs()).toEqual([1, 3, 5, 6]);
+    // a slow reader: the answer comes late (6 waited behind 5 in its buffer): the window shrinks
+    // to 1, and with one still out, 7 waits
+    answer(250);
+    vi.advanceTimersByTime(20);
+    expect(seqs()).toEqual([1, 3, 5, 6]);
+    answer(260);
+    vi.advanceTimersByTime(20);
+    expect(seqs()).toEqual([1, 3, 5, 6, 7]);
+    box.offer('s', framed(result(8))); // window 1, one out: waits
+    expect(seqs()).toEqual([1, 3, 5, 6, 7]);
+    expect(socket.out).toBe(1);
+  });
+
+  it('unpaces a client that only answers late because it is far away: its round trips stay the same as more are in flight', () => {
+    vi.useFakeTimers();
+    const { socket, seqs, answer } = pacedSocket();
+    const box = new Outbox(socket, 1_000_000);
+    socket.behind = true;
+    box.offer('s', framed(result(1)));
+    socket.behind = false;
+    vi.advanceTimersByTime(20);
+    let seq = 2;
+    // every round trip 80 ms, however many are in flight: the window grows one an answer
+    for (let k = 0; k < 12; k++) {
+      answer(80);
+      for (let j = 0; j < 3; j++) box.offer('s', framed(result(seq++)));
+      vi.advanceTimersByTime(20);
     }
-    expect(seqs()).toEqual([1, 3, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // back on the full stream: every result goes, and no probe rides with each
     const probes = socket.probes;
-    socket.out = 1; // a probe of the stream's own, unanswered: no longer holds anything back
-    box.offer('s', framed(result(13)));
-    expect(seqs().at(-1)).toBe(13);
+    const before = seqs().length;
+    for (let j = 0; j < 5; j++) box.offer('s', framed(result(seq++)));
+    expect(seqs().length - before).toBe(5);
     expect(socket.probes).toBe(probes);
   });
 
