@@ -3,6 +3,7 @@
  * fixture clips, and real sockets on loopback.
  */
 import { readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -15,6 +16,7 @@ import { GroundstreamServer } from '../../src/server/server.js';
 import { clipFrames } from '../../src/eval/clip-frames.js';
 import { clips, FIXTURES } from '../helpers/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { until } from '../client/fake-server.js';
 
 let model: GroundingModel;
 /** detect() calls, counted between the server and the model. */
@@ -226,6 +228,41 @@ describe('streaming server over real sockets', () => {
     await slow.close();
     await fast.close();
     await fetch(`${base}/v1/streams/lag`, { method: 'DELETE' });
+  });
+
+  it('gives a far client that was held up once the full stream again (it is not left paced)', async () => {
+    // a link with 60 ms each way: a round trip longer than the time between results, so a client
+    // sent one result per answered ping would get a few a second for good
+    const port = Number(new URL(base).port);
+    const proxy = createServer((down) => {
+      const up = connect(port, '127.0.0.1');
+      for (const [from, to] of [[down, up], [up, down]] as const) from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), 60));
+      down.on('close', () => up.destroy());
+      up.on('close', () => down.destroy());
+      down.on('error', () => undefined);
+      up.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    await addStream('far', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const far = await TestClient.open(`ws://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1/ws`);
+    try {
+      far.send({ type: 'subscribe', id: 'f', stream: 'far', queries: ['circle'] });
+      await far.next((m) => m.type === 'detections');
+      // held up once: it reads nothing until the server has found it behind
+      const before = server.missedResults;
+      (far.ws as any)._socket.pause();
+      while (server.missedResults === before) await new Promise((r) => setTimeout(r, 50));
+      (far.ws as any)._socket.resume();
+      await far.next((m) => m.type === 'missed');
+      // then the full stream: 30 results in a row with no `missed` between them
+      const since = () => far.messages.length - 1 - far.messages.findLastIndex((m: { type: string }) => m.type === 'missed');
+      await until(() => since() >= 30, 30_000, '30 results in a row');
+      expect(far.messages.slice(-30).every((m: { type: string }) => m.type === 'detections')).toBe(true);
+    } finally {
+      await far.close();
+      await new Promise((r) => proxy.close(r));
+      await fetch(`${base}/v1/streams/far`, { method: 'DELETE' });
+    }
   });
 
   it('answers bad messages with error replies and carries on', async () => {
