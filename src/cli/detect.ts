@@ -54,8 +54,8 @@ function readError(path: string, e: NodeJS.ErrnoException): GroundstreamError {
 /** The first line of a library's message (libvips appends its own lines, repeating the path). */
 const firstLine = (m: string) => m.split('\n')[0]!.trim();
 
-/** Runs detection on each image; returns the process exit code (0 ok, 2 some image failed:
- * bad input, as for every other command). */
+/** Runs detection on each image; returns the process exit code (0 ok, 2 some image could not be
+ * read: bad input, as for every other command; else 1 when some drawing could not be written). */
 export async function runDetect(images: string[], flags: DetectFlags, out = process.stdout, err = process.stderr): Promise<number> {
   if (!flags.query?.length) throw new GroundstreamError('QUERY_EMPTY', 'give at least one -q "query"');
   const nmsIou = flags.nms === undefined ? undefined : flags.nms === 'off' ? null : Number(flags.nms);
@@ -125,5 +125,7 @@ export async function runDetect(images: string[], flags: DetectFlags, out = proc
   } finally {
     await model.close();
   }
-  return reports.some((r) => r.error || r.annotateError) ? 2 : 0;
+  // an image that could not be read is bad input (2); one whose drawing could not be written is
+  // the work failing (1: a full disk, a folder it may not write), as for record
+  return reports.some((r) => r.error) ? 2 : reports.some((r) => r.annotateError) ? 1 : 0;
 }

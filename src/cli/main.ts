@@ -18,8 +18,8 @@ tolerateClosedReader(process.stdout);
 tolerateClosedReader(process.stderr);
 
 const EXIT_CODES = `
-Exit codes: 0 done; 1 the work failed: eval's --min-map50 gate, a recording cut short (or a crash,
-with its stack trace on stderr);
+Exit codes: 0 done; 1 the work failed: eval's --min-map50 gate, a recording cut short, an
+--annotate file not written (or a crash, with its stack trace on stderr);
 2 bad input: a flag, a file, an image, a model folder or a server refusal, as \`error CODE: message\`
 on stderr (codes: docs/errors.md). Output formats: docs/cli.md.`;
 

@@ -225,7 +225,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
         ? autoWorkers(concurrency)
         : int('inferenceWorkers', merged.inferenceWorkers, 0, 64),
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
-    clientMaxLagMs: int('clientMaxLagMs', merged.clientMaxLagMs, 50, 600_000),
+    clientMaxLagMs: int('clientMaxLagMs', merged.clientMaxLagMs, 100, 600_000),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),
     maxClients: int('maxClients', merged.maxClients, 1, 100_000),

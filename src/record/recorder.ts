@@ -254,7 +254,8 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
         if (state === 'open') {
           clearTimeout(lost);
           lost = undefined;
-        } else if (state === 'reconnecting' && header && !lost) {
+        } else if (state === 'reconnecting' && !lost) {
+          // (before the ack too: the connection may go between connect() and the subscription)
           const ms = options.giveUpAfterMs ?? 30_000;
           lost = setTimeout(() => finish('disconnected', new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', `the connection to ${client.url} was lost and not back in ${ms / 1000} s`)), ms);
         }

@@ -34,6 +34,8 @@ export interface SendTarget {
   probeNow?(): void;
   /** Probes answered so far, and the round trip of the latest, ms (with lagging). */
   answered?(): { readonly count: number; readonly lastMs: number };
+  /** Calls `hook` whenever a probe is answered (with lagging): what waited for it goes then. */
+  onAnswered?(hook: () => void): void;
 }
 
 /** A paced client whose window grows past this (it kept up with this many results in flight)
@@ -78,7 +80,11 @@ export class Outbox {
     private readonly socket: SendTarget,
     private readonly limit: number,
     private readonly onMissed?: (n: number) => void,
-  ) {}
+  ) {
+    socket.onAnswered?.(() => {
+      if (this.pending.size) this.flush();
+    });
+  }
 
   /** Sends a control message now (they are small and must not be lost). */
   send(msg: ServerMessage): void {
@@ -112,7 +118,9 @@ export class Outbox {
     } else {
       this.pending.set(key, { text, missed: 0, extra: image });
     }
-    this.schedule();
+    // (a result that waited while the client is no longer behind goes now, with this one)
+    if (p && !this.behind()) this.flush();
+    else this.schedule();
   }
 
   /** Forgets a subscription's pending result (it was unsubscribed). */
@@ -157,7 +165,9 @@ export class Outbox {
   }
 
   private schedule(): void {
-    // ws emits no per-socket drain event, so poll while something waits (only then).
+    // Waiting for an answer to a probe: the answer flushes (onAnswered). Waiting for bytes to
+    // drain: ws emits no per-socket drain event, so poll while something waits (only then).
+    if (this.socket.onAnswered && this.socket.bufferedAmount <= this.limit) return;
     this.timer ??= setTimeout(() => {
       this.timer = null;
       this.flush();

@@ -24,11 +24,29 @@ const FIN_TEXT = 0x81;
 
 /** Default of the server's clientMaxLagMs. */
 export const DEFAULT_MAX_LAG_MS = 1000;
-/** The lag probe: a ping whose payload is "p" (the keep-alive's pings have none). */
-const PROBE_PAYLOAD = 0x70;
-const PROBE = Buffer.from([PROBE_PAYLOAD]);
-/** The same as a frame: FIN + ping, unmasked, 1 byte of payload. */
-const PROBE_FRAME = Buffer.from([0x89, 0x01, PROBE_PAYLOAD]);
+/**
+ * The lag probe: a ping whose payload is "p" and a number counting up per connection (32 bits,
+ * big-endian). A pong echoes its ping's payload, and a client may answer only the newest of
+ * several pings it has not answered yet (RFC 6455 5.5.3): a pong for probe k answers every probe
+ * up to k. The keep-alive's pings are probes too (FramedTarget.heartbeat), so that a client that
+ * answers only the newest ping answers ours.
+ */
+const PROBE_TAG = 0x70;
+const probePayload = (id: number) => {
+  const b = Buffer.allocUnsafe(5);
+  b[0] = PROBE_TAG;
+  b.writeUInt32BE(id >>> 0, 1);
+  return b;
+};
+/** The same as a frame: FIN + ping, unmasked, 5 bytes of payload. */
+const probeFrame = (id: number) => Buffer.concat([Buffer.from([0x89, 0x05]), probePayload(id)]);
+/** A pong that answers no probe (no echo of its payload) while probes are out: every ping is a
+ * probe, so the client does not echo (or sends pongs of its own, as a heartbeat): lag is no
+ * longer measured for it (bytes only, as before probes). */
+const FOREIGN_PONGS_TO_GIVE_UP = 1;
+/** Before a first answer, the link's round trip is unknown: a probe counts as late only past
+ * this (ms), or maxLagMs if longer. */
+const FIRST_ANSWER_GRACE_MS = 5000;
 
 /** One unmasked, final text frame (server to client, RFC 6455 section 5.2) holding `text`. */
 export function textFrame(text: string): Buffer {
@@ -98,9 +116,17 @@ function frameOf(text: string): Buffer {
 export class FramedTarget implements SendTarget {
   /** No extension negotiated (fixed at the handshake): text frames may be written here. */
   private readonly plain: boolean;
-  /** When each lag probe not yet answered went (performance.now()), oldest first: a client
-   * answers pings in the order they came. */
-  private readonly probes: number[] = [];
+  /** The lag probes not yet answered, oldest first, with when each went (performance.now()). */
+  private readonly probes: { id: number; at: number }[] = [];
+  private nextProbe = 0;
+  /** The shortest round trip a probe has had: the link's own delay, which is no lag. */
+  private bestMs = Infinity;
+  /** Pongs that answered no probe while probes were out (see FOREIGN_PONGS_TO_GIVE_UP). */
+  private foreignPongs = 0;
+  /** Lag is not measured for this client (it does not echo pings): bytes only. */
+  private unmeasured = false;
+  /** Called when a probe is answered (the outbox sends what waited for it). */
+  private answeredHook: (() => void) | undefined;
   /** When the last lag probe went. */
   private lastProbe = -Infinity;
   /** Behind: results wait until the probe sent when that was found is answered. */
@@ -117,11 +143,45 @@ export class FramedTarget implements SendTarget {
     private readonly maxLagMs = DEFAULT_MAX_LAG_MS,
   ) {
     this.plain = ws.extensions === '';
-    ws.on('pong', (data: Buffer) => {
-      if (data.length !== 1 || data[0] !== PROBE_PAYLOAD || !this.probes.length) return;
-      this.answers = { count: this.answers.count + 1, lastMs: performance.now() - this.probes.shift()! };
-      if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
-    });
+    ws.on('pong', (data: Buffer) => this.pong(data));
+    // one probe at once, answered before any result is sent: the link's own round trip
+    this.sendProbe(true);
+  }
+
+  private pong(data: Buffer): void {
+    if (!this.probes.length) return;
+    if (data.length !== 5 || data[0] !== PROBE_TAG) {
+      if (++this.foreignPongs >= FOREIGN_PONGS_TO_GIVE_UP) this.giveUpMeasuring();
+      return;
+    }
+    const id = data.readUInt32BE(1);
+    let sentAt: number | undefined;
+    // every probe up to `id` (modulo 2^32: a probe is "up to" id when it is at most 2^31 before it)
+    while (this.probes.length && (id - this.probes[0]!.id) >>> 0 < 0x80000000) sentAt = this.probes.shift()!.at;
+    if (sentAt === undefined) return;
+    const ms = performance.now() - sentAt;
+    this.bestMs = Math.min(this.bestMs, ms);
+    this.answers = { count: this.answers.count + 1, lastMs: ms };
+    if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
+    this.answeredHook?.();
+  }
+
+  private giveUpMeasuring(): void {
+    this.unmeasured = true;
+    this.probes.length = 0;
+    this.draining = false;
+    this.answeredHook?.();
+  }
+
+  /** `hook` is called whenever a probe is answered. */
+  onAnswered(hook: () => void): void {
+    this.answeredHook = hook;
+  }
+
+  /** The keep-alive's ping (ws-server.ts), sent as a probe (see PROBE_TAG). */
+  heartbeat(): void {
+    if (this.unmeasured) this.ws.ping();
+    else this.sendProbe(true);
   }
 
   /**
@@ -134,11 +194,14 @@ export class FramedTarget implements SendTarget {
    * the client is at least that far behind. Then no result goes until it has read everything it
    * was sent: one more ping goes at once, and results wait (the outbox keeps the newest) until
    * that one is answered. (Resuming when the late ping is answered would leave the results sent
-   * after it still queued ahead of the newest.)
+   * after it still queued ahead of the newest.) The link's own round trip (the shortest a probe
+   * has had) is not lag: a client across the world is not behind for being far.
    */
   lagging(): boolean {
     if (this.draining) return true;
-    if (!this.probes.length || performance.now() - this.probes[0]! <= this.maxLagMs) return false;
+    if (!this.probes.length) return false;
+    const out = performance.now() - this.probes[0]!.at;
+    if (this.bestMs === Infinity ? out <= Math.max(this.maxLagMs, FIRST_ANSWER_GRACE_MS) : out - this.bestMs <= this.maxLagMs) return false;
     this.draining = true;
     writeQueuedFrames(); // what this pass queued goes before the ping
     this.sendProbe(!this.plain);
@@ -169,12 +232,14 @@ export class FramedTarget implements SendTarget {
   }
 
   private sendProbe(viaWs: boolean): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.unmeasured || this.ws.readyState !== WebSocket.OPEN) return;
     this.probeIsLast = true;
     this.lastProbe = performance.now();
-    this.probes.push(this.lastProbe);
-    if (viaWs || !this.raw.writable) this.ws.ping(PROBE);
-    else this.raw.write(PROBE_FRAME);
+    const id = this.nextProbe;
+    this.nextProbe = (this.nextProbe + 1) >>> 0;
+    this.probes.push({ id, at: this.lastProbe });
+    if (viaWs || !this.raw.writable) this.ws.ping(probePayload(id));
+    else this.raw.write(probeFrame(id));
   }
 
   /** Bytes of result frames queued in this pass, not yet written. */
@@ -255,6 +320,6 @@ export function writeQueuedFrames(): void {
   for (let i = 0; i < items.length; i += 2) (items[i] as FramedTarget).write(items[i + 1] as Buffer);
 }
 
-export function framedTarget(ws: WebSocket, raw: Duplex, maxLagMs?: number): SendTarget {
+export function framedTarget(ws: WebSocket, raw: Duplex, maxLagMs?: number): FramedTarget {
   return new FramedTarget(ws, raw, maxLagMs);
 }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SUBPROTOCOL } from '../protocol/index.js';
 import type { SendTarget } from './outbox.js';
-import { framedTarget, writeQueuedFrames } from './text-frames.js';
+import { framedTarget, writeQueuedFrames, type FramedTarget } from './text-frames.js';
 
 export interface WsHandlers {
   /**
@@ -53,6 +53,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
   });
   /** Pings sent since the last pong, per socket. */
   const missed = new WeakMap<WebSocket, number>();
+  const targets = new WeakMap<WebSocket, FramedTarget>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -75,7 +76,9 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       }
       missed.set(ws, 0);
       ws.on('pong', () => missed.set(ws, 0));
-      const h = handlers.open(ws, req, framedTarget(ws, socket, opts.maxLagMs));
+      const target = framedTarget(ws, socket, opts.maxLagMs);
+      targets.set(ws, target);
+      const h = handlers.open(ws, req, target);
       ws.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         if (isBinary) h.binary(buf);
@@ -99,7 +102,10 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
         continue;
       }
       missed.set(ws, n + 1);
-      ws.ping();
+      // (a lag probe: a client that answers only the newest of its pings answers those too)
+      const t = targets.get(ws);
+      if (t) t.heartbeat();
+      else ws.ping();
     }
   }, opts.pingIntervalMs);
   timer.unref();

@@ -78,7 +78,7 @@ describe('groundstream detect', () => {
       () => ({ code: 0, stdout: '' }),
       (e: { code: number; stdout: string }) => e,
     );
-    expect(failed.code).toBe(2);
+    expect(failed.code).toBe(1); // the work failed (the images were fine): 1, not 2
     const images = JSON.parse(failed.stdout).images as { detections: unknown[]; annotateError: { code: string; message: string } }[];
     // the image was read and detected: its detections stand beside the write failure
     expect(images.map((i) => i.annotateError.code)).toEqual(['OUTPUT_WRITE_FAILED', 'OUTPUT_WRITE_FAILED']);

@@ -38,6 +38,8 @@ export class FakeServer {
   holdUpdates = false;
   private held: (() => void)[] = [];
   streams = ['cam1', 'cam2'];
+  /** Leave subscribes unanswered (a server that goes before it acks). */
+  ignoreSubscribes = false;
   /** Fields to override in the next hellos (e.g. another protocolVersion). */
   helloPatch: Partial<HelloMessage> = {};
 
@@ -144,6 +146,7 @@ export class FakeServer {
     const fail = (code: string, message: string, ref?: string) => this.send({ type: 'error', code, message, ...(ref ? { ref } : {}) }, conn);
     switch (msg.type) {
       case 'subscribe': {
+        if (this.ignoreSubscribes) return; // never answered
         if (!this.streams.includes(msg.stream)) return fail('PROTOCOL_STREAM_UNKNOWN', `no such stream: ${msg.stream}`, msg.id);
         if (conn.subscriptions.has(msg.id)) return fail('PROTOCOL_SUBSCRIPTION_EXISTS', msg.id, msg.id);
         const { type: _, ...rest } = msg;

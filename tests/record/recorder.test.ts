@@ -75,6 +75,15 @@ describe('record()', () => {
     expect(readSession(summary.base).end).toMatchObject({ type: 'end', reason: 'disconnected', results: 1 });
   });
 
+  it('gives up, writing nothing, when the connection goes before the subscription is acked and does not come back', async () => {
+    server.ignoreSubscribes = true;
+    const done = record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, base: 'r', giveUpAfterMs: 400 });
+    await until(() => server.last?.received.some((m) => m.type === 'subscribe'), 5000, 'the subscribe');
+    await server.close();
+    await expect(done).rejects.toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED' });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('stops after --seconds', async () => {
     const summary = await record({ url: server.url, stream: 'cam1', queries: ['star'], out: dir, base: 'r', seconds: 0.2 });
     expect(summary).toMatchObject({ reason: 'seconds', results: 0 });

@@ -1,0 +1,102 @@
+/**
+ * The lag probe (text-frames.ts) over real sockets, with clients that do what RFC 6455 allows:
+ * answer only the newest of several pings, sit far away, or (against the RFC) not echo pings. A
+ * stream of small results at 30 a second goes through an Outbox, as the server sends them.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { Outbox } from '../../src/server/outbox.js';
+import { framedParts } from '../../src/server/text-frames.js';
+import { attachWebSocket } from '../../src/server/ws-server.js';
+import { until } from '../client/fake-server.js';
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+/** A server that offers a result every 33 ms to each client; its port, and what it counts. */
+async function start(maxLagMs: number) {
+  const http: Server = createHttpServer();
+  const boxes: Outbox[] = [];
+  const ws = attachWebSocket(http, { path: '/v1/ws', maxPayload: 1 << 20, pingIntervalMs: 60_000, maxLagMs }, {
+    open(_ws, _req, target) {
+      boxes.push(new Outbox(target, 1 << 20));
+      return { text() {}, binary() {}, close() {} };
+    },
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  let seq = 0;
+  const timer = setInterval(() => {
+    const frame = framedParts(Buffer.from(JSON.stringify({ type: 'detections', seq: seq++, t: Date.now() })));
+    for (const b of boxes) b.offer('s', frame);
+  }, 33);
+  closers.push(() => new Promise((r) => http.close(r)), () => ws.close(), () => clearInterval(timer));
+  return (http.address() as AddressInfo).port;
+}
+
+/** A TCP relay that delays every chunk by `ms` each way. */
+async function delayed(port: number, ms: number): Promise<number> {
+  const proxy = createServer((down) => {
+    const up = connect(port, '127.0.0.1');
+    for (const [from, to] of [[down, up], [up, down]] as const) from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), ms));
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+    down.on('error', () => undefined);
+    up.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => proxy.close(r)));
+  return (proxy.address() as AddressInfo).port;
+}
+
+/** A client; what it received, in order ('missed' notices and result seqs). */
+async function client(port: number, options: ConstructorParameters<typeof WebSocket>[2] = {}, onPing?: (ws: WebSocket, data: Buffer) => void) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`, options);
+  if (onPing) ws.on('ping', (d) => onPing(ws, d));
+  const got: ({ type: 'missed'; count: number } | { type: 'detections'; seq: number })[] = [];
+  ws.on('message', (d) => got.push(JSON.parse(String(d))));
+  await new Promise((r) => ws.once('open', r));
+  closers.push(() => ws.terminate());
+  /** Results since the last missed notice. */
+  const streak = () => got.length - 1 - got.findLastIndex((m) => m.type === 'missed');
+  const stall = async (ms: number) => {
+    (ws as any)._socket.pause();
+    await new Promise((r) => setTimeout(r, ms));
+    (ws as any)._socket.resume();
+  };
+  return { ws, got, streak, stall };
+}
+
+describe('the lag probe, over real sockets', () => {
+  it('works with a client that answers only the newest of its pings (RFC 6455 5.5.3)', async () => {
+    const port = await start(300);
+    let newest: Buffer | null = null;
+    const c = await client(port, { autoPong: false }, (ws, d) => {
+      if (!newest) setImmediate(() => (ws.pong(newest!), (newest = null)));
+      newest = d;
+    });
+    await until(() => c.got.length >= 10, 10_000, 'results');
+    await c.stall(1000); // behind: paced, then the full stream again
+    await until(() => c.got.some((m) => m.type === 'missed'), 10_000, 'a missed notice');
+    await until(() => c.streak() >= 30, 20_000, '30 results in a row');
+  });
+
+  it('takes a far client (300 ms each way, more than clientMaxLagMs) for what it is: not behind', async () => {
+    const port = await delayed(await start(200), 300);
+    const c = await client(port);
+    await until(() => c.got.length >= 60, 20_000, '60 results');
+    expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
+  });
+
+  it('falls back to bytes alone for a client that does not echo pings, and keeps sending it results', async () => {
+    const port = await start(200);
+    const c = await client(port, { autoPong: false }, (ws) => ws.pong()); // an empty pong: no echo (against the RFC)
+    // its probes are never answered: without the fallback, the first is taken as lag once the
+    // first-answer grace (5 s) is over, and results stop for good
+    await until(() => c.got.length >= 200, 30_000, '200 results');
+    expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
+  });
+});
