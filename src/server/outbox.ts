@@ -61,15 +61,18 @@ export class Outbox {
    * would fall behind again at once, and each time be sent up to clientMaxLagMs of results it then
    * reads late. So, paced, each result goes with a probe behind it, and at most `window` results
    * are unanswered at once (the newest of each subscription; the rest are counted as missed).
-   * The window starts at 1 and moves with each answer's round trip, as TCP Vegas does with its
-   * own: near the best round trip seen, nothing queued at the client, so one more may be in
-   * flight; well above it, results wait in the client's buffers, so one fewer. A client slower
+   * The window starts at 1 and moves with the answers' round trips, as TCP Vegas does with its
+   * own: a window's worth of answers near the best round trip seen (nothing queued at the client)
+   * lets one more be in flight; one well above it (results wait in the client's buffers) takes
+   * one away. A client slower
    * than the stream settles at one or two in flight, each result about one handler's time old; one
    * that is only far away (a long round trip, but fast) grows its window past MAX_WINDOW within a
    * few round trips and goes back to the full stream.
    */
   private paced = false;
   private window = 1;
+  /** Answers on time since the window last changed. */
+  private onTime = 0;
   private bestRtt = Infinity;
   private seenAnswers = 0;
   /** Results replaced before they could be sent, over the client's lifetime. */
@@ -142,6 +145,7 @@ export class Outbox {
       if (!this.paced && this.socket.probeNow && this.socket.probesOut && this.socket.answered) {
         this.paced = true;
         this.window = 1;
+        this.onTime = 0;
         this.bestRtt = Infinity;
         this.seenAnswers = this.socket.answered().count;
       }
@@ -159,9 +163,16 @@ export class Outbox {
     if (a.count === this.seenAnswers) return;
     this.seenAnswers = a.count;
     this.bestRtt = Math.min(this.bestRtt, a.lastMs);
-    if (a.lastMs <= RTT_SLACK * this.bestRtt + RTT_SLACK_MS) this.window++;
-    else this.window = Math.max(1, this.window - 1);
-    if (this.window > MAX_WINDOW) this.paced = false;
+    if (a.lastMs > RTT_SLACK * this.bestRtt + RTT_SLACK_MS) {
+      this.window = Math.max(1, this.window - 1);
+      this.onTime = 0;
+    } else if (++this.onTime >= this.window) {
+      // a window's worth of answers on time: one more in flight (growing by one per answer, a
+      // slow reader's window swung between one and three, its results two handler times old)
+      this.window++;
+      this.onTime = 0;
+      if (this.window > MAX_WINDOW) this.paced = false;
+    }
   }
 
   private schedule(): void {

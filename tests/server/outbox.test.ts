@@ -142,8 +142,9 @@ describe('Outbox', () => {
     socket.behind = false;
     vi.advanceTimersByTime(20);
     let seq = 2;
-    // every round trip 80 ms, however many are in flight: the window grows one an answer
-    for (let k = 0; k < 12; k++) {
+    // every round trip 80 ms, however many are in flight: the window grows by one a window of
+    // answers (1 + 2 + ... + 8 of them to pass 8)
+    for (let k = 0; k < 40; k++) {
       answer(80);
       for (let j = 0; j < 3; j++) box.offer('s', framed(result(seq++)));
       vi.advanceTimersByTime(20);
