@@ -84,8 +84,9 @@ describe('the lag probe, over real sockets', () => {
     await until(() => c.streak() >= 30, 20_000, '30 results in a row');
   });
 
-  it('takes a far client (300 ms each way, more than clientMaxLagMs) for what it is: not behind', async () => {
-    const port = await delayed(await start(200), 300);
+  it('takes a far client (600 ms each way, more than clientMaxLagMs) for what it is: not behind', async () => {
+    // (clientMaxLagMs 500: a busy test machine's hiccups stay under it)
+    const port = await delayed(await start(500), 600);
     const c = await client(port);
     await until(() => c.got.length >= 60, 20_000, '60 results');
     expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
