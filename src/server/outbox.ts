@@ -36,6 +36,8 @@ export interface SendTarget {
   answered?(): { readonly count: number; readonly lastMs: number };
   /** Calls `hook` whenever a probe is answered (with lagging): what waited for it goes then. */
   onAnswered?(hook: () => void): void;
+  /** The server stops (true) or starts again (false) reading what this client sends. */
+  readPaused?(paused: boolean): void;
 }
 
 /** A paced client whose window grows past this (it kept up with this many results in flight)
@@ -116,8 +118,13 @@ export class Outbox {
       p.missed++;
       this.missedTotal++;
       this.onMissed?.(1);
-      p.text = text;
-      p.extra = image;
+      // The newest wins, except that a result with a frame image is not replaced by one without:
+      // a viewer shows a result only with its picture, and pictures come at a few a second, so a
+      // paced viewer would hardly ever be sent one. It gets the newest pictured result instead.
+      if (image || !p.extra) {
+        p.text = text;
+        p.extra = image;
+      }
     } else {
       this.pending.set(key, { text, missed: 0, extra: image });
     }

@@ -217,10 +217,14 @@ export class GroundstreamServer {
           const text = (d: Buffer) => {
             if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
               socket.pause(); // (the heartbeat leaves a paused socket alone: its pongs wait unread too)
+              out.readPaused?.(true);
               this.metrics.clientPauses.inc();
             }
             void guard(session.onText(d)).finally(() => {
-              if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) socket.resume();
+              if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) {
+                socket.resume();
+                out.readPaused?.(false);
+              }
             });
           };
           return {

@@ -39,10 +39,19 @@ const probePayload = (id: number) => {
   return b;
 };
 /** The same as a frame: FIN + ping, unmasked, 5 bytes of payload. */
-const probeFrame = (id: number) => Buffer.concat([Buffer.from([0x89, 0x05]), probePayload(id)]);
-/** A pong that answers no probe (no echo of its payload) while probes are out: every ping is a
- * probe, so the client does not echo (or sends pongs of its own, as a heartbeat): lag is no
- * longer measured for it (bytes only, as before probes). */
+const probeFrame = (id: number) => {
+  const b = Buffer.allocUnsafe(7);
+  b[0] = 0x89;
+  b[1] = 5;
+  b[2] = PROBE_TAG;
+  b.writeUInt32BE(id >>> 0, 3);
+  return b;
+};
+/** Pongs that answer no probe (no echo of its payload) while probes are out, from a client that
+ * has never echoed one (its first answer, to the probe sent at connection open, was such a pong):
+ * it does not echo, and lag is not measured for it (bytes only, as before probes). A client that
+ * has echoed a probe once and sends such pongs sends them as a heartbeat of its own (RFC 6455
+ * allows it): they are ignored. */
 const FOREIGN_PONGS_TO_GIVE_UP = 1;
 /** Before a first answer, the link's round trip is unknown: a probe counts as late only past
  * this (ms), or maxLagMs if longer. */
@@ -133,6 +142,9 @@ export class FramedTarget implements SendTarget {
   private draining = false;
   /** Probes answered so far, and the round trip of the latest (ms). */
   private answers = { count: 0, lastMs: 0 };
+  /** When the server last started reading this client again after pausing it (readPaused): its
+   * answers waited unread meanwhile, which is no lag of the client's. */
+  private readAgainAt = -Infinity;
   /** The last thing written here is a probe (a result frame since clears it). */
   private probeIsLast = false;
 
@@ -151,7 +163,7 @@ export class FramedTarget implements SendTarget {
   private pong(data: Buffer): void {
     if (!this.probes.length) return;
     if (data.length !== 5 || data[0] !== PROBE_TAG) {
-      if (++this.foreignPongs >= FOREIGN_PONGS_TO_GIVE_UP) this.giveUpMeasuring();
+      if (this.answers.count === 0 && ++this.foreignPongs >= FOREIGN_PONGS_TO_GIVE_UP) this.giveUpMeasuring();
       return;
     }
     const id = data.readUInt32BE(1);
@@ -171,6 +183,12 @@ export class FramedTarget implements SendTarget {
     this.probes.length = 0;
     this.draining = false;
     this.answeredHook?.();
+  }
+
+  /** The server stops (true) or starts again (false) reading this client (server.ts, when too
+   * many of its requests wait): answers it sent meanwhile are not its lag. */
+  readPaused(paused: boolean): void {
+    if (!paused) this.readAgainAt = performance.now();
   }
 
   /** `hook` is called whenever a probe is answered. */
@@ -199,8 +217,9 @@ export class FramedTarget implements SendTarget {
    */
   lagging(): boolean {
     if (this.draining) return true;
-    if (!this.probes.length) return false;
-    const out = performance.now() - this.probes[0]!.at;
+    if (!this.probes.length || this.ws.isPaused) return false; // (paused: its answers wait unread here)
+    const now = performance.now();
+    const out = now - Math.max(this.probes[0]!.at, this.readAgainAt);
     if (this.bestMs === Infinity ? out <= Math.max(this.maxLagMs, FIRST_ANSWER_GRACE_MS) : out - this.bestMs <= this.maxLagMs) return false;
     this.draining = true;
     writeQueuedFrames(); // what this pass queued goes before the ping

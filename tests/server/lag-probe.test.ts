@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Outbox } from '../../src/server/outbox.js';
+import { Outbox, type SendTarget } from '../../src/server/outbox.js';
 import { framedParts } from '../../src/server/text-frames.js';
 import { attachWebSocket } from '../../src/server/ws-server.js';
 import { until } from '../client/fake-server.js';
@@ -17,13 +17,18 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-/** A server that offers a result every 33 ms to each client; its port, and what it counts. */
-async function start(maxLagMs: number) {
+/** The server side of a connection: its socket and its send target. */
+const accepted: { ws: WebSocket; target: SendTarget }[] = [];
+
+/** A server that offers a result every 33 ms to each client; its port. */
+async function start(maxLagMs: number, pingIntervalMs = 60_000) {
   const http: Server = createHttpServer();
   const boxes: Outbox[] = [];
-  const ws = attachWebSocket(http, { path: '/v1/ws', maxPayload: 1 << 20, pingIntervalMs: 60_000, maxLagMs }, {
-    open(_ws, _req, target) {
+  accepted.length = 0;
+  const ws = attachWebSocket(http, { path: '/v1/ws', maxPayload: 1 << 20, pingIntervalMs, maxLagMs }, {
+    open(socket, _req, target) {
       boxes.push(new Outbox(target, 1 << 20));
+      accepted.push({ ws: socket, target });
       return { text() {}, binary() {}, close() {} };
     },
   });
@@ -82,6 +87,44 @@ describe('the lag probe, over real sockets', () => {
     await c.stall(1000); // behind: paced, then the full stream again
     await until(() => c.got.some((m) => m.type === 'missed'), 10_000, 'a missed notice');
     await until(() => c.streak() >= 30, 20_000, '30 results in a row');
+  });
+
+  it("sends the keep-alive's pings as probes, so that a client answering only the newest ping answers ours", async () => {
+    // clientMaxLagMs so long that no probe of the results' own goes in the test's time: every ping
+    // after the first (sent at connection open) is the keep-alive's, every 200 ms
+    const port = await start(600_000, 200);
+    const pings: Buffer[] = [];
+    await client(port, {}, (_ws, d) => pings.push(d));
+    await until(() => pings.length >= 4, 10_000, 'four pings');
+    for (const p of pings) expect([p.length, p[0]]).toEqual([5, 0x70]); // "p" and a number
+    const ids = pings.map((p) => p.readUInt32BE(1));
+    expect(ids).toEqual(ids.map((_, i) => ids[0]! + i)); // counting up
+  });
+
+  it('keeps measuring a client that sends pongs of its own as a heartbeat (RFC 6455 allows it)', async () => {
+    const port = await start(300);
+    const c = await client(port);
+    await until(() => c.got.length >= 10, 10_000, 'results');
+    const beat = setInterval(() => c.ws.pong('heartbeat'), 100);
+    closers.push(() => clearInterval(beat));
+    await c.stall(1500);
+    // still measured: found behind, so a missed notice (bytes alone never get there)
+    await until(() => c.got.some((m) => m.type === 'missed'), 10_000, 'a missed notice');
+  });
+
+  it("does not count against a client the time the server stopped reading it (its answers waited unread)", async () => {
+    const port = await start(300);
+    const c = await client(port);
+    await until(() => c.got.length >= 10, 10_000, 'results');
+    const { ws, target } = accepted[0]!;
+    ws.pause(); // as server.ts does when too many of a client's requests wait
+    target.readPaused?.(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    ws.resume();
+    target.readPaused?.(false);
+    const before = c.got.length;
+    await until(() => c.got.length >= before + 30, 10_000, '30 more results');
+    expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
   });
 
   it('takes a far client (600 ms each way, more than clientMaxLagMs) for what it is: not behind', async () => {

@@ -157,6 +157,21 @@ describe('Outbox', () => {
     expect(socket.probes).toBe(probes);
   });
 
+  it('keeps a waiting result that has a frame image rather than replace it with a newer one without', () => {
+    vi.useFakeTimers();
+    const socket = new FakeSocket();
+    const box = new Outbox(socket, 1000);
+    socket.bufferedAmount = 5000;
+    const jpeg = new Uint8Array([0xff, 0xd8, 1]);
+    box.offer('s', framed(result(1)));
+    box.offer('s', framed(result(2)), jpeg); // pictured: replaces 1
+    box.offer('s', framed(result(3))); // no picture: 2 stays
+    box.offer('s', framed(result(4)));
+    socket.bufferedAmount = 0;
+    vi.advanceTimersByTime(20);
+    expect(socket.sent).toEqual([{ type: 'missed', subscription: 's', count: 3 }, jpeg, result(2)]);
+  });
+
   it('always sends control messages, but drops a client whose buffer passes the hard limit', () => {
     const socket = new FakeSocket();
     const limit = 1024 * 1024;
