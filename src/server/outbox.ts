@@ -36,8 +36,8 @@ export interface SendTarget {
   answered?(): { readonly count: number; readonly lastMs: number };
   /** Calls `hook` whenever a probe is answered (with lagging): what waited for it goes then. */
   onAnswered?(hook: () => void): void;
-  /** The server stops (true) or starts again (false) reading what this client sends. */
-  readPaused?(paused: boolean): void;
+  /** The server reads what this client sends again, after it had stopped. */
+  readingResumed?(): void;
 }
 
 /** A paced client whose window grows past this (it kept up with this many results in flight)
@@ -66,15 +66,16 @@ export class Outbox {
    * The window starts at 1 and moves with the answers' round trips, as TCP Vegas does with its
    * own: a window's worth of answers near the best round trip seen (nothing queued at the client)
    * lets one more be in flight; one well above it (results wait in the client's buffers) takes
-   * one away. A client slower
-   * than the stream settles at one or two in flight, each result about one handler's time old; one
-   * that is only far away (a long round trip, but fast) grows its window past MAX_WINDOW within a
-   * few round trips and goes back to the full stream.
+   * one away. A client slower than the stream settles at one or two in flight, each result about
+   * one handler's time old; one that is only far away (a long round trip, but fast) grows its
+   * window past MAX_WINDOW within a few round trips and goes back to the full stream.
    */
   private paced = false;
   private window = 1;
   /** Answers on time since the window last changed. */
   private onTime = 0;
+  /** The best round trip since pacing began: one result's handling plus the link. (The target's
+   * own best, which it subtracts from lag, is the link alone: measured while the client idled.) */
   private bestRtt = Infinity;
   private seenAnswers = 0;
   /** Results replaced before they could be sent, over the client's lifetime. */

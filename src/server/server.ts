@@ -216,14 +216,13 @@ export class GroundstreamServer {
           let waiting = 0;
           const text = (d: Buffer) => {
             if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
-              socket.pause(); // (the heartbeat leaves a paused socket alone: its pongs wait unread too)
-              out.readPaused?.(true);
+              socket.pause(); // (the heartbeat and the lag probe leave a paused socket alone: its pongs wait unread)
               this.metrics.clientPauses.inc();
             }
             void guard(session.onText(d)).finally(() => {
               if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) {
                 socket.resume();
-                out.readPaused?.(false);
+                out.readingResumed?.();
               }
             });
           };

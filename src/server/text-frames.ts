@@ -47,12 +47,6 @@ const probeFrame = (id: number) => {
   b.writeUInt32BE(id >>> 0, 3);
   return b;
 };
-/** Pongs that answer no probe (no echo of its payload) while probes are out, from a client that
- * has never echoed one (its first answer, to the probe sent at connection open, was such a pong):
- * it does not echo, and lag is not measured for it (bytes only, as before probes). A client that
- * has echoed a probe once and sends such pongs sends them as a heartbeat of its own (RFC 6455
- * allows it): they are ignored. */
-const FOREIGN_PONGS_TO_GIVE_UP = 1;
 /** Before a first answer, the link's round trip is unknown: a probe counts as late only past
  * this (ms), or maxLagMs if longer. */
 const FIRST_ANSWER_GRACE_MS = 5000;
@@ -130,8 +124,6 @@ export class FramedTarget implements SendTarget {
   private nextProbe = 0;
   /** The shortest round trip a probe has had: the link's own delay, which is no lag. */
   private bestMs = Infinity;
-  /** Pongs that answered no probe while probes were out (see FOREIGN_PONGS_TO_GIVE_UP). */
-  private foreignPongs = 0;
   /** Lag is not measured for this client (it does not echo pings): bytes only. */
   private unmeasured = false;
   /** Called when a probe is answered (the outbox sends what waited for it). */
@@ -142,8 +134,8 @@ export class FramedTarget implements SendTarget {
   private draining = false;
   /** Probes answered so far, and the round trip of the latest (ms). */
   private answers = { count: 0, lastMs: 0 };
-  /** When the server last started reading this client again after pausing it (readPaused): its
-   * answers waited unread meanwhile, which is no lag of the client's. */
+  /** When the server last started reading this client again after pausing it (readingResumed):
+   * its answers waited unread meanwhile, which is no lag of the client's. */
   private readAgainAt = -Infinity;
   /** The last thing written here is a probe (a result frame since clears it). */
   private probeIsLast = false;
@@ -156,14 +148,18 @@ export class FramedTarget implements SendTarget {
   ) {
     this.plain = ws.extensions === '';
     ws.on('pong', (data: Buffer) => this.pong(data));
-    // one probe at once, answered before any result is sent: the link's own round trip
+    // one probe at once, usually answered before the first result: the link's own round trip
     this.sendProbe(true);
   }
 
   private pong(data: Buffer): void {
     if (!this.probes.length) return;
     if (data.length !== 5 || data[0] !== PROBE_TAG) {
-      if (this.answers.count === 0 && ++this.foreignPongs >= FOREIGN_PONGS_TO_GIVE_UP) this.giveUpMeasuring();
+      // A pong that echoes no probe while probes are out. As a client's first answer (to the
+      // probe sent at connection open), it means the client does not echo: lag is not measured
+      // for it (bytes only, as before probes). From a client that has echoed, it is a heartbeat
+      // of its own (RFC 6455 allows it), and ignored.
+      if (this.answers.count === 0) this.giveUpMeasuring();
       return;
     }
     const id = data.readUInt32BE(1);
@@ -185,10 +181,10 @@ export class FramedTarget implements SendTarget {
     this.answeredHook?.();
   }
 
-  /** The server stops (true) or starts again (false) reading this client (server.ts, when too
-   * many of its requests wait): answers it sent meanwhile are not its lag. */
-  readPaused(paused: boolean): void {
-    if (!paused) this.readAgainAt = performance.now();
+  /** The server reads this client again after it stopped (server.ts, while too many of its
+   * requests waited): answers it sent meanwhile are not its lag. */
+  readingResumed(): void {
+    this.readAgainAt = performance.now();
   }
 
   /** `hook` is called whenever a probe is answered. */
@@ -218,8 +214,7 @@ export class FramedTarget implements SendTarget {
   lagging(): boolean {
     if (this.draining) return true;
     if (!this.probes.length || this.ws.isPaused) return false; // (paused: its answers wait unread here)
-    const now = performance.now();
-    const out = now - Math.max(this.probes[0]!.at, this.readAgainAt);
+    const out = performance.now() - Math.max(this.probes[0]!.at, this.readAgainAt);
     if (this.bestMs === Infinity ? out <= Math.max(this.maxLagMs, FIRST_ANSWER_GRACE_MS) : out - this.bestMs <= this.maxLagMs) return false;
     this.draining = true;
     writeQueuedFrames(); // what this pass queued goes before the ping

@@ -118,10 +118,9 @@ describe('the lag probe, over real sockets', () => {
     await until(() => c.got.length >= 10, 10_000, 'results');
     const { ws, target } = accepted[0]!;
     ws.pause(); // as server.ts does when too many of a client's requests wait
-    target.readPaused?.(true);
     await new Promise((r) => setTimeout(r, 1500));
     ws.resume();
-    target.readPaused?.(false);
+    target.readingResumed?.();
     const before = c.got.length;
     await until(() => c.got.length >= before + 30, 10_000, '30 more results');
     expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
