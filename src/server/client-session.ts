@@ -83,7 +83,7 @@ export class ClientSession {
 
   constructor(
     private readonly ctx: SessionContext,
-    socket: SendTarget,
+    private readonly socket: SendTarget,
   ) {
     this.outbox = new Outbox(socket, ctx.clientBufferBytes, ctx.onMissed);
   }
@@ -143,7 +143,7 @@ export class ClientSession {
         case 'ping':
           return this.send({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}) });
         case 'pong':
-          return;
+          return this.socket.appPong?.(msg.id); // (it may answer a lag probe: text-frames.ts)
       }
     } catch (e) {
       const ref = 'id' in msg ? msg.id : undefined;

@@ -38,6 +38,8 @@ export interface SendTarget {
   onAnswered?(hook: () => void): void;
   /** The server reads what this client sends again, after it had stopped. */
   readingResumed?(): void;
+  /** The client's `pong` message arrived, with this id (it may answer a lag probe). */
+  appPong?(id: string | undefined): void;
 }
 
 /** A paced client whose window grows past this (it kept up with this many results in flight)

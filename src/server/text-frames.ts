@@ -47,6 +47,17 @@ const probeFrame = (id: number) => {
   b.writeUInt32BE(id >>> 0, 3);
   return b;
 };
+/**
+ * The same probe as the protocol's own `ping` message, id "lag<N>": every client of the protocol
+ * answers it with `pong` (docs/protocol.md), and the SDK does so as it handles the message, after
+ * the handlers of everything that came before it. A browser answers WebSocket pings in its network
+ * stack, before the page has handled the messages before them; this one it answers from the page.
+ * The first probe behind a result goes both ways; a client that answers this one is probed this
+ * way from then on.
+ */
+const APP_PROBE = /^lag(\d{1,10})$/;
+const appProbeText = (id: number) => `{"type":"ping","id":"lag${id}"}`;
+
 /** Before a first answer, the link's round trip is unknown: a probe counts as late only past
  * this (ms), or maxLagMs if longer. */
 const FIRST_ANSWER_GRACE_MS = 5000;
@@ -139,6 +150,10 @@ export class FramedTarget implements SendTarget {
   private readAgainAt = -Infinity;
   /** The last thing written here is a probe (a result frame since clears it). */
   private probeIsLast = false;
+  /** Probes go as the protocol's `ping` message (the client answered one: APP_PROBE). */
+  private appProbes = false;
+  /** A probe has gone as the protocol's `ping` too, to see whether the client answers it. */
+  private appTried = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -152,6 +167,14 @@ export class FramedTarget implements SendTarget {
     this.sendProbe(true);
   }
 
+  /** The client's `pong` message (client-session.ts), answering an app-level probe if its id is one. */
+  appPong(id: string | undefined): void {
+    const m = APP_PROBE.exec(id ?? '');
+    if (!m) return;
+    this.appProbes = true;
+    this.answer(Number(m[1]));
+  }
+
   private pong(data: Buffer): void {
     if (!this.probes.length) return;
     if (data.length !== 5 || data[0] !== PROBE_TAG) {
@@ -162,7 +185,11 @@ export class FramedTarget implements SendTarget {
       if (this.answers.count === 0) this.giveUpMeasuring();
       return;
     }
-    const id = data.readUInt32BE(1);
+    this.answer(data.readUInt32BE(1));
+  }
+
+  /** Probe `id` was answered, and every one before it. */
+  private answer(id: number): void {
     let sentAt: number | undefined;
     // every probe up to `id` (modulo 2^32: a probe is "up to" id when it is at most 2^31 before it)
     while (this.probes.length && (id - this.probes[0]!.id) >>> 0 < 0x80000000) sentAt = this.probes.shift()!.at;
@@ -194,7 +221,8 @@ export class FramedTarget implements SendTarget {
 
   /** The keep-alive's ping (ws-server.ts), sent as a probe (see PROBE_TAG). */
   heartbeat(): void {
-    if (this.unmeasured) this.ws.ping();
+    // (a keep-alive needs a WebSocket pong: with app-level probes it is a plain ping)
+    if (this.unmeasured || this.appProbes) this.ws.ping();
     else this.sendProbe(true);
   }
 
@@ -252,8 +280,16 @@ export class FramedTarget implements SendTarget {
     const id = this.nextProbe;
     this.nextProbe = (this.nextProbe + 1) >>> 0;
     this.probes.push({ id, at: this.lastProbe });
-    if (viaWs || !this.raw.writable) this.ws.ping(probePayload(id));
-    else this.raw.write(probeFrame(id));
+    if (!this.appProbes) {
+      if (viaWs || !this.raw.writable) this.ws.ping(probePayload(id));
+      else this.raw.write(probeFrame(id));
+    }
+    // (not the one sent from the constructor: hello must be the first message)
+    if (this.appProbes || (!this.appTried && this.probes.length + this.answers.count > 1)) {
+      this.appTried = true;
+      if (this.plain && this.raw.writable) this.raw.write(textFrame(appProbeText(id)));
+      else this.ws.send(appProbeText(id));
+    }
   }
 
   /** Bytes of result frames queued in this pass, not yet written. */

@@ -265,6 +265,37 @@ describe('streaming server over real sockets', () => {
     }
   });
 
+  it("measures a client that answers WebSocket pings at once but handles messages slowly (a browser page) by the protocol's own ping", async () => {
+    await addStream('page', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    // ws answers WebSocket pings as they arrive, as a browser's network stack does; the messages
+    // themselves are handled one every 60 ms (slower than the 30 a second that come), in order,
+    // the protocol's `ping` among them (answered with `pong` when its turn comes, as the SDK does)
+    const page = new WebSocket(wsUrl);
+    const queue: { type: string; id?: string; frame?: { capturedAt: number } }[] = [];
+    const handled: { type: string; age?: number }[] = [];
+    page.on('message', (d) => queue.push(JSON.parse(String(d))));
+    const worker = setInterval(() => {
+      const m = queue.shift();
+      if (!m) return;
+      if (m.type === 'ping') page.send(JSON.stringify({ type: 'pong', id: m.id }));
+      handled.push({ type: m.type, ...(m.frame ? { age: Date.now() - m.frame.capturedAt } : {}) });
+    }, 60);
+    try {
+      await new Promise((r) => page.once('open', r));
+      page.send(JSON.stringify({ type: 'subscribe', id: 'p', stream: 'page', queries: ['circle'] }));
+      // measured by WebSocket pings alone it would never be behind, and its backlog would only
+      // grow; measured by its own answers, it is found behind, then paced: fresh results again
+      await until(() => {
+        const at = handled.findIndex((m) => m.type === 'missed');
+        return at >= 0 && handled.slice(at).some((m) => m.type === 'detections' && m.age! < 500);
+      }, 60_000, 'a result under 500 ms old after a missed notice');
+    } finally {
+      clearInterval(worker);
+      page.terminate();
+      await fetch(`${base}/v1/streams/page`, { method: 'DELETE' });
+    }
+  });
+
   it('answers bad messages with error replies and carries on', async () => {
     await addStream('pushme', 'push');
     const c = await TestClient.open(wsUrl);
