@@ -83,7 +83,7 @@ export class ClientSession {
 
   constructor(
     private readonly ctx: SessionContext,
-    private readonly socket: SendTarget,
+    socket: SendTarget,
   ) {
     this.outbox = new Outbox(socket, ctx.clientBufferBytes, ctx.onMissed);
   }
@@ -143,7 +143,7 @@ export class ClientSession {
         case 'ping':
           return this.send({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}) });
         case 'pong':
-          return this.socket.appPong?.(msg.id); // (it may answer a lag probe: text-frames.ts)
+          return; // (one answering a lag probe was taken as it arrived: server.ts)
       }
     } catch (e) {
       const ref = 'id' in msg ? msg.id : undefined;

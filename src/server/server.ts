@@ -215,6 +215,9 @@ export class GroundstreamServer {
           // this client's socket, so that a flood waits in its TCP buffers, not in our memory.
           let waiting = 0;
           const text = (d: Buffer) => {
+            // A lag probe's answer counts when it arrives, not when its turn in the queue comes
+            // (a request that takes a while would make it late: text-frames.ts, appPong).
+            if (d.length <= 64 && d.includes('"lag')) out.appPong?.(lagPongId(d));
             if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
               socket.pause(); // (the heartbeat and the lag probe leave a paused socket alone: its pongs wait unread)
               this.metrics.clientPauses.inc();
@@ -316,5 +319,15 @@ export class GroundstreamServer {
       this.http.close(() => resolve());
       this.http.closeAllConnections?.();
     });
+  }
+}
+
+/** The id of a client's `pong` message (a small one that names a lag probe), or undefined. */
+export function lagPongId(d: Buffer): string | undefined {
+  try {
+    const m = JSON.parse(d.toString('utf8')) as { type?: unknown; id?: unknown };
+    return m?.type === 'pong' && typeof m.id === 'string' ? m.id : undefined;
+  } catch {
+    return undefined; // (the queue answers it with an error, as any bad message)
   }
 }

@@ -57,6 +57,9 @@ const probeFrame = (id: number) => {
  */
 const APP_PROBE = /^lag(\d{1,10})$/;
 const appProbeText = (id: number) => `{"type":"ping","id":"lag${id}"}`;
+/** A protocol `ping` probe unanswered for this many maxLagMs, while the client answers WebSocket
+ * pings (the keep-alive's), means it stopped answering those: probes go as WebSocket pings again. */
+const APP_ANSWER_TIMEOUT = 10;
 
 /** Before a first answer, the link's round trip is unknown: a probe counts as late only past
  * this (ms), or maxLagMs if longer. */
@@ -152,8 +155,10 @@ export class FramedTarget implements SendTarget {
   private probeIsLast = false;
   /** Probes go as the protocol's `ping` message (the client answered one: APP_PROBE). */
   private appProbes = false;
-  /** A probe has gone as the protocol's `ping` too, to see whether the client answers it. */
-  private appTried = false;
+  /** The probe that went as the protocol's `ping` too, to see whether the client answers it
+   * (-1: none yet); after APP_ANSWER_TIMEOUT, no more tries. */
+  private appTrial = -1;
+  private appGaveUp = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -171,12 +176,20 @@ export class FramedTarget implements SendTarget {
   appPong(id: string | undefined): void {
     const m = APP_PROBE.exec(id ?? '');
     if (!m) return;
-    this.appProbes = true;
-    this.answer(Number(m[1]));
+    const n = Number(m[1]);
+    // (the trial probe may be answered by its WebSocket pong first: its id still counts)
+    if (this.answer(n) || (n === this.appTrial && !this.appGaveUp)) this.appProbes = true;
   }
 
   private pong(data: Buffer): void {
     if (!this.probes.length) return;
+    if (this.appProbes && performance.now() - this.probes[0]!.at > APP_ANSWER_TIMEOUT * this.maxLagMs) {
+      // it reads (it answers WebSocket pings), but has left the protocol's ping unanswered this
+      // long: it stopped answering those. Back to WebSocket probes, or it would get nothing more.
+      this.appProbes = false;
+      this.appGaveUp = true;
+      this.sendProbe(true); // its pong answers every probe before it
+    }
     if (data.length !== 5 || data[0] !== PROBE_TAG) {
       // A pong that echoes no probe while probes are out. As a client's first answer (to the
       // probe sent at connection open), it means the client does not echo: lag is not measured
@@ -188,17 +201,22 @@ export class FramedTarget implements SendTarget {
     this.answer(data.readUInt32BE(1));
   }
 
-  /** Probe `id` was answered, and every one before it. */
-  private answer(id: number): void {
+  /** Probe `id` was answered, and every one before it; false when it is no probe out (an id
+   * never sent, or one answered already). */
+  private answer(id: number): boolean {
+    if (!this.probes.length) return false;
+    const oldest = this.probes[0]!.id;
+    if ((id - oldest) >>> 0 >= (this.nextProbe - oldest) >>> 0) return false;
     let sentAt: number | undefined;
     // every probe up to `id` (modulo 2^32: a probe is "up to" id when it is at most 2^31 before it)
     while (this.probes.length && (id - this.probes[0]!.id) >>> 0 < 0x80000000) sentAt = this.probes.shift()!.at;
-    if (sentAt === undefined) return;
+    if (sentAt === undefined) return false;
     const ms = performance.now() - sentAt;
     this.bestMs = Math.min(this.bestMs, ms);
     this.answers = { count: this.answers.count + 1, lastMs: ms };
     if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
     this.answeredHook?.();
+    return true;
   }
 
   private giveUpMeasuring(): void {
@@ -285,8 +303,8 @@ export class FramedTarget implements SendTarget {
       else this.raw.write(probeFrame(id));
     }
     // (not the one sent from the constructor: hello must be the first message)
-    if (this.appProbes || (!this.appTried && this.probes.length + this.answers.count > 1)) {
-      this.appTried = true;
+    if (this.appProbes || (this.appTrial < 0 && !this.appGaveUp && this.probes.length + this.answers.count > 1)) {
+      if (this.appTrial < 0) this.appTrial = id;
       if (this.plain && this.raw.writable) this.raw.write(textFrame(appProbeText(id)));
       else this.ws.send(appProbeText(id));
     }

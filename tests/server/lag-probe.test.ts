@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { Outbox, type SendTarget } from '../../src/server/outbox.js';
 import { framedParts } from '../../src/server/text-frames.js';
 import { attachWebSocket } from '../../src/server/ws-server.js';
+import { lagPongId } from '../../src/server/server.js';
 import { until } from '../client/fake-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -29,7 +30,8 @@ async function start(maxLagMs: number, pingIntervalMs = 60_000) {
     open(socket, _req, target) {
       boxes.push(new Outbox(target, 1 << 20));
       accepted.push({ ws: socket, target });
-      return { text() {}, binary() {}, close() {} };
+      // as server.ts takes a client's `pong` message that answers a lag probe
+      return { text: (d: Buffer) => target.appPong?.(lagPongId(d)), binary() {}, close() {} };
     },
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -124,6 +126,32 @@ describe('the lag probe, over real sockets', () => {
     const before = c.got.length;
     await until(() => c.got.length >= before + 30, 10_000, '30 more results');
     expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);
+  });
+
+  it("goes back to WebSocket probes for a client that stops answering the protocol's ping (it is not starved)", async () => {
+    const port = await start(200, 500);
+    const c = await client(port);
+    let answered = 0;
+    c.ws.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.type === 'ping' && answered++ === 0) c.ws.send(JSON.stringify({ type: 'pong', id: m.id })); // the first only
+    });
+    await until(() => c.got.length >= 30, 10_000, 'results');
+    // its later pings unanswered: found behind, results wait; then, 10 x clientMaxLagMs on, the
+    // keep-alive's WebSocket pong shows it reads, and results come again
+    const before = c.got.length;
+    await until(() => c.got.length >= before + 60, 30_000, '60 more results');
+    expect(answered).toBeGreaterThan(1);
+  });
+
+  it('ignores answers to probes never sent (a client cannot answer ahead to hide that it is behind)', async () => {
+    const port = await start(300);
+    const c = await client(port);
+    await until(() => c.got.length >= 10, 10_000, 'results');
+    const forge = setInterval(() => c.ws.send(JSON.stringify({ type: 'pong', id: 'lag99999999' })), 50);
+    closers.push(() => clearInterval(forge));
+    await c.stall(1500);
+    await until(() => c.got.some((m) => m.type === 'missed'), 10_000, 'a missed notice');
   });
 
   it('takes a far client (600 ms each way, more than clientMaxLagMs) for what it is: not behind', async () => {

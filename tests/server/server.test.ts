@@ -34,7 +34,9 @@ beforeAll(async () => {
   model = await loadModel(BUNDLED_MODEL_DIR);
   const counting: GroundingModel = {
     info: model.info,
-    prepareQueries: (q) => model.prepareQueries(q),
+    // (a query named "slowly encoded" takes 2.5 s: a request that holds up the client's queue)
+    prepareQueries: (q) =>
+      q.includes('slowly encoded') ? new Promise((r) => setTimeout(r, 2500)).then(() => model.prepareQueries(['circle'])) : model.prepareQueries(q),
     detect: (...a) => (inferences++, model.detect(...a)),
     workingSize: (w, h) => model.workingSize(w, h),
     close: async () => {},
@@ -293,6 +295,28 @@ describe('streaming server over real sockets', () => {
       clearInterval(worker);
       page.terminate();
       await fetch(`${base}/v1/streams/page`, { method: 'DELETE' });
+    }
+  });
+
+  it("takes a lag probe's answer as it arrives, not behind the client's own slow request", async () => {
+    await addStream('busy', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), { realtime: true, loop: true });
+    const c = new WebSocket(wsUrl);
+    const got: { type: string }[] = [];
+    c.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.type === 'ping') c.send(JSON.stringify({ type: 'pong', id: m.id })); // at once, as the SDK does
+      got.push(m);
+    });
+    try {
+      await new Promise((r) => c.once('open', r));
+      c.send(JSON.stringify({ type: 'subscribe', id: 'a', stream: 'busy', queries: ['circle'] }));
+      await until(() => got.filter((m) => m.type === 'detections').length >= 45, 20_000, 'results'); // (its probes are the protocol's ping by now)
+      c.send(JSON.stringify({ type: 'subscribe', id: 'b', stream: 'busy', queries: ['slowly encoded'] }));
+      await until(() => got.some((m) => m.type === 'subscribed' && (m as { id?: string }).id === 'b'), 20_000, 'the slow ack');
+      expect(got.filter((m) => m.type === 'missed')).toEqual([]);
+    } finally {
+      c.terminate();
+      await fetch(`${base}/v1/streams/busy`, { method: 'DELETE' });
     }
   });
 
