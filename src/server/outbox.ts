@@ -1,6 +1,6 @@
 /**
  * Per-client back-pressure. Control messages always go out; results go out while the client's
- * socket buffer is under the limit and the client is not behind in time (SendTarget.lagging). When
+ * socket buffer is under the limit and the client is not behind in time (SendTarget.lag). When
  * either fails, each subscription keeps only its newest result
  * (conflation) and counts the ones it replaced; when the client has caught up, it gets a
  * `missed` notice with that count, then the newest result. A slow client therefore costs the
@@ -25,21 +25,22 @@ export interface SendTarget {
   sendText(text: FramedText): void;
   /** Drops the connection at once (ws: terminate()). */
   terminate(): void;
-  /** Whether the client is further behind what it was sent than the server allows (time, not
-   * bytes: text-frames.ts). Absent: bytes only, and no pacing. */
-  lagging?(): boolean;
-  /** Lag probes sent and not yet answered (with lagging). */
-  probesOut?(): number;
-  /** Sends a lag probe behind everything sent so far (with lagging). */
-  probeNow?(): void;
-  /** Probes answered so far, and the round trip of the latest, ms (with lagging). */
-  answered?(): { readonly count: number; readonly lastMs: number };
-  /** Calls `hook` whenever a probe is answered (with lagging): what waited for it goes then. */
-  onAnswered?(hook: () => void): void;
-  /** The server reads what this client sends again, after it had stopped. */
-  readingResumed?(): void;
-  /** The client's `pong` message arrived, with this id (it may answer a lag probe). */
-  appPong?(id: string | undefined): void;
+  /** How far behind the client is in time (lag-probe.ts). Absent: bytes only, and no pacing. */
+  readonly lag?: LagMeter;
+}
+
+/** What the outbox needs of a LagProbe (lag-probe.ts). */
+export interface LagMeter {
+  /** Whether the client is further behind what it was sent than the server allows. */
+  lagging(): boolean;
+  /** Probes sent and not yet answered. */
+  probesOut(): number;
+  /** Sends a probe behind everything sent so far. */
+  probeNow(): void;
+  /** Probes answered so far, and the round trip of the latest, ms. */
+  answered(): { readonly count: number; readonly lastMs: number };
+  /** Calls `hook` whenever a probe is answered: what waited for it goes then. */
+  onAnswered(hook: () => void): void;
 }
 
 /** A paced client whose window grows past this (it kept up with this many results in flight)
@@ -89,7 +90,7 @@ export class Outbox {
     private readonly limit: number,
     private readonly onMissed?: (n: number) => void,
   ) {
-    socket.onAnswered?.(() => {
+    socket.lag?.onAnswered(() => {
       if (this.pending.size) this.flush();
     });
   }
@@ -114,7 +115,7 @@ export class Outbox {
     if (!p && !this.behind()) {
       if (image) this.socket.send(image);
       this.socket.sendText(text);
-      if (this.paced) this.socket.probeNow!();
+      if (this.paced) this.socket.lag!.probeNow();
       return;
     }
     if (p) {
@@ -151,25 +152,27 @@ export class Outbox {
    * in time: small results fill the kernel's buffers for a long while before the buffer here grows. */
   private behind(): boolean {
     if (this.socket.bufferedAmount > this.limit) return true;
-    if (this.socket.lagging?.()) {
-      if (!this.paced && this.socket.probeNow && this.socket.probesOut && this.socket.answered) {
+    const lag = this.socket.lag;
+    if (!lag) return false;
+    if (lag.lagging()) {
+      if (!this.paced) {
         this.paced = true;
         this.window = 1;
         this.onTime = 0;
         this.bestRtt = Infinity;
-        this.seenAnswers = this.socket.answered().count;
+        this.seenAnswers = lag.answered().count;
       }
       return true;
     }
     if (!this.paced) return false;
-    this.adjustWindow();
-    return this.paced && this.socket.probesOut!() >= this.window;
+    this.adjustWindow(lag);
+    return this.paced && lag.probesOut() >= this.window;
   }
 
   /** Moves a paced client's window by its latest answer (see `paced`), and unpaces it when the
    * window has grown past MAX_WINDOW. */
-  private adjustWindow(): void {
-    const a = this.socket.answered!();
+  private adjustWindow(lag: LagMeter): void {
+    const a = lag.answered();
     if (a.count === this.seenAnswers) return;
     this.seenAnswers = a.count;
     this.bestRtt = Math.min(this.bestRtt, a.lastMs);
@@ -188,7 +191,7 @@ export class Outbox {
   private schedule(): void {
     // Waiting for an answer to a probe: the answer flushes (onAnswered). Waiting for bytes to
     // drain: ws emits no per-socket drain event, so poll while something waits (only then).
-    if (this.socket.onAnswered && this.socket.bufferedAmount <= this.limit) return;
+    if (this.socket.lag && this.socket.bufferedAmount <= this.limit) return;
     this.timer ??= setTimeout(() => {
       this.timer = null;
       this.flush();
@@ -203,7 +206,7 @@ export class Outbox {
       if (p.missed > 0) this.send({ type: 'missed', subscription: key, count: p.missed } satisfies MissedMessage);
       if (p.extra) this.socket.send(p.extra);
       this.socket.sendText(p.text);
-      if (this.paced) this.socket.probeNow!();
+      if (this.paced) this.socket.lag!.probeNow();
     }
     if (this.pending.size) this.schedule();
   }

@@ -216,8 +216,8 @@ export class GroundstreamServer {
           let waiting = 0;
           const text = (d: Buffer) => {
             // A lag probe's answer counts when it arrives, not when its turn in the queue comes
-            // (a request that takes a while would make it late: text-frames.ts, appPong).
-            if (d.length <= 64 && d.includes('"lag')) out.appPong?.(lagPongId(d));
+            // (a request that takes a while would make it late: lag-probe.ts, appPong).
+            if (d.length <= 64 && d.includes('"lag')) out.lag.appPong(lagPongId(d));
             if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
               socket.pause(); // (the heartbeat and the lag probe leave a paused socket alone: its pongs wait unread)
               this.metrics.clientPauses.inc();
@@ -225,7 +225,7 @@ export class GroundstreamServer {
             void guard(session.onText(d)).finally(() => {
               if (--waiting <= TEXT_BACKLOG_LOW && socket.isPaused) {
                 socket.resume();
-                out.readingResumed?.();
+                out.lag.readingResumed();
               }
             });
           };

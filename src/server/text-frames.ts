@@ -18,52 +18,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
+import { LagProbe } from './lag-probe.js';
 import type { SendTarget } from './outbox.js';
 
 const FIN_TEXT = 0x81;
-
-/** Default of the server's clientMaxLagMs. */
-export const DEFAULT_MAX_LAG_MS = 1000;
-/**
- * The lag probe: a ping whose payload is "p" and a number counting up per connection (32 bits,
- * big-endian). A pong echoes its ping's payload, and a client may answer only the newest of
- * several pings it has not answered yet (RFC 6455 5.5.3): a pong for probe k answers every probe
- * up to k. The keep-alive's pings are probes too (FramedTarget.heartbeat), so that a client that
- * answers only the newest ping answers ours.
- */
-const PROBE_TAG = 0x70;
-const probePayload = (id: number) => {
-  const b = Buffer.allocUnsafe(5);
-  b[0] = PROBE_TAG;
-  b.writeUInt32BE(id >>> 0, 1);
-  return b;
-};
-/** The same as a frame: FIN + ping, unmasked, 5 bytes of payload. */
-const probeFrame = (id: number) => {
-  const b = Buffer.allocUnsafe(7);
-  b[0] = 0x89;
-  b[1] = 5;
-  b[2] = PROBE_TAG;
-  b.writeUInt32BE(id >>> 0, 3);
-  return b;
-};
-/**
- * The same probe as the protocol's own `ping` message, id "lag<N>": every client of the protocol
- * answers it with `pong` (docs/protocol.md), and the SDK does so as it handles the message, after
- * the handlers of everything that came before it. A browser answers WebSocket pings in its network
- * stack, before the page has handled the messages before them; this one it answers from the page.
- * The first probe behind a result goes both ways; a client that answers this one is probed this
- * way from then on.
- */
-const APP_PROBE = /^lag(\d{1,10})$/;
-const appProbeText = (id: number) => `{"type":"ping","id":"lag${id}"}`;
-/** A protocol `ping` probe unanswered for this many maxLagMs, while the client answers WebSocket
- * pings (the keep-alive's), means it stopped answering those: probes go as WebSocket pings again. */
-const APP_ANSWER_TIMEOUT = 10;
-
-/** Before a first answer, the link's round trip is unknown: a probe counts as late only past
- * this (ms), or maxLagMs if longer. */
-const FIRST_ANSWER_GRACE_MS = 5000;
 
 /** One unmasked, final text frame (server to client, RFC 6455 section 5.2) holding `text`. */
 export function textFrame(text: string): Buffer {
@@ -133,181 +91,32 @@ function frameOf(text: string): Buffer {
 export class FramedTarget implements SendTarget {
   /** No extension negotiated (fixed at the handshake): text frames may be written here. */
   private readonly plain: boolean;
-  /** The lag probes not yet answered, oldest first, with when each went (performance.now()). */
-  private readonly probes: { id: number; at: number }[] = [];
-  private nextProbe = 0;
-  /** The shortest round trip a probe has had: the link's own delay, which is no lag. */
-  private bestMs = Infinity;
-  /** Lag is not measured for this client (it does not echo pings): bytes only. */
-  private unmeasured = false;
-  /** Called when a probe is answered (the outbox sends what waited for it). */
-  private answeredHook: (() => void) | undefined;
-  /** When the last lag probe went. */
-  private lastProbe = -Infinity;
-  /** Behind: results wait until the probe sent when that was found is answered. */
-  private draining = false;
-  /** Probes answered so far, and the round trip of the latest (ms). */
-  private answers = { count: 0, lastMs: 0 };
-  /** When the server last started reading this client again after pausing it (readingResumed):
-   * its answers waited unread meanwhile, which is no lag of the client's. */
-  private readAgainAt = -Infinity;
-  /** The last thing written here is a probe (a result frame since clears it). */
-  private probeIsLast = false;
-  /** Probes go as the protocol's `ping` message (the client answered one: APP_PROBE). */
-  private appProbes = false;
-  /** The probe that went as the protocol's `ping` too, to see whether the client answers it
-   * (-1: none yet); after APP_ANSWER_TIMEOUT, no more tries. */
-  private appTrial = -1;
-  private appGaveUp = false;
+  /** How far behind the client is (lag-probe.ts). */
+  readonly lag: LagProbe;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly raw: Duplex,
-    /** Results are conflated while the lag probe has gone unanswered this long (ms). */
-    private readonly maxLagMs = DEFAULT_MAX_LAG_MS,
+    /** Results are conflated while the client is this far behind (ms). */
+    maxLagMs?: number,
   ) {
     this.plain = ws.extensions === '';
-    ws.on('pong', (data: Buffer) => this.pong(data));
-    // one probe at once, usually answered before the first result: the link's own round trip
-    this.sendProbe(true);
-  }
-
-  /** The client's `pong` message (client-session.ts), answering an app-level probe if its id is one. */
-  appPong(id: string | undefined): void {
-    const m = APP_PROBE.exec(id ?? '');
-    if (!m) return;
-    const n = Number(m[1]);
-    // (the trial probe may be answered by its WebSocket pong first: its id still counts)
-    if (this.answer(n) || (n === this.appTrial && !this.appGaveUp)) this.appProbes = true;
-  }
-
-  private pong(data: Buffer): void {
-    if (!this.probes.length) return;
-    if (this.appProbes && performance.now() - this.probes[0]!.at > APP_ANSWER_TIMEOUT * this.maxLagMs) {
-      // it reads (it answers WebSocket pings), but has left the protocol's ping unanswered this
-      // long: it stopped answering those. Back to WebSocket probes, or it would get nothing more.
-      this.appProbes = false;
-      this.appGaveUp = true;
-      this.sendProbe(true); // its pong answers every probe before it
-    }
-    if (data.length !== 5 || data[0] !== PROBE_TAG) {
-      // A pong that echoes no probe while probes are out. As a client's first answer (to the
-      // probe sent at connection open), it means the client does not echo: lag is not measured
-      // for it (bytes only, as before probes). From a client that has echoed, it is a heartbeat
-      // of its own (RFC 6455 allows it), and ignored.
-      if (this.answers.count === 0) this.giveUpMeasuring();
-      return;
-    }
-    this.answer(data.readUInt32BE(1));
-  }
-
-  /** Probe `id` was answered, and every one before it; false when it is no probe out (an id
-   * never sent, or one answered already). */
-  private answer(id: number): boolean {
-    if (!this.probes.length) return false;
-    const oldest = this.probes[0]!.id;
-    if ((id - oldest) >>> 0 >= (this.nextProbe - oldest) >>> 0) return false;
-    let sentAt: number | undefined;
-    // every probe up to `id` (modulo 2^32: a probe is "up to" id when it is at most 2^31 before it)
-    while (this.probes.length && (id - this.probes[0]!.id) >>> 0 < 0x80000000) sentAt = this.probes.shift()!.at;
-    if (sentAt === undefined) return false;
-    const ms = performance.now() - sentAt;
-    this.bestMs = Math.min(this.bestMs, ms);
-    this.answers = { count: this.answers.count + 1, lastMs: ms };
-    if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
-    this.answeredHook?.();
-    return true;
-  }
-
-  private giveUpMeasuring(): void {
-    this.unmeasured = true;
-    this.probes.length = 0;
-    this.draining = false;
-    this.answeredHook?.();
-  }
-
-  /** The server reads this client again after it stopped (server.ts, while too many of its
-   * requests waited): answers it sent meanwhile are not its lag. */
-  readingResumed(): void {
-    this.readAgainAt = performance.now();
-  }
-
-  /** `hook` is called whenever a probe is answered. */
-  onAnswered(hook: () => void): void {
-    this.answeredHook = hook;
-  }
-
-  /** The keep-alive's ping (ws-server.ts), sent as a probe (see PROBE_TAG). */
-  heartbeat(): void {
-    // (a keep-alive needs a WebSocket pong: with app-level probes it is a plain ping)
-    if (this.unmeasured || this.appProbes) this.ws.ping();
-    else this.sendProbe(true);
-  }
-
-  /**
-   * Whether the client is behind by more than maxLagMs. Bytes waiting in this process say little
-   * of that: the kernel's send buffer and the client's receive buffer hold megabytes, thousands
-   * of small results, so a client that reads slower than results come would get them later and
-   * later (a minute behind, in a robot's test) long before bufferedAmount grew. So every
-   * maxLagMs / 2, a result goes out with a ping behind it; every client must answer pings (RFC
-   * 6455), and it answers once it has read what came before. A ping unanswered for maxLagMs means
-   * the client is at least that far behind. Then no result goes until it has read everything it
-   * was sent: one more ping goes at once, and results wait (the outbox keeps the newest) until
-   * that one is answered. (Resuming when the late ping is answered would leave the results sent
-   * after it still queued ahead of the newest.) The link's own round trip (the shortest a probe
-   * has had) is not lag: a client across the world is not behind for being far.
-   */
-  lagging(): boolean {
-    if (this.draining) return true;
-    if (!this.probes.length || this.ws.isPaused) return false; // (paused: its answers wait unread here)
-    const out = performance.now() - Math.max(this.probes[0]!.at, this.readAgainAt);
-    if (this.bestMs === Infinity ? out <= Math.max(this.maxLagMs, FIRST_ANSWER_GRACE_MS) : out - this.bestMs <= this.maxLagMs) return false;
-    this.draining = true;
-    writeQueuedFrames(); // what this pass queued goes before the ping
-    this.sendProbe(!this.plain);
-    return true;
-  }
-
-  /** Lag probes answered so far, and the round trip of the latest (ms). */
-  answered(): { readonly count: number; readonly lastMs: number } {
-    return this.answers;
-  }
-
-  /** Lag probes sent and not yet answered. */
-  probesOut(): number {
-    return this.probes.length;
-  }
-
-  /** Sends a lag probe now, behind everything sent so far (the outbox paces a slow client with
-   * these: one result, one probe, the next result when it is answered). */
-  probeNow(): void {
-    writeQueuedFrames();
-    if (!this.probeIsLast) this.sendProbe(!this.plain); // (one went behind that frame already)
-  }
-
-  /** Sends a lag probe after what was just written, when one is due (see lagging()). */
-  private probe(viaWs: boolean): void {
-    if (this.probes.length || performance.now() - this.lastProbe < this.maxLagMs / 2) return;
-    this.sendProbe(viaWs);
-  }
-
-  private sendProbe(viaWs: boolean): void {
-    if (this.unmeasured || this.ws.readyState !== WebSocket.OPEN) return;
-    this.probeIsLast = true;
-    this.lastProbe = performance.now();
-    const id = this.nextProbe;
-    this.nextProbe = (this.nextProbe + 1) >>> 0;
-    this.probes.push({ id, at: this.lastProbe });
-    if (!this.appProbes) {
-      if (viaWs || !this.raw.writable) this.ws.ping(probePayload(id));
-      else this.raw.write(probeFrame(id));
-    }
-    // (not the one sent from the constructor: hello must be the first message)
-    if (this.appProbes || (this.appTrial < 0 && !this.appGaveUp && this.probes.length + this.answers.count > 1)) {
-      if (this.appTrial < 0) this.appTrial = id;
-      if (this.plain && this.raw.writable) this.raw.write(textFrame(appProbeText(id)));
-      else this.ws.send(appProbeText(id));
-    }
+    this.lag = new LagProbe(
+      {
+        ws,
+        writeRaw: (frame) => {
+          if (!this.plain || !this.raw.writable) return false;
+          this.raw.write(frame);
+          return true;
+        },
+        sendText: (text) => {
+          if (this.plain && this.raw.writable) this.raw.write(textFrame(text));
+          else this.ws.send(text);
+        },
+        flushQueued: writeQueuedFrames,
+      },
+      maxLagMs,
+    );
   }
 
   /** Bytes of result frames queued in this pass, not yet written. */
@@ -324,7 +133,7 @@ export class FramedTarget implements SendTarget {
 
   send(data: string | Uint8Array): void {
     writeQueuedFrames(); // results queued before this go first
-    this.probeIsLast = false;
+    this.lag.wrote();
     if (this.plain && typeof data === 'string' && this.ws.readyState === WebSocket.OPEN && this.raw.writable) this.raw.write(frameOf(data));
     else this.ws.send(data);
   }
@@ -338,8 +147,8 @@ export class FramedTarget implements SendTarget {
     } else {
       writeQueuedFrames();
       this.ws.send(t.text());
-      this.probeIsLast = false;
-      this.probe(true);
+      this.lag.wrote();
+      if (this.lag.due()) this.lag.probe();
     }
   }
 
@@ -354,13 +163,13 @@ export class FramedTarget implements SendTarget {
     this.queuedBytes -= frame.length;
     if (this.ws.readyState !== WebSocket.OPEN || !this.raw.writable) return;
     try {
-      this.probeIsLast = false;
-      if (this.probes.length || performance.now() - this.lastProbe < this.maxLagMs / 2) this.raw.write(frame);
+      this.lag.wrote();
+      if (!this.lag.due()) this.raw.write(frame);
       else {
         // one system call for both (writev)
         this.raw.cork();
         this.raw.write(frame);
-        this.probe(false);
+        this.lag.probe();
         this.raw.uncork();
       }
     } catch {

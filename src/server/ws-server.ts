@@ -6,7 +6,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SUBPROTOCOL } from '../protocol/index.js';
-import type { SendTarget } from './outbox.js';
 import { framedTarget, writeQueuedFrames, type FramedTarget } from './text-frames.js';
 
 export interface WsHandlers {
@@ -17,7 +16,7 @@ export interface WsHandlers {
    */
   accept?(req: IncomingMessage): { close: number; reason: string } | null;
   /** `out`: where to send this client's messages (text goes out pre-framed: text-frames.ts). */
-  open(socket: WebSocket, req: IncomingMessage, out: SendTarget): {
+  open(socket: WebSocket, req: IncomingMessage, out: FramedTarget): {
     text(data: Buffer): void;
     binary(data: Buffer): void;
     close(code: number): void;
@@ -29,7 +28,7 @@ export interface WsOptions {
   /** Largest message accepted, bytes (ws closes the socket with 1009 above it). */
   maxPayload: number;
   pingIntervalMs: number;
-  /** See FramedTarget.lagging (text-frames.ts). */
+  /** See LagProbe (lag-probe.ts). */
   maxLagMs?: number;
 }
 
@@ -104,7 +103,7 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       missed.set(ws, n + 1);
       // (a lag probe: a client that answers only the newest of its pings answers those too)
       const t = targets.get(ws);
-      if (t) t.heartbeat();
+      if (t) t.lag.heartbeat();
       else ws.ping();
     }
   }, opts.pingIntervalMs);

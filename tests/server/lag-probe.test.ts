@@ -7,8 +7,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Outbox, type SendTarget } from '../../src/server/outbox.js';
-import { framedParts } from '../../src/server/text-frames.js';
+import { Outbox } from '../../src/server/outbox.js';
+import { framedParts, type FramedTarget } from '../../src/server/text-frames.js';
 import { attachWebSocket } from '../../src/server/ws-server.js';
 import { lagPongId } from '../../src/server/server.js';
 import { until } from '../client/fake-server.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** The server side of a connection: its socket and its send target. */
-const accepted: { ws: WebSocket; target: SendTarget }[] = [];
+const accepted: { ws: WebSocket; target: FramedTarget }[] = [];
 
 /** A server that offers a result every 33 ms to each client; its port. */
 async function start(maxLagMs: number, pingIntervalMs = 60_000) {
@@ -31,7 +31,7 @@ async function start(maxLagMs: number, pingIntervalMs = 60_000) {
       boxes.push(new Outbox(target, 1 << 20));
       accepted.push({ ws: socket, target });
       // as server.ts takes a client's `pong` message that answers a lag probe
-      return { text: (d: Buffer) => target.appPong?.(lagPongId(d)), binary() {}, close() {} };
+      return { text: (d: Buffer) => target.lag.appPong(lagPongId(d)), binary() {}, close() {} };
     },
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -122,7 +122,7 @@ describe('the lag probe, over real sockets', () => {
     ws.pause(); // as server.ts does when too many of a client's requests wait
     await new Promise((r) => setTimeout(r, 1500));
     ws.resume();
-    target.readingResumed?.();
+    target.lag.readingResumed();
     const before = c.got.length;
     await until(() => c.got.length >= before + 30, 10_000, '30 more results');
     expect(c.got.filter((m) => m.type === 'missed')).toEqual([]);

@@ -1,7 +1,7 @@
 /** The per-client outbox on a fake socket whose buffer the test fills and drains. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeServerMessage, type DetectionsMessage } from '../../src/protocol/index.js';
-import { hardLimit, Outbox, type SendTarget } from '../../src/server/outbox.js';
+import { hardLimit, Outbox, type LagMeter, type SendTarget } from '../../src/server/outbox.js';
 import { framedParts, type FramedText } from '../../src/server/text-frames.js';
 
 class FakeSocket implements SendTarget {
@@ -35,35 +35,51 @@ const framed = (m: DetectionsMessage) => framedParts(Buffer.from(encodeServerMes
 
 afterEach(() => vi.useRealTimers());
 
-/** A socket with the lag probe's methods, whose answers the test gives (oldest probe first). */
-function pacedSocket() {
-  const socket = Object.assign(new FakeSocket(), {
-    behind: false,
-    out: 0, // probes not yet answered
-    probes: 0, // probes sent
-    answers: { count: 0, lastMs: 0 },
-    lagging(this: { behind: boolean }) {
-      return this.behind;
-    },
-    probesOut(this: { out: number }) {
-      return this.out;
-    },
-    probeNow(this: { out: number; probes: number }) {
-      this.out++;
-      this.probes++;
-    },
-    answered(this: { answers: { count: number; lastMs: number } }) {
-      return this.answers;
-    },
-  });
-  const seqs = () => socket.sent.filter((m: any) => m.type === 'detections').map((m: any) => m.frame.seq as number);
-  const answer = (ms: number) => {
-    if (socket.out > 0) socket.out--;
-    socket.answers = { count: socket.answers.count + 1, lastMs: ms };
-  };
-  return { socket, seqs, answer };
+/** A lag meter (lag-probe.ts's side of the outbox) whose state the test sets: `behind`, the probes
+ * out, and the answers, which it gives oldest first (`answer`), calling the outbox back as a
+ * LagProbe does. */
+class FakeLag implements LagMeter {
+  behind = false;
+  out = 0; // probes not yet answered
+  probes = 0; // probes sent
+  answers = { count: 0, lastMs: 0 };
+  private hook: (() => void) | undefined;
+  lagging() {
+    return this.behind;
+  }
+  probesOut() {
+    return this.out;
+  }
+  probeNow() {
+    this.out++;
+    this.probes++;
+  }
+  answered() {
+    return this.answers;
+  }
+  onAnswered(hook: () => void) {
+    this.hook = hook;
+  }
+  /** The oldest probe out is answered after `ms` (or, with none out, the client caught up). */
+  answer(ms = 0) {
+    if (this.out > 0) this.out--;
+    this.answers = { count: this.answers.count + 1, lastMs: ms };
+    this.hook?.();
+  }
+  /** It is no longer behind: what waited goes (as on a LagProbe's answer). */
+  caughtUp() {
+    this.behind = false;
+    this.hook?.();
+  }
 }
 
+/** A socket with a lag meter. */
+function pacedSocket() {
+  const lag = new FakeLag();
+  const socket = Object.assign(new FakeSocket(), { lag });
+  const seqs = () => socket.sent.filter((m: any) => m.type === 'detections').map((m: any) => m.frame.seq as number);
+  return { socket, lag, seqs, answer: (ms: number) => lag.answer(ms) };
+}
 
 describe('Outbox', () => {
   it('sends results while the buffer is under the limit; above it keeps the newest, then says how many were missed', () => {
@@ -84,31 +100,31 @@ describe('Outbox', () => {
 
   it('conflates while the client is behind in time, with its buffer under the limit, and sends the newest once it catches up', () => {
     vi.useFakeTimers();
-    const socket = Object.assign(new FakeSocket(), { behind: false, lagging(this: { behind: boolean }) { return this.behind; } });
+    const { socket, lag } = pacedSocket();
     const box = new Outbox(socket, 1000);
     box.offer('s', framed(result(1)));
-    socket.behind = true; // the lag probe has gone unanswered too long; no byte waits here
+    lag.behind = true; // the lag probe has gone unanswered too long; no byte waits here
     for (let seq = 2; seq <= 4; seq++) box.offer('s', framed(result(seq)));
     box.send({ type: 'pong', id: 'p' }); // control messages still go
     vi.advanceTimersByTime(50);
     expect(socket.sent).toEqual([result(1), { type: 'pong', id: 'p' }]);
-    socket.behind = false; // its answer came
+    lag.caughtUp(); // its answer came
     vi.advanceTimersByTime(20);
     expect(socket.sent.slice(2)).toEqual([{ type: 'missed', subscription: 's', count: 2 }, result(4)]);
   });
 
   it('paces a client that fell behind in time: a window of results in flight that shrinks while answers come late', () => {
     vi.useFakeTimers();
-    const { socket, seqs, answer } = pacedSocket();
+    const { socket, lag, seqs, answer } = pacedSocket();
     const box = new Outbox(socket, 1_000_000);
     box.offer('s', framed(result(1)));
-    socket.behind = true;
+    lag.behind = true;
     box.offer('s', framed(result(2)));
     box.offer('s', framed(result(3)));
-    socket.behind = false; // it read everything it was sent
+    lag.caughtUp(); // it read everything it was sent
     vi.advanceTimersByTime(20);
     expect(socket.sent.slice(1)).toEqual([{ type: 'missed', subscription: 's', count: 1 }, result(3)]);
-    expect(socket.probes).toBe(1); // a probe behind the result
+    expect(lag.probes).toBe(1); // a probe behind the result
     // paced, window 1: nothing more goes until that probe is answered; meanwhile the newest waits
     box.offer('s', framed(result(4)));
     box.offer('s', framed(result(5)));
@@ -130,16 +146,16 @@ describe('Outbox', () => {
     expect(seqs()).toEqual([1, 3, 5, 6, 7]);
     box.offer('s', framed(result(8))); // window 1, one out: waits
     expect(seqs()).toEqual([1, 3, 5, 6, 7]);
-    expect(socket.out).toBe(1);
+    expect(lag.out).toBe(1);
   });
 
   it('unpaces a client that only answers late because it is far away: its round trips stay the same as more are in flight', () => {
     vi.useFakeTimers();
-    const { socket, seqs, answer } = pacedSocket();
+    const { socket, lag, seqs, answer } = pacedSocket();
     const box = new Outbox(socket, 1_000_000);
-    socket.behind = true;
+    lag.behind = true;
     box.offer('s', framed(result(1)));
-    socket.behind = false;
+    lag.caughtUp();
     vi.advanceTimersByTime(20);
     let seq = 2;
     // every round trip 80 ms, however many are in flight: the window grows by one a window of
@@ -150,11 +166,11 @@ describe('Outbox', () => {
       vi.advanceTimersByTime(20);
     }
     // back on the full stream: every result goes, and no probe rides with each
-    const probes = socket.probes;
+    const probes = lag.probes;
     const before = seqs().length;
     for (let j = 0; j < 5; j++) box.offer('s', framed(result(seq++)));
     expect(seqs().length - before).toBe(5);
-    expect(socket.probes).toBe(probes);
+    expect(lag.probes).toBe(probes);
   });
 
   it('keeps a waiting result that has a frame image rather than replace it with a newer one without', () => {
