@@ -51,11 +51,12 @@ async function run(clients: number, frames: number): Promise<number> {
   const streams = { get: () => entry, list: () => [], info: () => ({}) } as unknown as StreamManager;
   const sessions: ClientSession[] = [];
   for (let i = 0; i < clients; i++) {
-    const ws = { extensions: '', readyState: 1, bufferedAmount: 0, send() {}, terminate() {} };
+    const ws = { extensions: "", readyState: 1, bufferedAmount: 0, send() {}, ping() {}, on() {}, terminate() {} };
     const raw = { writable: true, write: () => true };
     const ctx: SessionContext = {
       clientId: `c${i}`,
       serverVersion: 'bench',
+      instance: 'bench',
       model,
       streams,
       decode: createClientMessageDecoder(limits),

@@ -81,6 +81,9 @@ function onMessage(stream, data, isBinary, ws) {
     w.latencies.push(arrived - m.frame.capturedAt);
     w.outside.push(arrived - m.frame.capturedAt - m.timings.decode - m.timings.infer);
     w.inDetect.push(m.timings.decode + m.timings.infer);
+  } else if (m.type === 'ping') {
+    // as the protocol asks of every client, and the SDK does: the server's lag probes come so
+    if (!ws?.mute) ws?.send(JSON.stringify({ type: 'pong', ...(m.id !== undefined && { id: m.id }) }));
   } else if (m.type === 'missed') {
     w.missedNotices++;
     w.missed += m.count;
@@ -159,7 +162,9 @@ const commands = {
   // sameId: every client names its subscription `s1`, as SDK clients name their first one;
   // otherwise each its own (`${prefix}0`, `${prefix}1`, ...), so that no two clients get the same
   // message.
-  async open({ url, group, clients, stream, queries, threshold, sameId, prefix = 's' }) {
+  // mute: the clients leave the protocol's ping unanswered (its WebSocket pings they answer, as
+  // ws does), so that the server probes them with those alone.
+  async open({ url, group, clients, stream, queries, threshold, sameId, prefix = 's', mute = false }) {
     const sockets = groups.get(group) ?? [];
     groups.set(group, sockets);
     // In batches: hundreds of handshakes at once only measure the accept queue.
@@ -167,7 +172,9 @@ const commands = {
     for (let i = 0; i < clients; i += 25) {
       const batch = [];
       for (let j = i; j < Math.min(clients, i + 25); j++) batch.push(openOne(url, stream, queries, threshold, sameId ? 's1' : `${prefix}${base + j}`));
-      sockets.push(...(await Promise.all(batch)));
+      const opened = await Promise.all(batch);
+      for (const ws of opened) ws.mute = mute;
+      sockets.push(...opened);
     }
     return { open: sockets.length };
   },

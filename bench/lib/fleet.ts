@@ -78,14 +78,15 @@ export class ClientFleet {
 
   /** Opens `clients` clients in `group`, each subscribed to `stream` with `queries`. Their
    * subscription ids differ from client to client (`${prefix}0`, `${prefix}1`, ...; prefix `s`),
-   * unless `sameId` (all `s1`, as SDK clients name their first subscription). */
+   * unless `sameId` (all `s1`, as SDK clients name their first subscription). `mute`: they leave
+   * the protocol's ping unanswered (WebSocket pings they answer), as no client should. */
   open(
     group: string,
     url: string,
     clients: number,
     stream: string,
     queries: readonly string[],
-    options: { threshold?: number; sameId?: boolean; prefix?: string } = {},
+    options: { threshold?: number; sameId?: boolean; prefix?: string; mute?: boolean } = {},
   ): Promise<{ open: number }> {
     return this.call('open', { group, url, clients, stream, queries, ...options });
   }

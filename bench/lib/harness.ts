@@ -45,7 +45,7 @@ export class Harness {
 
   static async start(model: GroundingModel, clip: DecodedClip): Promise<Harness> {
     const sources = new Map<string, SyntheticSource>();
-    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent' });
+    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent', ...(process.env.TMP_LAG ? { clientMaxLagMs: Number(process.env.TMP_LAG) } : {}) });
     const real = defaultSourceFactory(config, [FIXTURES]);
     const server = new GroundstreamServer({
       config,
@@ -82,7 +82,7 @@ export class Harness {
   }
 
   /** Opens `clients` more clients in `group`, each subscribed to `stream` (see ClientFleet.open). */
-  async connect(group: string, clients: number, stream: string, queries: readonly string[], options: { sameId?: boolean; prefix?: string } = {}): Promise<void> {
+  async connect(group: string, clients: number, stream: string, queries: readonly string[], options: { sameId?: boolean; prefix?: string; mute?: boolean } = {}): Promise<void> {
     await this.fleet.open(group, this.url, clients, stream, queries, options);
   }
 

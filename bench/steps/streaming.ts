@@ -57,10 +57,14 @@ export async function streamingStep(ctx: StepContext): Promise<StepResult> {
         if (n) errors.push(`${where}: ${n} error messages`);
       },
     };
-    await loadSection(section);
-    await clientsSection(section);
-    await queriesSection(section);
-    await streamsSection(section);
+    // BENCH_SECTIONS=clients,queries runs only those (a quicker look at one of them).
+    const sections = { load: loadSection, clients: clientsSection, queries: queriesSection, streams: streamsSection };
+    const only = process.env.BENCH_SECTIONS?.split(',') ?? Object.keys(sections);
+    for (const name of only) {
+      const run = sections[name as keyof typeof sections];
+      if (!run) throw new Error(`BENCH_SECTIONS: no section ${name} (${Object.keys(sections).join(', ')})`);
+      await run(section);
+    }
   } finally {
     await h.close();
     await model.close();
@@ -73,7 +77,7 @@ export async function streamingStep(ctx: StepContext): Promise<StepResult> {
     ...out,
     notes: [
       'Server: GroundstreamServer on 127.0.0.1 (port 0), the bundled model, concurrency 1, onnxruntime 2 intra-op threads; streams are synthetic sources (bench/lib/synthetic-source.ts) emitting pre-decoded 224x224 frames of fixtures/clips/clip01 at a set rate, stamped with their due time.',
-      'Clients: real WebSockets (`ws`) in a separate process (bench/fleet/client-fleet.mjs), on the same 2 cores as the server.',
+      "Clients: real WebSockets (`ws`) in a separate process (bench/fleet/client-fleet.mjs), on the same 2 cores as the server. They answer the protocol's `ping` as the protocol asks and the SDK does, so the server's lag probes go to them as such pings and come back as `pong` messages (two a second per client; docs/protocol.md, Back-pressure).",
       "\"others' CPU\": the largest share of the machine's CPU that processes other than the server and its clients used during a window (above a few % the row is not clean).",
     ],
   };

@@ -58,6 +58,30 @@ const probeFrame = (id: number) => {
  */
 const APP_PROBE = /^lag(\d{1,10})$/;
 const appProbeText = (id: number) => `{"type":"ping","id":"lag${id}"}`;
+/** The answer to probe N as the SDK writes it: `{"type":"pong","id":"lag<N>"}`. */
+const APP_ANSWER_HEAD = Buffer.from('{"type":"pong","id":"lag');
+const APP_ANSWER_TAIL = '"}';
+
+/**
+ * The probe id ("lag<N>") of a message that is exactly a probe's answer as the SDK writes it, or
+ * undefined. Such a message asks nothing more of the server, so it need not wait its turn behind
+ * the client's requests, nor be parsed and checked against the schema: hundreds of clients each
+ * answer two probes a second, and that path cost more per client than writing their results
+ * (bench: fan-out, clients that answer). Any other spelling goes the usual way (lagPongId).
+ */
+export function exactLagPong(d: Uint8Array): string | undefined {
+  const head = APP_ANSWER_HEAD.length;
+  const digits = d.length - head - APP_ANSWER_TAIL.length;
+  if (digits < 1 || digits > 10) return undefined;
+  for (let i = 0; i < head; i++) if (d[i] !== APP_ANSWER_HEAD[i]) return undefined;
+  let id = 'lag';
+  for (let i = head; i < head + digits; i++) {
+    const c = d[i]!;
+    if (c < 0x30 || c > 0x39) return undefined;
+    id += String.fromCharCode(c);
+  }
+  return d[d.length - 2] === 0x22 && d[d.length - 1] === 0x7d ? id : undefined;
+}
 /** A protocol `ping` probe unanswered for this many maxLagMs, while the client answers WebSocket
  * pings (the keep-alive's), means it stopped answering those: probes go as WebSocket pings again. */
 const APP_ANSWER_TIMEOUT = 10;

@@ -22,6 +22,7 @@ import { Auth, isLoopback, type Right } from './auth.js';
 import { Metrics } from './metrics.js';
 import { StreamManager, type SourceFactory } from './streams.js';
 import { attachWebSocket } from './ws-server.js';
+import { exactLagPong } from './lag-probe.js';
 
 export const SERVER_VERSION = '0.1.0';
 /** Text messages of one client waiting to be handled at which its socket is paused, and resumed. */
@@ -217,6 +218,8 @@ export class GroundstreamServer {
           const text = (d: Buffer) => {
             // A lag probe's answer counts when it arrives, not when its turn in the queue comes
             // (a request that takes a while would make it late: lag-probe.ts, appPong).
+            const answer = exactLagPong(d);
+            if (answer !== undefined) return out.lag.appPong(answer); // (nothing more to do: see exactLagPong)
             if (d.length <= 64 && d.includes('"lag')) out.lag.appPong(lagPongId(d));
             if (++waiting > TEXT_BACKLOG_HIGH && !socket.isPaused) {
               socket.pause(); // (the heartbeat and the lag probe leave a paused socket alone: its pongs wait unread)

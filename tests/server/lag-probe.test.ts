@@ -11,6 +11,7 @@ import { Outbox } from '../../src/server/outbox.js';
 import { framedParts, type FramedTarget } from '../../src/server/text-frames.js';
 import { attachWebSocket } from '../../src/server/ws-server.js';
 import { lagPongId } from '../../src/server/server.js';
+import { exactLagPong } from '../../src/server/lag-probe.js';
 import { until } from '../client/fake-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -76,6 +77,32 @@ async function client(port: number, options: ConstructorParameters<typeof WebSoc
   };
   return { ws, got, streak, stall };
 }
+
+describe('exactLagPong: the answer to a probe as the SDK writes it, taken without the schema', () => {
+  const b = (s: string) => Buffer.from(s);
+  it('reads the probe id of exactly {"type":"pong","id":"lag<N>"}, as the SDK sends it', () => {
+    expect(exactLagPong(b(JSON.stringify({ type: 'pong', id: 'lag0' })))).toBe('lag0');
+    expect(exactLagPong(b('{"type":"pong","id":"lag4294967295"}'))).toBe('lag4294967295');
+  });
+  it('leaves every other message to the usual path (parsed, checked, answered in turn)', () => {
+    for (const text of [
+      '{"type":"pong","id":"lag"}', // no number
+      '{"type":"pong","id":"lag12345678901"}', // 11 digits
+      '{"type":"pong","id":"lag1x"}',
+      '{"type":"pong","id":"lag1","t":5}', // more fields: the schema decides
+      '{"type":"pong", "id":"lag1"}', // other spacing
+      '{"id":"lag1","type":"pong"}', // other order
+      '{"type":"ping","id":"lag1"}',
+      '{"type":"pong","id":"lag1"', // cut short
+      '{"type":"pong","id":"lag1"}\n',
+      '{"type":"pong","id":"s1"}',
+      '',
+    ])
+      expect(exactLagPong(b(text)), text).toBeUndefined();
+    // the slower path still finds the id where the JSON says it
+    expect(lagPongId(b('{"id":"lag1","type":"pong"}'))).toBe('lag1');
+  });
+});
 
 describe('the lag probe, over real sockets', () => {
   it('works with a client that answers only the newest of its pings (RFC 6455 5.5.3)', async () => {
