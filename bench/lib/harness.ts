@@ -45,7 +45,7 @@ export class Harness {
 
   static async start(model: GroundingModel, clip: DecodedClip): Promise<Harness> {
     const sources = new Map<string, SyntheticSource>();
-    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent', ...(process.env.TMP_LAG ? { clientMaxLagMs: Number(process.env.TMP_LAG) } : {}) });
+    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent' });
     const real = defaultSourceFactory(config, [FIXTURES]);
     const server = new GroundstreamServer({
       config,
