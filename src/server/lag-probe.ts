@@ -86,6 +86,9 @@ export function exactLagPong(d: Uint8Array): string | undefined {
  * pings (the keep-alive's), means it stopped answering those: probes go as WebSocket pings again. */
 const APP_ANSWER_TIMEOUT = 10;
 
+/** Probes out at once, at most, besides those the outbox sends while it paces. */
+const MAX_OUT = 4;
+
 /** Before a first answer, the link's round trip is unknown: a probe counts as late only past
  * this (ms), or maxLagMs if longer. */
 const FIRST_ANSWER_GRACE_MS = 5000;
@@ -117,6 +120,8 @@ export class LagProbe implements LagMeter {
    * (-1: none yet); after APP_ANSWER_TIMEOUT, no more tries. */
   private appTrial = -1;
   private appGaveUp = false;
+  /** hello has gone (greeted): the protocol's ping may go now. */
+  private helloSent = false;
 
   constructor(
     private readonly c: ProbeChannel,
@@ -167,10 +172,20 @@ export class LagProbe implements LagMeter {
     // every probe up to `id` (modulo 2^32: a probe is "up to" id when it is at most 2^31 before it)
     while (this.probes.length && (id - this.probes[0]!.id) >>> 0 < 0x80000000) sentAt = this.probes.shift()!.at;
     if (sentAt === undefined) return false;
-    const ms = performance.now() - sentAt;
+    const now = performance.now();
+    const ms = now - sentAt;
     this.bestMs = Math.min(this.bestMs, ms);
     this.answers = { count: this.answers.count + 1, lastMs: ms };
     if (this.draining && !this.probes.length) this.draining = false; // it has read all it was sent
+    else if (!this.draining && now - Math.max(sentAt, this.readAgainAt) - this.bestMs > this.maxLagMs) {
+      // Answered, but late: the client was that far behind when it answered, and what was sent
+      // since waits in its buffers. Waiting for a later probe to be late too would let that
+      // backlog grow for another maxLagMs or more (a page handling one message in three was
+      // 6.5 s behind before results stopped, instead of about 3).
+      this.draining = true;
+      this.c.flushQueued();
+      this.send();
+    }
     this.answeredHook?.();
     return true;
   }
@@ -191,6 +206,18 @@ export class LagProbe implements LagMeter {
   /** `hook` is called whenever a probe is answered. */
   onAnswered(hook: () => void): void {
     this.answeredHook = hook;
+  }
+
+  /**
+   * hello has gone (server.ts): a probe goes now, as the protocol's `ping` too (APP_PROBE), before
+   * any result. A client that handles messages after it reads them (a browser page) answers it
+   * as its first turn comes, and is probed that way from its first result; tried later, behind
+   * results, the answer came only after the page had handled them, and a slow page was seconds
+   * behind before it was measured at all.
+   */
+  greeted(): void {
+    this.helloSent = true;
+    this.probeNow();
   }
 
   /** The keep-alive's ping (ws-server.ts), sent as a probe (see PROBE_TAG). */
@@ -246,9 +273,12 @@ export class LagProbe implements LagMeter {
     this.probeIsLast = false;
   }
 
-  /** Whether a probe is due behind what was just written (every maxLagMs / 2, none out). */
+  /** Whether a probe is due behind what was just written: every maxLagMs / 2, whether or not the
+   * last is answered (a client falling behind is found maxLagMs after the first probe it is slow
+   * to answer; waiting for each answer before the next probe let it fall another second or more
+   * behind first), at most MAX_OUT at once. */
   due(): boolean {
-    return !this.unmeasured && !this.probes.length && performance.now() - this.lastProbe >= this.maxLagMs / 2;
+    return !this.unmeasured && this.probes.length < MAX_OUT && performance.now() - this.lastProbe >= this.maxLagMs / 2;
   }
 
   /** Sends a probe behind what was just written (when due(): the framing side asks). */
@@ -264,8 +294,8 @@ export class LagProbe implements LagMeter {
     this.nextProbe = (this.nextProbe + 1) >>> 0;
     this.probes.push({ id, at: this.lastProbe });
     if (!this.appProbes && !this.c.writeRaw(probeFrame(id))) this.c.ws.ping(probePayload(id));
-    // (not the one sent from the constructor: hello must be the first message)
-    if (this.appProbes || (this.appTrial < 0 && !this.appGaveUp && this.probes.length + this.answers.count > 1)) {
+    // (not before hello, which must be the first message)
+    if (this.appProbes || (this.appTrial < 0 && !this.appGaveUp && this.helloSent)) {
       if (this.appTrial < 0) this.appTrial = id;
       this.c.sendText(appProbeText(id));
     }

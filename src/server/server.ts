@@ -205,6 +205,7 @@ export class GroundstreamServer {
           );
           this.sessions.add(session);
           session.hello();
+          out.lag.greeted();
           // one client's failure is its own: log it, answer it, keep serving everyone else
           const guard = (p: Promise<void>) =>
             p.catch((e: unknown) => {

@@ -319,9 +319,9 @@ describe('faults', () => {
       gone.on('error', () => {});
       const closed = new Promise((r) => gone.once('close', r));
       await closed;
-      // it was still connected at each of the pings it missed (the lag probe sent when it
-      // connected, then the keep-alive's two), and dropped after the keep-alive's second
-      expect(pings).toEqual([2, 2, 2]);
+      // it was still connected at each of the pings it missed (the lag probes sent when it
+      // connected and after hello, then the keep-alive's two), and dropped after the keep-alive's second
+      expect(pings).toEqual([2, 2, 2, 2]);
       while (server.clientCount > 1) await new Promise((r) => setTimeout(r, 20));
       alive.send({ type: 'ping', id: 'x' });
       expect((await alive.next((m) => m.type === 'pong')).id).toBe('x');

@@ -5,13 +5,13 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { Outbox } from '../../src/server/outbox.js';
 import { framedParts, type FramedTarget } from '../../src/server/text-frames.js';
 import { attachWebSocket } from '../../src/server/ws-server.js';
 import { lagPongId } from '../../src/server/server.js';
-import { exactLagPong } from '../../src/server/lag-probe.js';
+import { exactLagPong, LagProbe } from '../../src/server/lag-probe.js';
 import { until } from '../client/fake-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -31,6 +31,7 @@ async function start(maxLagMs: number, pingIntervalMs = 60_000) {
     open(socket, _req, target) {
       boxes.push(new Outbox(target, 1 << 20));
       accepted.push({ ws: socket, target });
+      target.lag.greeted(); // (as server.ts does once hello has gone; this server sends none)
       // as server.ts takes a client's `pong` message that answers a lag probe
       return { text: (d: Buffer) => target.lag.appPong(lagPongId(d)), binary() {}, close() {} };
     },
@@ -101,6 +102,76 @@ describe('exactLagPong: the answer to a probe as the SDK writes it, taken withou
       expect(exactLagPong(b(text)), text).toBeUndefined();
     // the slower path still finds the id where the JSON says it
     expect(lagPongId(b('{"id":"lag1","type":"pong"}'))).toBe('lag1');
+  });
+});
+
+describe('LagProbe on a fake connection and clock', () => {
+  afterEach(() => vi.useRealTimers());
+  /** A probe over a channel that records what it writes; `pong(id)` answers probe `id` as a WebSocket pong. */
+  function probe(maxLagMs: number) {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    let onPong: (d: Buffer) => void = () => undefined;
+    const pings: number[] = [];
+    const texts: string[] = [];
+    const ws = { readyState: WebSocket.OPEN, isPaused: false, on: (_e: string, f: (d: Buffer) => void) => (onPong = f), ping() {} };
+    const lag = new LagProbe(
+      {
+        ws: ws as unknown as WebSocket,
+        writeRaw: (frame) => (pings.push(frame.readUInt32BE(3)), true), // 2 header bytes, the tag, then the id
+        sendText: (t) => void texts.push(t),
+        flushQueued() {},
+      },
+      maxLagMs,
+    );
+    const pong = (id: number) => {
+      const b = Buffer.alloc(5);
+      b[0] = 0x70;
+      b.writeUInt32BE(id, 1);
+      onPong(b);
+    };
+    return { lag, pings, texts, pong };
+  }
+
+  it("tries the protocol's ping right after hello, before any result, and never before hello", () => {
+    const { lag, texts } = probe(1000);
+    expect(texts).toEqual([]); // the probe at connection open goes before hello: a WebSocket ping only
+    lag.wrote(); // hello
+    lag.greeted();
+    expect(texts).toEqual(['{"type":"ping","id":"lag1"}']);
+  });
+
+  it('sends the next probe every maxLagMs / 2 even while one is out (at most four), so that falling behind shows within maxLagMs of it', () => {
+    const { lag, pings, pong } = probe(1000);
+    vi.advanceTimersByTime(2);
+    pong(0); // the link: 2 ms
+    for (let i = 0; i < 6; i++) {
+      vi.advanceTimersByTime(500);
+      lag.wrote();
+      if (lag.due()) lag.probe();
+    }
+    expect(pings).toEqual([0, 1, 2, 3, 4]); // none answered since the first: four out, then no more
+    expect(lag.lagging()).toBe(true); // the oldest has been out 2.5 s
+  });
+
+  it('finds a client behind as soon as it answers a probe late, not one probe later', () => {
+    const { lag, pings, pong } = probe(1000);
+    vi.advanceTimersByTime(2);
+    pong(0); // the link: 2 ms
+    lag.wrote(); // a result
+    lag.probeNow(); // probe 1
+    expect(pings).toEqual([0, 1]);
+    vi.advanceTimersByTime(1500);
+    pong(1); // answered, 1.5 s after it went: the client had that much to read before it
+    expect(lag.lagging()).toBe(true); // results wait until it has read what was sent since
+    expect(pings).toEqual([0, 1, 2]); // the probe that says when it has
+    pong(2);
+    expect(lag.lagging()).toBe(false);
+    // an answer within maxLagMs of the link's round trip is no lag
+    lag.wrote();
+    lag.probeNow();
+    vi.advanceTimersByTime(900);
+    pong(3);
+    expect(lag.lagging()).toBe(false);
   });
 });
 
