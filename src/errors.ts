@@ -61,6 +61,7 @@ export const ERRORS = {
   INGEST_STALLED: { status: 504, message: 'source sent no frame in time: %s' },
   INGEST_SOURCE_CLOSED: { status: 409, message: 'source is stopped: %s' },
   INGEST_QUEUE_FULL: { status: 429, message: 'too many frames waiting: %s' },
+  INGEST_PUSH_STREAM_TAKEN: { status: 409, message: 'another client is pushing to this stream: %s' },
   // server: HTTP API and stream management (docs/errors.md)
   STREAM_EXISTS: { status: 409, message: 'a stream with this id exists: %s' },
   HTTP_NOT_FOUND: { status: 404, message: 'not found: %s' },

@@ -157,11 +157,18 @@ export class GroundstreamClient {
    * Send one encoded image to `stream` as a binary frame. Returns false, dropping the frame,
    * when not connected or when more than `pushHighWaterMark` bytes still wait to be sent: live
    * video wants the newest frame, not a queue. Throws GroundstreamError (PROTOCOL_FRAME_*) for a
-   * bad stream id, seq, time, or an image that is not the declared format.
+   * bad stream id, seq, time, or an image that is not the declared format. Without `seq`, frames
+   * are numbered per stream from 0, dropped ones included, so gaps in the results' `seq` show
+   * frames that never went.
    */
-  pushFrame(stream: string, image: Uint8Array, options: PushFrameOptions = {}): boolean {
+  pushFrame(stream: string, encoded: Uint8Array | ArrayBuffer, options: PushFrameOptions = {}): boolean {
     const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...this.hello?.limits };
-    if (!(image instanceof Uint8Array)) throw new GroundstreamError('PROTOCOL_FRAME_EMPTY', 'the image must be a Uint8Array (or Buffer) of encoded bytes');
+    const image = encoded instanceof ArrayBuffer ? new Uint8Array(encoded) : encoded;
+    if (!(image instanceof Uint8Array)) throw new GroundstreamError('PROTOCOL_FRAME_EMPTY', `the image must be encoded bytes (a Uint8Array, Buffer or ArrayBuffer), not ${describe(encoded)}`);
+    if (options.capturedAt !== undefined && options.capturedAt >= 0 && options.capturedAt < PLAUSIBLE_EPOCH_MS) {
+      // (seconds, or a clock since boot: results' ages and the tracker's timing would be nonsense)
+      throw new GroundstreamError('PROTOCOL_FRAME_BAD_TIME', `capturedAt is ms since the epoch (as Date.now()); ${options.capturedAt} is before 1973: seconds?`);
+    }
     const format = options.format ?? (image.byteLength ? sniffImageFormat(image) : 'jpeg'); // (empty: encodeFrame says so)
     if (!format) throw new GroundstreamError('PROTOCOL_FRAME_UNKNOWN_FORMAT', 'the image is not JPEG, PNG or WebP');
     const seq = options.seq ?? this.pushSeq.get(stream) ?? 0;
@@ -274,4 +281,11 @@ export class GroundstreamClient {
     else this.strays.delete(id);
     return true;
   }
+}
+
+/** capturedAt below this (1973-03-03, in ms) is taken for seconds or a clock since boot. */
+const PLAUSIBLE_EPOCH_MS = 1e11;
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
 }

@@ -18,6 +18,9 @@ export interface Frame {
   readonly sourceHeight?: number;
   /** Packed RGB bytes, width * height * 3 long. */
   readonly data: Uint8Array;
+  /** ms this process spent decoding the frame's image (a pushed JPEG, PNG or WebP); absent when
+   * another process decoded it (ffmpeg). Results count it in `timings.decode`. */
+  readonly decodeMs?: number;
 }
 
 /** Axis-aligned box in source pixels: [x1, y1, x2, y2], x right, y down. */

@@ -376,7 +376,7 @@ export class StreamPipeline {
         frame,
         pixels: { data: f.data, width: f.width, height: f.height },
         streamVersion: u.version,
-        timings: { decode: r.timings.preprocess, infer: r.timings.infer + r.timings.postprocess, total: Date.now() - f.capturedAt },
+        timings: { decode: (f.decodeMs ?? 0) + r.timings.preprocess, infer: r.timings.infer + r.timings.postprocess, total: Date.now() - f.capturedAt },
         detections: tr ? tr.detections.filter((d) => d.score >= u.thresholds[d.query]!) : r.detections,
         ...(tr?.lost.length ? { lost: tr.lost } : {}),
       };

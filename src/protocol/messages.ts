@@ -111,6 +111,9 @@ export interface HelloMessage {
   readonly streams: readonly StreamInfo[];
   /** The bounds this server enforces, so a client can check before sending. */
   readonly limits: ProtocolLimits;
+  /** To a client that may push frames (the `push` right): how many a second it may push to one
+   * stream, and the largest image it may push, in pixels (width x height). */
+  readonly push?: { readonly maxFps: number; readonly maxPixels: number };
 }
 
 /** Ack of `subscribe` and of every `update`: the subscription's settings as now in force. */

@@ -100,6 +100,7 @@ export function serverMessageSchemas(limits: ProtocolLimits = DEFAULT_LIMITS): R
           ),
         },
         limits: limitsSchema,
+        push: object({ maxFps: { type: 'number', exclusiveMinimum: 0 }, maxPixels: { type: 'integer', minimum: 1 } }, ['maxFps', 'maxPixels']),
       },
       ['type', 'serverVersion', 'protocolVersion', 'model', 'streams', 'limits'],
     ),

@@ -5,7 +5,7 @@
  */
 import type { Observable, Subscription } from 'rxjs';
 import { isGroundstreamError } from '../errors.js';
-import type { PushedFrameSource } from '../ingest/pushed-source.js';
+import { DEFAULT_MAX_PUSH_PIXELS, type PushedFrameSource } from '../ingest/pushed-source.js';
 import type { GroundingModel } from '../model/index.js';
 import type { SubscriberResult } from '../pipeline/stream-pipeline.js';
 import {
@@ -42,6 +42,8 @@ export interface SessionContext {
   readonly rights: ReadonlySet<'watch' | 'push' | 'manage'>;
   /** Frames a second this client may push to one stream. */
   readonly maxPushFps: number;
+  /** Largest image a client may push, in pixels (said in hello; the stream's source enforces it). */
+  readonly maxPushPixels?: number;
 }
 
 interface ClientSub {
@@ -108,6 +110,7 @@ export class ClientSession {
       model: { name: m.name, type: m.family, threshold: m.threshold, imageSize: m.imageSize },
       streams: this.watches ? this.ctx.streams.list().map((e) => this.ctx.streams.info(e)) : [],
       limits: this.ctx.limits,
+      ...(this.ctx.rights.has('push') ? { push: { maxFps: this.ctx.maxPushFps, maxPixels: this.ctx.maxPushPixels ?? DEFAULT_MAX_PUSH_PIXELS } } : {}),
     });
   }
 
@@ -177,7 +180,7 @@ export class ClientSession {
     this.pushBucket.set(f.stream, b);
     if (b.tokens < 1) return this.send(errorMessage({ code: 'LIMIT_PUSH_RATE', message: `at most ${max} frames a second`, ref }));
     b.tokens -= 1;
-    const res = await src.push.call(entry.source, f.data, { seq: f.seq, capturedAt: f.capturedAt });
+    const res = await src.push.call(entry.source, f.data, { seq: f.seq, capturedAt: f.capturedAt, pusher: this.ctx.clientId });
     if (res.status === 'error') this.send(errorMessage({ code: res.error.code, message: res.error.message, ref }));
   }
 
@@ -337,6 +340,8 @@ export class ClientSession {
     }
     this.subs.clear();
     this.outbox.close();
+    // the streams it pushed to may take another pusher at once
+    for (const stream of this.pushBucket.keys()) (this.ctx.streams.get(stream)?.source as Partial<PushedFrameSource> | undefined)?.release?.(this.ctx.clientId);
   }
 }
 

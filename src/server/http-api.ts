@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STREAM_SPEC_KEYS, streamOptionProblem, type StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
-import type { StreamEntry, StreamManager } from './streams.js';
+import { streamStats, type StreamEntry, type StreamManager } from './streams.js';
 import { redactSecrets } from '../ingest/url-policy.js';
 
 export interface ApiContext {
@@ -85,7 +85,7 @@ function describeStream(ctx: ApiContext, e: StreamEntry) {
     ...ctx.streams.info(e),
     source: redactSecrets(e.spec.source), // a watch-only token must not learn a camera's password
     subscribers: e.pipeline.subscribers,
-    stats: e.pipeline.stats,
+    stats: streamStats(e),
     ...(e.status.error ? { error: e.status.error } : {}),
   };
 }

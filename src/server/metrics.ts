@@ -9,7 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { GroundstreamError } from '../errors.js';
 import { notAllowed, type Handler } from './http-api.js';
-import type { StreamManager } from './streams.js';
+import { streamStats, type StreamManager } from './streams.js';
 
 const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'] as const;
 
@@ -36,9 +36,9 @@ export class Metrics {
           for (const e of streams.list()) this.inc({ stream: e.id }, pick(e));
         },
       });
-    perStreamCounter('groundstream_frames_in_total', 'Frames decoded by the source', (e) => e.pipeline.stats.framesIn);
+    perStreamCounter('groundstream_frames_in_total', 'Frames the source decoded or was pushed', (e) => streamStats(e).framesIn);
     perStreamCounter('groundstream_frames_processed_total', 'Frames that got an inference', (e) => e.pipeline.stats.framesProcessed);
-    perStreamCounter('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model was busy', (e) => e.pipeline.stats.framesDropped);
+    perStreamCounter('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model (or, for pushed images, the decoder) was busy', (e) => streamStats(e).framesDropped);
     perStreamCounter('groundstream_frames_idle_total', 'Frames that arrived while nobody watched', (e) => e.pipeline.stats.framesIdle);
     perStreamCounter('groundstream_inference_errors_total', 'Frames whose inference failed', (e) => e.pipeline.stats.inferenceErrors);
     new Gauge({

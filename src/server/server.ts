@@ -194,6 +194,7 @@ export class GroundstreamServer {
               maxSubscriptions: config.maxSubscriptionsPerClient,
               rights,
               maxPushFps: config.maxPushFps,
+              maxPushPixels: config.maxPushPixels,
               clientBufferBytes: config.clientBufferBytes,
               instance: this.instance,
               onMissed: (n) => {
@@ -257,12 +258,13 @@ export class GroundstreamServer {
         }
       }),
       this.streams.results$.subscribe((r) => {
-        if (r.error) return;
+        if (r.error) return this.inferenceFailed(r.stream, r.error, deps.log);
         this.metrics.inferenceSeconds.observe({ stream: r.stream }, (r.timings.decode + r.timings.infer) / 1000);
         this.metrics.latencySeconds.observe({ stream: r.stream }, r.timings.total / 1000);
       }),
       this.streams.removed$.subscribe((id) => {
         // (logged by the API with who removed it)
+        for (const k of this.failures.keys()) if (k.startsWith(`${id}\0`)) this.failures.delete(k);
         // everyone's stream list learns it is gone (hello listed it), then its subscribers
         for (const c of this.sessions) if (c.watches) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');
@@ -311,6 +313,24 @@ export class GroundstreamServer {
   }
 
   /** Graceful stop: refuse new clients, close clients with 1001, stop sources and their ffmpeg. */
+  /** Per stream and error code: when a failure was last logged, and how many since. */
+  private readonly failures = new Map<string, { at: number; since: number }>();
+
+  /** An inference failed (clients watching get an `error` each): said in the log, so that an
+   * operator sees a model that fails on every frame, not only /metrics. */
+  private inferenceFailed(stream: string, error: { code: string; message: string }, log: ServerDeps['log']): void {
+    const key = `${stream}\0${error.code}`;
+    const now = performance.now();
+    const f = this.failures.get(key);
+    if (f && now - f.at < FAILURE_LOG_INTERVAL_MS) {
+      f.since++;
+      return;
+    }
+    this.failures.set(key, { at: now, since: 0 });
+    const more = f?.since ? ` (and ${f.since} more since it was last logged)` : '';
+    log?.warn({ stream, code: error.code }, `stream ${stream}: ${error.code}: ${error.message}${more}`);
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -325,6 +345,10 @@ export class GroundstreamServer {
     });
   }
 }
+
+/** Inference failures are logged at most once a minute per stream and code (the first at once):
+ * a model that fails on every frame would otherwise write 30 lines a second. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 /** The id of a client's `pong` message (a small one that names a lag probe), or undefined. */
 export function lagPongId(d: Buffer): string | undefined {

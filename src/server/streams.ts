@@ -8,7 +8,7 @@ import { GroundstreamError } from '../errors.js';
 import type { FrameSource, SourceStatus } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
 import type { Limiter } from '../pipeline/limiter.js';
-import { StreamPipeline, type InferenceResult, type PipelineOptions } from '../pipeline/stream-pipeline.js';
+import { StreamPipeline, type InferenceResult, type PipelineOptions, type PipelineStats } from '../pipeline/stream-pipeline.js';
 import type { StreamInfo, StreamState } from '../protocol/index.js';
 
 /** Opens the source a spec names; the server passes ingest's factory, tests pass fakes. */
@@ -20,6 +20,17 @@ export interface StreamEntry {
   readonly source: FrameSource;
   readonly pipeline: StreamPipeline;
   status: SourceStatus;
+}
+
+/**
+ * A stream's frame counts as the API and metrics report them: the pipeline's, with the frames its
+ * source received and replaced before the pipeline saw them (pushed images superseded while the
+ * decoder was busy) counted as received and dropped, as the pipeline counts its own.
+ */
+export function streamStats(e: StreamEntry): PipelineStats {
+  const s = e.pipeline.stats;
+  const early = e.source.framesSuperseded ?? 0;
+  return early ? { ...s, framesIn: s.framesIn + early, framesDropped: s.framesDropped + early } : { ...s };
 }
 
 export interface StreamStatusEvent {

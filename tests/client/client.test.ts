@@ -344,9 +344,11 @@ describe('GroundstreamClient against a real socket', () => {
     const client = makeClient();
     expect(client.pushFrame('cam1', JPEG, { format: 'jpeg', seq: 0 })).toBe(false);
     await client.connect();
-    expect(client.pushFrame('cam1', JPEG, { format: 'jpeg', seq: 7, capturedAt: 1234.5 })).toBe(true);
+    // capturedAt is ms since the epoch: a value in seconds (or since boot) is refused here
+    expect(() => client.pushFrame('cam1', JPEG, { format: 'jpeg', seq: 7, capturedAt: 1_718_000_000.5 })).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_BAD_TIME' }));
+    expect(client.pushFrame('cam1', JPEG, { format: 'jpeg', seq: 7, capturedAt: 1_718_000_000_000.5 })).toBe(true);
     await until(() => server.frames.length, 5000, 'frame');
-    expect(server.frames[0]).toEqual({ stream: 'cam1', seq: 7, capturedAt: 1234.5, format: 'jpeg', data: JPEG });
+    expect(server.frames[0]).toEqual({ stream: 'cam1', seq: 7, capturedAt: 1_718_000_000_000.5, format: 'jpeg', data: JPEG });
     expect(() => client.pushFrame('cam1', JPEG, { format: 'png', seq: 8 })).toThrow(
       expect.objectContaining({ code: 'PROTOCOL_FRAME_FORMAT_MISMATCH' }),
     );
@@ -354,12 +356,17 @@ describe('GroundstreamClient against a real socket', () => {
     expect(client.pushFrame('cam1', JPEG)).toBe(true);
     expect(client.pushFrame('cam1', JPEG)).toBe(true);
     expect(client.pushFrame('cam2', JPEG)).toBe(true);
-    await until(() => server.frames.length >= 4, 5000, 'frames');
+    // an ArrayBuffer (a browser's Blob.arrayBuffer(), a canvas's export) goes as its bytes
+    expect(client.pushFrame('cam2', JPEG.buffer.slice(JPEG.byteOffset, JPEG.byteOffset + JPEG.byteLength) as ArrayBuffer)).toBe(true);
+    await until(() => server.frames.length >= 5, 5000, 'frames');
     expect(server.frames.slice(1).map((f: { stream: string; seq: number; format: string }) => [f.stream, f.seq, f.format])).toEqual([
       ['cam1', 8, 'jpeg'],
       ['cam1', 9, 'jpeg'],
       ['cam2', 0, 'jpeg'],
+      ['cam2', 1, 'jpeg'],
     ]);
+    expect(server.frames[4].data).toEqual(JPEG);
+    expect(() => client.pushFrame('cam1', 'not bytes' as never)).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_EMPTY', message: expect.stringContaining('not string') }));
     expect(() => client.pushFrame('cam1', new Uint8Array([1, 2, 3, 4]))).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_UNKNOWN_FORMAT' }));
     expect(() => client.pushFrame('cam1', new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'PROTOCOL_FRAME_EMPTY' }));
   });

@@ -45,6 +45,7 @@ describe('PushedFrameSource', () => {
     const f = (png as Extract<PushResult, { status: 'emitted' }>).frame;
     expect(f).toMatchObject({ streamId: 'cam', seq: 41, capturedAt: 1_000, pts: 0, width: 16, height: 8, sourceWidth: 16, sourceHeight: 8 });
     expect([...f.data.subarray((3 * 16 + 5) * 3, (3 * 16 + 5) * 3 + 3)]).toEqual([5, 3, 7]); // lossless: exact
+    expect(f.decodeMs).toBeGreaterThan(0); // (results count it in timings.decode)
     const jpeg = await source.push(await image('jpeg'), { capturedAt: 1_500 });
     expect(jpeg).toMatchObject({ status: 'emitted', frame: { seq: 42, pts: 0.5, width: 16, height: 8 } });
     expect(await source.push(await image('webp'))).toMatchObject({ status: 'emitted', frame: { seq: 43 } });
@@ -87,6 +88,37 @@ describe('PushedFrameSource', () => {
     expect(results.map((r) => r.status)).toEqual(['emitted', 'dropped', 'dropped', 'dropped', 'emitted']);
     expect(results[1]).toEqual({ status: 'dropped', reason: 'superseded' });
     expect(source.latest?.seq).toBe(4);
+    expect(source.framesSuperseded).toBe(3); // counted: the stream's stats report them as dropped
+  });
+
+  it("keeps pts moving when a capture clock jumps: one frame stamped an hour ahead no longer holds every later pts at 0", async () => {
+    const source = make();
+    const png = await image('png');
+    const t = 1_700_000_000_000;
+    const ptsOf = async (capturedAt: number) => ((await source.push(png, { capturedAt })) as Extract<PushResult, { status: 'emitted' }>).frame.pts;
+    expect(await ptsOf(t + 3_600_000)).toBe(0); // the first, from a clock an hour ahead
+    const a = await ptsOf(t); // an hour back: by arrival instead
+    expect(a).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, 30));
+    const b = await ptsOf(t + 40); // 40 ms later by the pusher's clock, as it says
+    expect(b - a).toBeCloseTo(0.04, 6);
+    const c = await ptsOf(t + 40 + 60_000); // a jump of a minute: by arrival, a moment
+    expect(c).toBeGreaterThan(b);
+    expect(c - b).toBeLessThan(10);
+    expect(await ptsOf(t + 40 + 60_000 + 100)).toBeCloseTo(c + 0.1, 6);
+  });
+
+  it('takes frames from one pusher at a time: another is refused while it pushes, and may take over once it is released or silent', async () => {
+    const source = make({ pusherHoldMs: 200 });
+    const png = await image('png');
+    expect(await source.push(png, { pusher: 'a' })).toMatchObject({ status: 'emitted' });
+    expect(await source.push(png, { pusher: 'b' })).toMatchObject({ status: 'error', error: { code: 'INGEST_PUSH_STREAM_TAKEN' } });
+    expect(await source.push(png, { pusher: 'a' })).toMatchObject({ status: 'emitted' });
+    source.release('a'); // its connection closed
+    expect(await source.push(png, { pusher: 'b' })).toMatchObject({ status: 'emitted' });
+    expect(await source.push(png, { pusher: 'a' })).toMatchObject({ status: 'error', error: { code: 'INGEST_PUSH_STREAM_TAKEN' } });
+    await new Promise((r) => setTimeout(r, 250)); // b silent longer than the hold
+    expect(await source.push(png, { pusher: 'a' })).toMatchObject({ status: 'emitted' });
   });
 
   it('under `wait`, refuses pushes beyond maxPending', async () => {
@@ -96,6 +128,17 @@ describe('PushedFrameSource', () => {
     expect(await source.push(png)).toMatchObject({ status: 'error', error: { code: 'INGEST_QUEUE_FULL' } });
     source.request(2);
     expect((await Promise.all(first)).map((r) => r.status)).toEqual(['emitted', 'emitted']);
+  });
+
+  it('waits for its first push without reporting a stall (connecting), then reports stalls', async () => {
+    const source = make({ stallTimeoutMs: 100 });
+    const rec = record(source);
+    source.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(source.status.state).toBe('connecting');
+    await source.push(await image('png'));
+    await waitForState(source, 'stalled');
+    expect(rec.statuses.map((s) => s.state)).toEqual(['connecting', 'live', 'stalled']);
   });
 
   it('reports stalled when the client stops pushing, and live again when it resumes', async () => {

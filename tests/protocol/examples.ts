@@ -33,6 +33,7 @@ export const SERVER_EXAMPLES = {
       { id: 'lobby', state: 'reconnecting' },
     ],
     limits: DEFAULT_LIMITS,
+    push: { maxFps: 60, maxPixels: 8294400 },
   },
   subscribed: {
     type: 'subscribed',

@@ -7,9 +7,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import WebSocket from 'ws';
 import { resolveConfig } from '../../src/config/config.js';
-import { isGroundstreamError } from '../../src/errors.js';
+import { GroundstreamError, isGroundstreamError } from '../../src/errors.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { clientSubprotocols, encodeFrame } from '../../src/protocol/index.js';
 import { GroundstreamServer } from '../../src/server/server.js';
@@ -284,6 +285,35 @@ describe('operators', () => {
         ]),
       );
       expect(lines.filter(([level, l]) => level === 'info' && /reconnecting|failed|stalled/.test(l))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('logs a model that fails on every frame at warn, once per stream and code (not once per frame)', async () => {
+    const lines: [string, string][] = [];
+    const log = { info: (_o: object | string, m?: string) => void lines.push(['info', m ?? String(_o)]), warn: (_o: object | string, m?: string) => void lines.push(['warn', m ?? String(_o)]) };
+    // the real model, but every inference fails as a graph fed the wrong shapes does
+    const failing = Object.create(model) as GroundingModel;
+    failing.detect = async () => {
+      throw new GroundstreamError('MODEL_RUN_FAILED', 'Non-zero status code returned while running Add node');
+    };
+    const server = new GroundstreamServer({ config: resolveConfig({ port: 0 }), model: failing, fileRoots: [FIXTURES], log });
+    const base = await server.listen();
+    try {
+      expect((await addStream(base, { id: 'p', source: 'push' })).status).toBe(201);
+      const c = await TestClient.open(`${base.replace('http', 'ws')}/v1/ws`);
+      c.send({ type: 'subscribe', id: 's', stream: 'p', queries: ['circle'] });
+      await c.next((m) => m.type === 'subscribed');
+      const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+      for (let seq = 0; seq < 3; seq++) {
+        c.ws.send(encodeFrame({ stream: 'p', seq, capturedAt: Date.now(), format: 'jpeg' }, jpeg));
+        expect(await c.next((m) => m.type === 'error' && m.ref === `p/${seq}`)).toMatchObject({ code: 'MODEL_RUN_FAILED' }); // each client still hears of each
+      }
+      expect(lines.filter(([, l]) => /MODEL_RUN_FAILED/.test(l))).toEqual([
+        ['warn', 'stream p: MODEL_RUN_FAILED: model inference failed: Non-zero status code returned while running Add node'],
+      ]);
+      await c.close();
     } finally {
       await server.close();
     }

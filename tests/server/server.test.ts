@@ -372,6 +372,36 @@ describe('pushed streams', () => {
   });
 });
 
+describe('pushed streams, several clients', () => {
+  it('take one pusher at a time (another gets INGEST_PUSH_STREAM_TAKEN), and the next as soon as the first disconnects; hello says the push limits', async () => {
+    await addStream('phone', 'push');
+    const jpeg = readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg'));
+    const a = await TestClient.open(wsUrl);
+    const b = await TestClient.open(wsUrl);
+    const hello = a.messages.find((m) => m.type === 'hello');
+    expect(hello.push).toEqual({ maxFps: 60, maxPixels: 3840 * 2160 }); // the server's defaults
+    a.send({ type: 'subscribe', id: 's', stream: 'phone', queries: ['circle'] });
+    await a.next((m) => m.type === 'subscribed');
+    const frame = (seq: number) => encodeFrame({ stream: 'phone', seq, capturedAt: Date.now(), format: 'jpeg' }, jpeg);
+    a.ws.send(frame(0));
+    expect((await a.next((m) => m.type === 'detections')).frame.seq).toBe(0);
+    b.ws.send(frame(0));
+    expect(await b.next((m) => m.type === 'error')).toMatchObject({ code: 'INGEST_PUSH_STREAM_TAKEN', ref: 'phone/0' });
+    a.ws.send(frame(1));
+    expect((await a.next((m) => m.type === 'detections' && m.frame.seq === 1)).timings.decode).toBeGreaterThan(0);
+    await a.close();
+    const watcher = await TestClient.open(wsUrl);
+    watcher.send({ type: 'subscribe', id: 'w', stream: 'phone', queries: ['circle'] });
+    await watcher.next((m) => m.type === 'subscribed');
+    b.ws.send(frame(7)); // the first pusher is gone: at once, without waiting out the hold
+    expect((await watcher.next((m) => m.type === 'detections')).frame.seq).toBe(7);
+    expect(b.of('error')).toHaveLength(1);
+    await b.close();
+    await watcher.close();
+    await fetch(`${base}/v1/streams/phone`, { method: 'DELETE' });
+  });
+});
+
 describe('removed streams', () => {
   it('are announced to every client (the stream list from hello would keep them otherwise)', async () => {
     await addStream('soon-gone', 'push');
