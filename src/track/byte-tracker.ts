@@ -16,7 +16,7 @@
 import { area } from '../domain/geometry.js';
 import type { Box, Detection } from '../domain/types.js';
 import { assign, associate } from './associate.js';
-import type { TrackerConfig } from './config.js';
+import { lowFloor, type TrackerConfig } from './config.js';
 import { BoxMotion } from './motion.js';
 import { BoxSmoother } from './smoother.js';
 
@@ -78,12 +78,12 @@ export class ByteTracker {
 
   /**
    * Takes one processed frame's detections of this query at time `t` (seconds, pts) and the high
-   * threshold to split them by (the low one is the config's, capped at `high`).
+   * threshold to split them by (the low one is lowFloor's).
    */
   update(detections: readonly Detection[], t: number, high: number): QueryTrackUpdate {
     if (!detections.length && !this.tracks.length) return { matches: [], lost: [] };
     const c = this.config;
-    const low = Math.min(c.lowThreshold, high);
+    const low = lowFloor(c, high);
     for (const tr of this.tracks) tr.motion.predict(t);
     const matches: (TrackMatch | null)[] = detections.map(() => null);
     const hi: number[] = [];

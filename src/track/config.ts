@@ -10,7 +10,9 @@ export interface TrackerConfig {
    */
   readonly highThreshold: number | null;
   /** Floor of the second ("low") pass: detections from here up to the high threshold only keep
-   * tracks alive and are never reported. Default 0.1. */
+   * tracks alive and are never reported. Default 0.1; where it is not below the high threshold,
+   * half the high threshold instead (lowFloor): a real OWL-ViT's threshold is 0.1 itself, which
+   * left it no low pass. */
   readonly lowThreshold: number;
   /** Least IoU between a predicted track box and a high detection to pair them. Default 0.2. */
   readonly matchIou: number;
@@ -75,4 +77,10 @@ export function trackerConfig(options: TrackerOptions = {}): TrackerConfig {
     if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`tracker ${k} must be a finite number >= 0, got ${v}`);
   }
   return Object.freeze(c);
+}
+
+/** The low pass's floor under `high`: the configured one, or half of `high` where that is not
+ * below it. */
+export function lowFloor(c: Pick<TrackerConfig, 'lowThreshold'>, high: number): number {
+  return c.lowThreshold < high ? c.lowThreshold : high / 2;
 }

@@ -5,7 +5,7 @@
  */
 import type { Box, Detection } from '../domain/types.js';
 import { ByteTracker } from './byte-tracker.js';
-import { trackerConfig, type TrackerConfig, type TrackerOptions } from './config.js';
+import { lowFloor, trackerConfig, type TrackerConfig, type TrackerOptions } from './config.js';
 
 /** A detection as tracked: the ID once its track is confirmed, and the track's smoothed values. */
 export interface TrackedDetection extends Detection {
@@ -35,7 +35,7 @@ export class StreamTracker {
   /** Thresholds to ask the model for: each query's reporting threshold lowered to the low-pass floor. */
   detectThresholds(thresholds: Readonly<Record<string, number>>): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [q, t] of Object.entries(thresholds)) out[q] = Math.min(t, this.config.lowThreshold);
+    for (const [q, t] of Object.entries(thresholds)) out[q] = lowFloor(this.config, t);
     return out;
   }
 

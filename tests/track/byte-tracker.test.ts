@@ -70,8 +70,12 @@ describe('ByteTracker on synthetic trajectories', () => {
     expect(r.metrics.extraIds).toBe(0);
     expect(r.frames.filter((f) => f.t > 1.05 && f.t < 2.95).every((f) => f.detections.length === 0)).toBe(true);
     // without the low pass the 2 s dip outlasts lostSeconds and the object comes back with a new ID
-    const noLow = run({ movers, fps: 30, seconds: 4, seen: low, tracker: { lostSeconds: 0.5, lowThreshold: 0.3 } });
+    const noLow = run({ movers, fps: 30, seconds: 4, seen: low, tracker: { lostSeconds: 0.5, lowThreshold: 0.25 } });
     expect(noLow.metrics.extraIds).toBe(1);
+    // a real OWL-ViT's scores: reported from 0.1 (its threshold, the same as the low floor's
+    // default), dipping to 0.07: the low pass still works, below half the threshold
+    const real = run({ movers, fps: 30, seconds: 4, seen: low, threshold: 0.1, score: 0.3, lowScore: 0.07, tracker: { lostSeconds: 0.5 } });
+    expect(real.metrics.extraIds).toBe(0);
   });
 
   it('keeps IDs when half the frames are dropped, or a burst of 10', () => {
@@ -135,7 +139,7 @@ describe('StreamTracker', () => {
 
   it('asks the model for scores down to the low-pass floor', () => {
     const t = new StreamTracker({ lowThreshold: 0.1 });
-    expect(t.detectThresholds({ a: 0.3, b: 0.05 })).toEqual({ a: 0.1, b: 0.05 });
+    expect(t.detectThresholds({ a: 0.3, b: 0.05, c: 0.1 })).toEqual({ a: 0.1, b: 0.025, c: 0.05 }); // (half the query's own where the floor is not below it)
   });
 
   it('reports the tracks of a query that is gone as lost', () => {
