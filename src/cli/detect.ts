@@ -12,7 +12,8 @@ import { modelOptionsFrom, type ModelFlags } from './model-flags.js';
 export interface DetectFlags extends ModelFlags {
   query: string[];
   threshold?: number;
-  nms?: string;
+  /** An IoU, or 'off' for no NMS. */
+  nms?: number | 'off';
   json?: boolean;
   annotate?: string;
 }
@@ -58,7 +59,7 @@ const firstLine = (m: string) => m.split('\n')[0]!.trim();
  * read: bad input, as for every other command; else 1 when some drawing could not be written). */
 export async function runDetect(images: string[], flags: DetectFlags, out = process.stdout, err = process.stderr): Promise<number> {
   if (!flags.query?.length) throw new GroundstreamError('QUERY_EMPTY', 'give at least one -q "query"');
-  const nmsIou = flags.nms === undefined ? undefined : flags.nms === 'off' ? null : Number(flags.nms);
+  const nmsIou = flags.nms === 'off' ? null : flags.nms;
   if (nmsIou !== undefined && nmsIou !== null && !(nmsIou > 0 && nmsIou <= 1)) {
     throw new GroundstreamError('CONFIG_INVALID', `--nms must be an IoU in (0, 1] or "off", got ${flags.nms}`);
   }

@@ -15,3 +15,9 @@ export function numberFlag(v: string): number {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a number.`);
   return n;
 }
+
+/** An NMS IoU, or 'off' (no NMS; not null, which commander would turn into ''). Its range is
+ * checked where it is used. */
+export function nmsFlag(v: string): number | 'off' {
+  return v.trim() === 'off' ? 'off' : numberFlag(v);
+}

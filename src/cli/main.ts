@@ -6,8 +6,8 @@ import { isGroundstreamError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { SERVER_VERSION } from '../server/server.js';
 import { runDetect, type DetectFlags } from './detect.js';
-import { intFlag, numberFlag } from './flag-values.js';
-import { addModelFlags } from './model-flags.js';
+import { intFlag, nmsFlag, numberFlag } from './flag-values.js';
+import { addModelFlags, MODEL_FLAG_HELP } from './model-flags.js';
 import { runServe, type ServeFlags } from './serve.js';
 import { runEval, type EvalFlags } from './eval.js';
 import { runRecord, type RecordFlags } from './record.js';
@@ -42,7 +42,7 @@ addModelFlags(
     .argument('<image...>', 'image files')
     .requiredOption('-q, --query <text>', 'a query, e.g. "red circle" (repeatable)', collect)
     .option('-t, --threshold <t>', 'score threshold in [0, 1] (default: the model\'s)', numberFlag)
-    .option('--nms <iou>', 'per-query NMS IoU, or "off" (default: the model\'s)')
+    .option('--nms <iou>', 'per-query NMS IoU, or "off" (default: the model\'s)', nmsFlag)
     .option('--json', 'print one JSON object')
     .option('--annotate <out>', 'write the image with boxes drawn (a directory when several images)')
     .addHelpText('after', EXIT_CODES),
@@ -110,6 +110,10 @@ program
   .option('-p, --port <n>', 'TCP port (env PORT, default 8080)', intFlag)
   .option('--host <addr>', 'bind address (env HOST, default 127.0.0.1)')
   .option('-m, --model <dir>', 'model folder (env GROUNDSTREAM_MODEL, default the bundled shapes-owl)')
+  .option('--variant <name>', MODEL_FLAG_HELP.variant)
+  .option('--provider <name...>', MODEL_FLAG_HELP.provider)
+  .option('-t, --threshold <t>', "score threshold for subscribers that give none, in [0, 1] (default: the model's)", numberFlag)
+  .option('--nms <iou>', 'per-query NMS IoU for subscribers, or "off" (default: the model\'s)', nmsFlag)
   .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream) (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
   .option('--concurrency <n>', 'inferences at once across streams (default 1)', intFlag)

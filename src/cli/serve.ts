@@ -20,6 +20,11 @@ export interface ServeFlags {
   port?: number;
   host?: string;
   model?: string;
+  variant?: string;
+  provider?: string[];
+  threshold?: number;
+  /** An IoU, or 'off' for no NMS. */
+  nms?: number | 'off';
   stream?: string[];
   demo?: boolean;
   concurrency?: number;
@@ -53,6 +58,10 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
     port: flags.port,
     host: flags.host,
     model: flags.model,
+    variant: flags.variant,
+    providers: flags.provider,
+    threshold: flags.threshold,
+    nmsIou: flags.nms === 'off' ? null : flags.nms,
     concurrency: flags.concurrency,
     inferenceWorkers: flags.inferenceWorkers,
     threads: flags.threads,
@@ -80,10 +89,17 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const ff = configureFfmpeg({ override: flags.ffmpeg });
   log.info({ ffmpeg: ff.path, origin: ff.origin }, `using ffmpeg (${ff.origin === 'bundled' ? 'bundled with @ffmpeg-installer/ffmpeg' : ff.origin === 'path' ? 'from PATH' : 'as configured'}): ${ff.path}`);
   const model = await loadModel(config.model, {
+    variant: config.variant,
+    threshold: config.threshold,
+    nmsIou: config.nmsIou,
     session: { intraOpThreads: config.threads, executionProviders: config.providers, workers: config.inferenceWorkers },
     log: (m) => log.info(m),
   });
-  log.info({ model: model.info }, `model ${model.info.name} (${model.info.family}, ${model.info.mode} graphs)`);
+  const { info } = model;
+  log.info(
+    { model: info },
+    `model ${info.name} (${info.family}, ${info.mode} graphs, on ${info.executionProviders.join(', ')}; threshold ${info.threshold}, NMS ${info.nmsIou ?? 'off'})`,
+  );
   const server = new GroundstreamServer({ config, model, fileRoots: [FIXTURES_DIR], handlers: [webHandler()], log });
   let url: string;
   try {

@@ -48,9 +48,18 @@ export interface ServerConfig {
   host: string;
   /** Model folder; default the bundled shapes-owl. Env GROUNDSTREAM_MODEL. */
   model?: string;
+  /** Another graph in the model's onnx/ folder (e.g. 'model_quantized.onnx'). Default: onnx/model.onnx,
+   * or the split graphs the model's config.json names. */
+  variant?: string;
+  /** Score threshold for subscribers that give none, in [0, 1]. Default: the model's
+   * (config.json groundstream.threshold, else 0.1, the reference's). */
+  threshold?: number;
+  /** Per-query NMS IoU in (0, 1], or null for none. Default: the model's (config.json
+   * groundstream.nms_iou, else none, as the reference). */
+  nmsIou?: number | null;
   /** onnxruntime intra-op threads. Default 2. */
   threads: number;
-  /** Execution providers. Default ['cpu']. */
+  /** Execution providers in order of preference (the first that can be used runs the model). Default ['cpu']. */
   providers: string[];
   /** Inferences at once across streams. Default 1. */
   concurrency: number;
@@ -130,7 +139,7 @@ function int(name: string, v: unknown, min: number, max: number): number {
 }
 
 /** Settings a layer may hold: a misspelt one is refused rather than silently ignored. */
-const KNOWN_KEYS: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_CONFIG), 'model', 'inferenceWorkers']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_CONFIG), 'model', 'variant', 'threshold', 'nmsIou', 'inferenceWorkers']);
 
 /** CONFIG_INVALID for the first key of `o` not in `known`. */
 function onlyKnown(where: string, o: object, known: Iterable<string>): void {
@@ -201,6 +210,19 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   return out;
 }
 
+/** The model settings a server may give instead of the model's own. */
+function checkModelDefaults(c: ServerConfig): void {
+  for (const k of ['model', 'variant'] as const) {
+    if (c[k] !== undefined && (typeof c[k] !== 'string' || !c[k])) throw new GroundstreamError('CONFIG_INVALID', `${k} must be a non-empty string, got ${JSON.stringify(c[k])}`);
+  }
+  if (c.threshold !== undefined && !(typeof c.threshold === 'number' && c.threshold >= 0 && c.threshold <= 1)) {
+    throw new GroundstreamError('CONFIG_INVALID', `threshold must be a number in [0, 1], got ${JSON.stringify(c.threshold)}`);
+  }
+  if (c.nmsIou !== undefined && c.nmsIou !== null && !(typeof c.nmsIou === 'number' && c.nmsIou > 0 && c.nmsIou <= 1)) {
+    throw new GroundstreamError('CONFIG_INVALID', `nmsIou must be an IoU in (0, 1], or null (--nms off) for no NMS, got ${JSON.stringify(c.nmsIou)}`);
+  }
+}
+
 /** Default inference workers: one per run at once; for one at a time, the model's size decides. */
 const autoWorkers = (concurrency: number): number | 'auto' => (concurrency > 1 ? concurrency : 'auto');
 
@@ -244,5 +266,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
   for (const k of ['providers', 'allowedDirs', 'allowedProtocols', 'allowedOrigins'] as const) {
     if (!Array.isArray(c[k]) || !c[k].every((x) => typeof x === 'string')) throw new GroundstreamError('CONFIG_INVALID', `${k} must be a list of strings`);
   }
+  if (!c.providers.length) throw new GroundstreamError('CONFIG_INVALID', 'providers must name at least one execution provider, e.g. ["cuda", "cpu"]');
+  checkModelDefaults(c);
   return Object.freeze({ ...c, streams: Object.freeze(c.streams.map((s) => Object.freeze(s))) as StreamSpec[] });
 }

@@ -13,6 +13,7 @@ export interface ModelInfo {
   nmsIou: number | null;
   /** 'split': cached text embeddings + detector graph per frame; 'combined': one graph per frame. */
   mode: 'split' | 'combined';
+  /** The execution providers its graphs run on: of those preferred, the first that could be used. */
   executionProviders: string[];
   /** The most distinct queries one detect() takes; absent: no limit. */
   maxQueries?: number;

@@ -4,8 +4,10 @@
  * swapping the runtime touches these two files alone.
  */
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
-import { GroundstreamError } from '../errors.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { GroundstreamError, isGroundstreamError } from '../errors.js';
+import { checkNotLfsPointer } from './lfs-pointer.js';
 import { openWorkerSession } from './onnx-workers.js';
 
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
@@ -18,7 +20,8 @@ export interface SessionOptions {
   interOpThreads?: number;
   /** Graph optimisation level. Default: 'all'. */
   graphOptimization?: GraphOptimization;
-  /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. Default: ['cpu']. */
+  /** Execution providers in order of preference, e.g. ['cuda', 'cpu']: the graph runs on the first
+   * one that this onnxruntime-node build has and that opens it. Default: ['cpu']. */
   executionProviders?: string[];
   /**
    * Let onnxruntime's worker threads spin while waiting for work. Default false: a video server
@@ -67,6 +70,14 @@ export interface GraphSession {
   release(): Promise<void>;
 }
 
+/** An open graph, and the execution provider it was opened with. */
+export interface OpenedGraph extends GraphSession {
+  /** The first of the preferred providers that could be used. */
+  readonly provider: string;
+  /** Why each provider preferred to it was not used, one line each ([] when the first one was). */
+  readonly skippedProviders: readonly string[];
+}
+
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'openvino']);
 
 /** Which execution providers this build of onnxruntime-node can use. */
@@ -82,18 +93,27 @@ function describe(meta: readonly unknown[] | undefined, names: readonly string[]
   });
 }
 
-/** Checks the file and the providers before anything is opened; returns the providers. */
+/** The graph file and its external data files (`model.onnx_data`, `model.onnx.data`, ...). */
+export function graphFiles(path: string): string[] {
+  const name = basename(path);
+  try {
+    return readdirSync(dirname(path))
+      .filter((f) => f === name || (f.startsWith(name) && /^[._]/.test(f.slice(name.length))))
+      .map((f) => join(dirname(path), f));
+  } catch {
+    return [];
+  }
+}
+
+/** Checks the file and the provider names before anything is opened; returns the providers. */
 function preflight(path: string, options: SessionOptions): string[] {
   if (!existsSync(path)) throw new GroundstreamError('MODEL_NOT_FOUND', path);
+  for (const f of graphFiles(path)) checkNotLfsPointer(f);
   const providers = options.executionProviders ?? ['cpu'];
-  const available = availableProviders();
+  if (!Array.isArray(providers) || !providers.length) throw new GroundstreamError('PROVIDER_UNAVAILABLE', 'no execution provider given');
   for (const p of providers) {
-    if (!KNOWN_PROVIDERS.has(p)) throw new GroundstreamError('PROVIDER_UNAVAILABLE', `unknown execution provider "${p}"`);
-    if (!available.includes(p)) {
-      throw new GroundstreamError(
-        'PROVIDER_UNAVAILABLE',
-        `"${p}" is not in this onnxruntime-node build (available: ${available.join(', ')})`,
-      );
+    if (!KNOWN_PROVIDERS.has(p)) {
+      throw new GroundstreamError('PROVIDER_UNAVAILABLE', `unknown execution provider "${p}" (known: ${[...KNOWN_PROVIDERS].join(', ')})`);
     }
   }
   return providers;
@@ -111,26 +131,59 @@ function ortSessionOptions(options: SessionOptions, providers: string[]): ort.In
   };
 }
 
-/** The error for a graph that onnxruntime would not open. */
-function loadError(path: string, providers: readonly string[], e: unknown): GroundstreamError {
+/** Where the CUDA provider's libraries come from, for the message when they are missing. */
+const CUDA_HINT = "onnxruntime-node's CUDA libraries are not installed (this project's .npmrc skips their download): see docs/models.md, \"GPUs\"";
+
+/** The error for a graph that onnxruntime would not open with `provider`. */
+function loadError(path: string, provider: string, e: unknown): GroundstreamError {
   const msg = e instanceof Error ? e.message : String(e);
-  const code = /provider|cuda/i.test(msg) && providers.some((p) => p !== 'cpu') ? 'PROVIDER_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
-  return new GroundstreamError(code, `${path}: ${msg}`, { cause: e });
+  if (provider !== 'cpu' && /provider|cuda|shared library/i.test(msg)) {
+    const hint = (provider === 'cuda' || provider === 'tensorrt') && /shared library/i.test(msg) ? `; ${CUDA_HINT}` : '';
+    return new GroundstreamError('PROVIDER_UNAVAILABLE', `${provider}: ${msg}${hint}`, { cause: e });
+  }
+  return new GroundstreamError('MODEL_LOAD_FAILED', `${path}: ${msg}`, { cause: e });
 }
 
-/** Opens an ONNX file; a missing file, a corrupt graph or an unavailable provider each fail with a code. */
-export async function openSession(path: string, options: SessionOptions = {}): Promise<GraphSession> {
+/**
+ * Opens an ONNX file on the first of the preferred execution providers that works: one that this
+ * onnxruntime-node build lacks, or whose libraries fail to load, is passed over (and said so in
+ * `skippedProviders`). A missing file or a corrupt graph fails with its code at once;
+ * PROVIDER_UNAVAILABLE only when no provider in the list could be used.
+ */
+export async function openSession(path: string, options: SessionOptions = {}): Promise<OpenedGraph> {
   const providers = preflight(path, options);
   const workers = options.workers ?? 0;
   if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) {
     throw new GroundstreamError('CONFIG_INVALID', `workers must be a whole number from 0 to 64, not ${workers}`);
   }
-  if (workers > 0) return openWorkerSession(path, ortSessionOptions(options, providers), workers, (e) => loadError(path, providers, e));
+  const available = availableProviders();
+  const skipped: string[] = [];
+  for (const provider of providers) {
+    if (!available.includes(provider)) {
+      skipped.push(`${provider}: not in this onnxruntime-node build (it has ${available.join(', ')})`);
+      continue;
+    }
+    try {
+      const opened = workers > 0
+        ? await openWorkerSession(path, ortSessionOptions(options, [provider]), workers, (e) => loadError(path, provider, e))
+        : await openHere(path, options, provider);
+      return { ...opened, provider, skippedProviders: skipped };
+    } catch (e) {
+      if (!isGroundstreamError(e, 'PROVIDER_UNAVAILABLE')) throw e;
+      skipped.push(e.detail);
+    }
+  }
+  const which = providers.length === 1 ? providers[0] : `none of ${providers.join(', ')}`;
+  throw new GroundstreamError('PROVIDER_UNAVAILABLE', `${which} could not be used for ${path}: ${skipped.join('; ')}`);
+}
+
+/** Opens a session on the calling thread. */
+async function openHere(path: string, options: SessionOptions, provider: string): Promise<GraphSession> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, ortSessionOptions(options, providers));
+    session = await ort.InferenceSession.create(path, ortSessionOptions(options, [provider]));
   } catch (e) {
-    throw loadError(path, providers, e);
+    throw loadError(path, provider, e);
   }
   const s = session as ort.InferenceSession & { inputMetadata?: unknown[]; outputMetadata?: unknown[] };
   const inputs = describe(s.inputMetadata, session.inputNames);

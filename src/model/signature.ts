@@ -44,11 +44,38 @@ export function checkSignature(
   if (problems.length) throw new GroundstreamError('MODEL_SIGNATURE', problems.join('; '));
 }
 
-/** The image side S a graph fixes for pixel_values [B, 3, S, S], or null when symbolic. */
-export function fixedImageSize(inputs: readonly TensorInfo[]): number | null {
-  const px = inputs.find((i) => i.name === 'pixel_values');
-  const s = px?.shape[2];
-  return typeof s === 'number' ? s : null;
+/** One dim of what groundstream feeds an input (or reads from an output): the values it takes,
+ * those values in words with where they come from, and what to change when a graph fixes another. */
+export interface FeedDim {
+  values: readonly number[];
+  what: string;
+  fix: (fixed: number) => string;
+}
+
+/** The dims groundstream uses for one tensor; null: a dim it does not constrain here. */
+export interface FeedSpec {
+  kind: 'input' | 'output';
+  name: string;
+  dims: (FeedDim | null)[];
+}
+
+/**
+ * Throws MODEL_SIGNATURE when a dim the graph fixes is not one that groundstream will use: such a
+ * graph loads, and then every frame fails inside onnxruntime. One problem per fix is reported
+ * (input_ids and attention_mask share theirs).
+ */
+export function checkFeeds(file: string, inputs: readonly TensorInfo[], outputs: readonly TensorInfo[], specs: readonly FeedSpec[]): void {
+  const problems = new Map<string, string>();
+  for (const spec of specs) {
+    const t = (spec.kind === 'input' ? inputs : outputs).find((x) => x.name === spec.name);
+    spec.dims.forEach((want, i) => {
+      const fixed = t?.shape[i];
+      if (!want || typeof fixed !== 'number' || want.values.includes(fixed)) return;
+      const fix = want.fix(fixed);
+      if (!problems.has(fix)) problems.set(fix, `${file}: ${spec.kind} "${spec.name}" dim ${i} is fixed at ${fixed}, but groundstream uses ${want.what}: ${fix}`);
+    });
+  }
+  if (problems.size) throw new GroundstreamError('MODEL_SIGNATURE', [...problems.values()].join('; '));
 }
 
 export function formatSignature(inputs: readonly TensorInfo[], outputs: readonly TensorInfo[]): string {

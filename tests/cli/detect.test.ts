@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { iou } from '../../src/domain/geometry.js';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
+import { writeTinyOwlFolder } from '../model/tiny-owl.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -142,6 +143,24 @@ describe('groundstream detect', () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error CONFIG_INVALID: option '--workers <n>' argument 'two' is invalid/m);
+  });
+});
+
+describe('detect on a model folder with only another graph variant', () => {
+  it('names the graphs it found and takes one with --variant; --provider falls back in order', async () => {
+    const model = writeTinyOwlFolder(join(dir, 'only-quantized'), { graphName: 'model_quantized.onnx', patchLogits: [2, ...new Array<number>(15).fill(-10)] });
+    const args = [CLI, 'detect', STILL, '-q', 'red circle', '--model', model];
+    const refused = await run(process.execPath, args).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error MODEL_NOT_FOUND: .*onnx\/model\.onnx \(and no split graphs\); .* has model_quantized\.onnx: choose one with --variant model_quantized\.onnx/m);
+    const { stdout, stderr } = await run(process.execPath, [...args, '--variant', 'model_quantized.onnx', '--provider', 'cuda', 'cpu', '--json']);
+    const report = JSON.parse(stdout);
+    expect(report.model.executionProviders).toHaveLength(1); // cuda where its libraries load, else cpu
+    expect(report.images[0].detections).toEqual([{ query: 'red circle', score: expect.closeTo(0.881, 3), box: [0, 0, 160, 90] }]);
+    expect(stderr).not.toMatch(/^error /m); // (onnxruntime itself logs the failed cuda attempt there)
   });
 });
 

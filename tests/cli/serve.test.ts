@@ -1,10 +1,13 @@
 /** `groundstream serve` as a user starts it: the built CLI, the bundled model, real ffmpeg, real sockets. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { availableProviders } from '../../src/model/onnx-session.js';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { writeTinyOwlFolder } from '../model/tiny-owl.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const children: ChildProcess[] = [];
@@ -100,5 +103,39 @@ describe('groundstream serve', () => {
     expect(output()).not.toMatch(/worker thread/);
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig))), output().slice(-2000)).toBe(0);
+  });
+
+  it('takes --provider in order of preference, --variant, --threshold and --nms, as detect does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-serve-model-'));
+    try {
+      // a folder with only a quantized graph, and a provider this onnxruntime-node build lacks first
+      const model = writeTinyOwlFolder(join(dir, 'tiny'), { graphName: 'model_quantized.onnx' });
+      const missing = ['dml', 'coreml', 'openvino', 'xnnpack'].find((p) => !availableProviders().includes(p))!;
+      const { base, output, until, child } = await serve(['--model', model, '--variant', 'quantized', '--provider', missing, 'cpu', '--threshold', '0.05', '--nms', 'off']);
+      expect(await until(new RegExp(`runs on execution provider cpu, not ${missing}: [^"]*`))).toMatch(/not in this onnxruntime-node build/);
+      expect(await until(/"model":\{[^}]*\}/)).toMatch(/"threshold":0\.05,"nmsIou":null,.*"executionProviders":\["cpu"\]/);
+      // subscribers that give no threshold get the server's
+      const c = await TestClient.open(`${base.replace('http', 'ws')}/v1/ws`);
+      expect(c.messages.find((m) => m.type === 'hello').model.threshold).toBe(0.05);
+      await c.close();
+      child.kill('SIGTERM');
+      expect(await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig))), output().slice(-2000)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --provider with no usable provider, and an --nms that is not an IoU, as bad input (exit code 2)', async () => {
+    for (const [args, message] of [
+      [['--provider', 'cdua'], /^error PROVIDER_UNAVAILABLE: .*unknown execution provider "cdua"/m],
+      [['--nms', '2'], /^error CONFIG_INVALID: .*nmsIou must be an IoU in \(0, 1\]/m],
+      [['--nms', 'none'], /^error CONFIG_INVALID: .*"none" is not a number/m],
+    ] as const) {
+      const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-demo', ...args], { env: { ...process.env, LOG_FORMAT: 'json', PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => (err += String(d)));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect([code, err]).toEqual([2, expect.stringMatching(message)]);
+    }
   });
 });

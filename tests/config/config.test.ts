@@ -114,4 +114,29 @@ describe('config', () => {
     expect(serveConfig({ demo: false }, {}).streams).toEqual([]);
     expect(serveConfig({}, { PORT: '9999' }).port).toBe(9999);
   });
+
+  it('takes the model settings serve shares with detect from the file and from flags, flags winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-config-'));
+    try {
+      const file = join(dir, 'model.json');
+      writeFileSync(file, JSON.stringify({ providers: ['cuda', 'cpu'], threshold: 0.1, nmsIou: 0.5, variant: 'model_quantized.onnx' }));
+      expect(serveConfig({ config: file, demo: false }, {})).toMatchObject({ providers: ['cuda', 'cpu'], threshold: 0.1, nmsIou: 0.5, variant: 'model_quantized.onnx' });
+      const c = serveConfig({ config: file, demo: false, provider: ['cpu'], threshold: 0.02, nms: 'off', variant: 'fp16' }, {});
+      expect(c).toMatchObject({ providers: ['cpu'], threshold: 0.02, nmsIou: null, variant: 'fp16' });
+      expect(serveConfig({ demo: false, nms: 0.3 }, {}).nmsIou).toBe(0.3);
+      // unset: the model's own
+      const none = serveConfig({ demo: false }, {});
+      expect([none.threshold, none.nmsIou, none.variant, none.providers]).toEqual([undefined, undefined, undefined, ['cpu']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses model settings out of range, naming them', () => {
+    expect(invalid(() => serveConfig({ demo: false, threshold: 1.5 }, {}))).toMatch(/threshold must be a number in \[0, 1\], got 1\.5/);
+    expect(invalid(() => serveConfig({ demo: false, nms: 2 }, {}))).toMatch(/nmsIou must be an IoU in \(0, 1\], or null \(--nms off\) for no NMS, got 2/);
+    expect(invalid(() => resolveConfig({ nmsIou: 'x' as never }))).toMatch(/nmsIou/);
+    expect(invalid(() => resolveConfig({ variant: '' }))).toMatch(/variant must be a non-empty string/);
+    expect(invalid(() => resolveConfig({ providers: [] }))).toMatch(/providers must name at least one execution provider/);
+  });
 });

@@ -57,6 +57,21 @@ describe('OWL postprocessing', () => {
     expect(d!.box).toEqual([85, 0, 100, 6].map((v) => expect.closeTo(v, 4)));
   });
 
+  it('drops a box left with no area after clipping: OWLv2 boxes wholly in the padding below the image', () => {
+    // 640x360 source seen as a 640x640 square: this box spans y 384..576, all of it in the padding
+    const inp = input(3, 4, ['dog', 'cat'], { sx: 640, sy: 640, width: 640, height: 360 });
+    inp.boxes.set([0.5, 0.75, 0.4, 0.3], 0);
+    inp.logits.set([logit(0.73), logit(0.9)], 0);
+    inp.boxes.set([0.5, 0.25, 0.4, 0.3], 4); // y 64..256: inside
+    inp.logits.set([logit(0.6), -20], 4);
+    inp.boxes.set([1.2, 0.25, 0.2, 0.2], 8); // right of the square: x 704..832
+    inp.logits.set([logit(0.8), -20], 8);
+    const d = decodeDetections(inp);
+    expect(d).toEqual([{ query: 'dog', score: expect.closeTo(0.6, 5), box: [192, 64, 448, 256].map((v) => expect.closeTo(v, 3)) }]);
+    // as with NMS
+    expect(decodeDetections({ ...inp, nmsIou: 0.5 })).toEqual(d);
+  });
+
   it('scales by the padded square for OWLv2 on a non-square image', () => {
     // 200x100 source, OWLv2: the model saw a 200x200 square with the image in its top half
     const inp = input(1, 4, ['q'], { sx: 200, sy: 200, width: 200, height: 100 });

@@ -183,7 +183,11 @@ export class OwlModel implements GroundingModel {
       const boxes = out.pred_boxes!;
       const patches = logits.dims[1]!;
       if (logits.dims[2] !== qs.rows || boxes.dims[1] !== patches || boxes.dims[2] !== 4) {
-        throw new GroundstreamError('MODEL_RUN_FAILED', `unexpected output shapes logits [${logits.dims}] pred_boxes [${boxes.dims}]`);
+        const graph = (this.graphs.detector ?? this.graphs.combined)!.path;
+        throw new GroundstreamError(
+          'MODEL_RUN_FAILED',
+          `${graph}: outputs logits [${logits.dims}] and pred_boxes [${boxes.dims}] are not [1, P, ${qs.rows}] and [1, P, 4] for ${qs.rows} query rows`,
+        );
       }
       const base = options.threshold ?? this.folder.threshold;
       const { sx, sy } = boxScale(this.folder.family, width, height);
@@ -204,6 +208,20 @@ export class OwlModel implements GroundingModel {
       return { detections, width, height, timings: { preprocess: t1 - t0, infer: t2 - t1, postprocess: t3 - t2 } };
     } finally {
       this.free.push(pixels);
+    }
+  }
+
+  /**
+   * Runs the graphs once as every frame will (a blank image resized to S x S, one query padded to
+   * the smallest query count), then forgets it: a graph that cannot take what groundstream feeds
+   * fails here, at load, rather than on every frame. (One pixel in: under any pixel limit.)
+   */
+  async trialRun(): Promise<void> {
+    try {
+      await this.detect({ data: new Uint8Array(3), width: 1, height: 1 }, ['object']);
+    } finally {
+      this.cache.clear();
+      this.inferences = 0;
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * OWL post-processing on typed arrays (pure): sigmoid scores per (patch, query), a threshold per
  * query, multi-label (a patch may yield a box for several queries), cxcywh -> corners scaled to
- * source pixels and clipped, then optional greedy NMS per query.
+ * source pixels and clipped (a box left with no area is dropped), then optional greedy NMS per query.
  */
 import { clipBox, nms } from '../../domain/geometry.js';
 import type { Box, Detection } from '../../domain/types.js';
@@ -46,6 +46,10 @@ export function decodeDetections(input: DecodeInput): Detection[] {
         const hw = boxes[p * 4 + 2]! / 2;
         const hh = boxes[p * 4 + 3]! / 2;
         box = clipBox([(cx - hw) * sx, (cy - hh) * sy, (cx + hw) * sx, (cy + hh) * sy], width, height);
+        // A box with no area inside the image is no detection: OWLv2 scales boxes to the padded
+        // square, so one that lies wholly in the padding would clip to a line at full score.
+        // (!(a < b) also drops NaN coordinates.)
+        if (!(box[0] < box[2] && box[1] < box[3])) break;
       }
       perQuery[j]!.push({ query: queries[j]!, score: 1 / (1 + Math.exp(-l)), box: [...box] });
     }
