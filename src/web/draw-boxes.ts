@@ -1,6 +1,7 @@
 /** Draws labelled boxes on a 2D canvas: the one drawing routine both pages use. */
 import type { DrawnDetection } from './box-smoother.js';
 import type { Transform } from './fit.js';
+import { placeLabels, type LabelRequest } from './label-layout.js';
 
 /** Default box colours, in query order; picked to stand out on video and to differ from each other. */
 export const PALETTE: readonly string[] = Object.freeze(['#00e676', '#ff3d9a', '#2ee6ff', '#ffd600', '#b388ff', '#ff6e40', '#c6ff00', '#ffffff']);
@@ -53,22 +54,24 @@ export function drawDetections(ctx: CanvasRenderingContext2D, detections: readon
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
   }
   if (style.labelSize <= 0) return ctx.restore();
+  const pad = Math.max(2, Math.round(style.labelSize / 4));
+  const labels: { d: DrawnDetection; text: string; request: LabelRequest }[] = [];
   for (const d of detections) {
-    const color = style.colorOf(d.query);
     const [x1, y1, x2, y2] = corners(d);
     // a box wholly off the canvas (fit=cover crops the frame): no label pinned to the edge for it
     if (x2 < 0 || y2 < 0 || x1 > ctx.canvas.width || y1 > ctx.canvas.height) continue;
     const text = labelOf(d, style.scores);
-    const pad = Math.max(2, Math.round(style.labelSize / 4));
-    const w = ctx.measureText(text).width + 2 * pad;
-    const h = style.labelSize + 2 * pad;
-    // above the box when there is room, else just inside its top edge
-    const lx = Math.max(0, Math.min(x1 - style.lineWidth / 2, ctx.canvas.width - w));
-    const ly = y1 - style.lineWidth / 2 - h >= 0 ? y1 - style.lineWidth / 2 - h : y1 + style.lineWidth / 2;
-    ctx.fillStyle = color;
-    ctx.fillRect(lx, ly, w, h);
-    ctx.fillStyle = textColorOn(ctx, color);
-    ctx.fillText(text, lx + pad, ly + pad);
+    labels.push({ d, text, request: { x1, y1, x2, y2, w: ctx.measureText(text).width + 2 * pad, h: style.labelSize + 2 * pad } });
   }
+  // above each box where there is room, else inside or below it, clear of the labels placed before
+  const spots = placeLabels(labels.map((l) => l.request), ctx.canvas.width, ctx.canvas.height, style.lineWidth);
+  labels.forEach(({ d, text }, i) => {
+    const { x, y, w, h } = spots[i]!;
+    const color = style.colorOf(d.query);
+    ctx.fillStyle = color;
+    ctx.fillRect(x, y, w, h);
+    ctx.fillStyle = textColorOn(ctx, color);
+    ctx.fillText(text, x + pad, y + pad);
+  });
   ctx.restore();
 }
