@@ -162,7 +162,10 @@ export async function confineFile(path: string, roots: readonly string[], fs: Fs
       return real;
     }
   }
-  if (found === undefined) {
+  // Missing: said so only where it would have been allowed. Elsewhere "refused" whether or not it
+  // exists, or the answer would tell anyone who may add streams which files the server has.
+  const mayName = (c: string) => [...roots.map((r) => resolve(r)), ...realRoots].some((r) => r !== undefined && isInside(r, resolve(c)));
+  if (found === undefined && candidates.some(mayName)) {
     const where = isAbsolute(path) ? '' : ' (relative paths are looked up in the working directory and in each allowed directory)';
     throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such file: ${path}${where}`);
   }
@@ -216,8 +219,13 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
   }
 }
 
-/** Hides `user:password@` in URLs (ffmpeg repeats the URL in its errors). */
+/** Query parameters that carry credentials in camera URLs (`?user=admin&pwd=...`, `?token=...`). */
+const SECRET_PARAM = /([?&;](?:[a-z0-9_-]*[_-])?(?:pass(?:word)?|passwd|pwd|pw|token|key|secret|auth|sig(?:nature)?|credentials?|session|sid)=)[^&;#\s"']*/gi;
+
+/** Hides credentials in URLs: `user:password@`, and the values of query parameters named like
+ * secrets (ffmpeg repeats the URL in its errors, and the API shows each stream's source). */
 export function redactSecrets(text: string): string {
-  // Up to the last `@` before the path: a password may itself hold `@` (ffmpeg splits at the last).
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1***@');
+  // Up to the last `@` before the path: a password may itself hold `@` (ffmpeg splits at the last)
+  // and spaces; not across lines.
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\n]*@/gi, '$1***@').replace(SECRET_PARAM, '$1***');
 }

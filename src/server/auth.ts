@@ -20,8 +20,14 @@ export interface AuthConfig {
   tokens: TokenSpec[];
   /** Whether requests need a token. */
   required: boolean;
-  /** Origins browsers may connect from; empty = any. Requests without Origin are not browsers. */
+  /** Origins browsers may connect from. Empty: any, where tokens are required (a page needs one
+   * to get anywhere); on a server without tokens, only its own pages and pages served from this
+   * machine (a loopback host name). Requests without Origin are not browsers. */
   allowedOrigins: string[];
+  /** The server needs no token because it listens on loopback only: then it answers only requests
+   * for a loopback host name (a page whose name was rebound to 127.0.0.1 is refused) that did not
+   * come through a proxy (which would serve everyone behind it, tokenless). */
+  localOnly?: boolean;
 }
 
 export type AuthResult = { ok: true; rights: ReadonlySet<Right>; name: string } | { ok: false; status: 401 | 403; reason: string };
@@ -30,7 +36,16 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** True when `host` is a loopback address (auth is optional there). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+/** The host name of a Host header or an origin's authority (no port, IPv6 in brackets). */
+function hostName(authority: string): string {
+  try {
+    return new URL(`http://${authority}`).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }
 
 export class Auth {
@@ -54,14 +69,49 @@ export class Auth {
     return found ? { ok: true, rights: found.rights, name: found.name } : { ok: false, status: 401, reason: 'unknown token' };
   }
 
+  /**
+   * Where a request comes from, before any token: a browser page's Origin (see allowedOrigins),
+   * and on a tokenless loopback server the Host it named and whether a proxy passed it on (see
+   * localOnly). null when it may go on. Without this, any web page the operator opened could
+   * watch, push to and add streams on a tokenless local server (cross-site WebSocket, a form
+   * POST), or read its API after rebinding its own name to 127.0.0.1.
+   */
+  refusal(req: IncomingMessage): AuthResult | null {
+    const origin = req.headers.origin;
+    if (origin && !this.originAllowed(origin, req.headers.host ?? '')) {
+      const how = this.cfg.allowedOrigins.length ? 'it is not in allowedOrigins' : 'pages from other sites need allowedOrigins';
+      return { ok: false, status: 403, reason: `origin ${origin} is not allowed (${how})` };
+    }
+    if (this.cfg.localOnly) {
+      const host = req.headers.host ?? '';
+      if (!isLoopback(hostName(host))) {
+        return { ok: false, status: 403, reason: `host ${JSON.stringify(host)} is not a loopback name, and this server without tokens answers this machine only` };
+      }
+      if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) {
+        return { ok: false, status: 403, reason: 'a request through a proxy needs a token: this server has none, and answers this machine only (give it tokens, or requireAuth: false to serve everyone the proxy serves)' };
+      }
+    }
+    return null;
+  }
+
+  private originAllowed(origin: string, host: string): boolean {
+    if (this.cfg.allowedOrigins.length) return this.cfg.allowedOrigins.includes(origin);
+    if (this.cfg.required) return true;
+    let o: URL;
+    try {
+      o = new URL(origin);
+    } catch {
+      return false; // "null" (a sandboxed or file: page) and anything unparsable
+    }
+    return o.host.toLowerCase() === host.toLowerCase() || isLoopback(o.hostname.toLowerCase());
+  }
+
   /** Origin first (browsers), then the token: `Authorization: Bearer`, or the WebSocket subprotocol. */
   authenticate(req: IncomingMessage): AuthResult {
-    const origin = req.headers.origin;
-    if (origin && this.cfg.allowedOrigins.length && !this.cfg.allowedOrigins.includes(origin)) {
-      return { ok: false, status: 403, reason: `origin ${origin} is not allowed` };
-    }
+    const refused = this.refusal(req);
+    if (refused) return refused;
     const header = req.headers.authorization;
-    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const bearer = /^bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined;
     const offered = req.headers['sec-websocket-protocol'];
     const sub = offered ? tokenFromSubprotocols(String(offered).split(',')) : undefined;
     return this.check(bearer ?? sub);

@@ -10,7 +10,8 @@ import { redactSecrets } from '../ingest/url-policy.js';
 
 export interface ApiContext {
   streams: StreamManager;
-  health(): { status: string } & Record<string, unknown>;
+  /** The server's state; `req` decides how much of it (see GroundstreamServer.health). */
+  health(req: IncomingMessage): { status: string } & Record<string, unknown>;
   /** Body size limit for POSTs, bytes. */
   maxBodyBytes: number;
   maxStreams: number;
@@ -86,7 +87,7 @@ function describeStream(ctx: ApiContext, e: StreamEntry) {
     source: redactSecrets(e.spec.source), // a watch-only token must not learn a camera's password
     subscribers: e.pipeline.subscribers,
     stats: streamStats(e),
-    ...(e.status.error ? { error: e.status.error } : {}),
+    ...(e.status.error ? { error: { ...e.status.error, message: redactSecrets(e.status.error.message) } } : {}),
   };
 }
 
@@ -98,7 +99,7 @@ export function apiHandler(ctx: ApiContext): Handler {
     if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(res, 'GET, HEAD', new GroundstreamError('HTTP_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
       // 503 while shutting down, so that a load balancer or a readiness probe stops sending clients
-      const health = ctx.health();
+      const health = ctx.health(req);
       sendJson(res, health.status === 'ok' ? 200 : 503, health);
       return true;
     }

@@ -75,10 +75,10 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
 /** HTTP auth: /healthz is open; reading the API needs `watch`, changing it and /metrics `manage`. */
 function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refused: (req: IncomingMessage, why: string) => void): Handler {
   return (req, _res, url) => {
-    if (!auth.required || url.pathname === '/healthz') return false;
+    if (url.pathname === '/healthz') return false;
     const isApi = url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
     if (!isApi) return false; // pages carry no data; they connect with the token themselves
-    const a = auth.authenticate(req);
+    const a = auth.authenticate(req); // (without tokens: where it comes from, Auth.refusal)
     if (a.ok) names.set(req, a.name); // for the log (who added or removed a stream)
     if (!a.ok) {
       refused(req, `${req.method} ${url.pathname}: ${a.reason}`);
@@ -127,6 +127,7 @@ export class GroundstreamServer {
       // "auto": required beyond loopback, and wherever tokens were given (whoever sets one expects it checked)
       required: config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth,
       allowedOrigins: config.allowedOrigins,
+      localOnly: config.requireAuth === 'auto' && isLoopback(config.host) && config.tokens.length === 0,
     });
     if (this.auth.required && config.tokens.length === 0) {
       const why = config.requireAuth === true ? 'requireAuth is true' : `host ${config.host} is beyond loopback`;
@@ -137,7 +138,7 @@ export class GroundstreamServer {
       authHandler(this.auth, tokenNames, (req, why) => deps.log?.warn({ peer: peer(req) }, `refused ${why}`)),
       apiHandler({
         streams: this.streams,
-        health: () => this.health(),
+        health: (req) => this.health(this.mayWatch(req)),
         maxBodyBytes: 64 * 1024,
         maxStreams: config.maxStreams,
         who: (req) => tokenNames.get(req) ?? 'anonymous', // (authHandler ran first)
@@ -272,15 +273,29 @@ export class GroundstreamServer {
     );
   }
 
-  health() {
+  /**
+   * What /healthz says. Without `detail` (a server that needs tokens, asked without one that may
+   * watch: a load balancer's probe), the status alone; the streams, model and clients are for
+   * those who may see the streams.
+   */
+  health(detail = true) {
+    const status = this.closing ? 'shutting-down' : 'ok';
+    if (!detail) return { status };
     return {
-      status: this.closing ? 'shutting-down' : 'ok',
+      status,
       version: SERVER_VERSION,
       uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
       model: this.deps.model.info,
       streams: this.streams.list().map((e) => this.streams.info(e)),
       clients: this.sessions.size,
     };
+  }
+
+  /** Whether `req` may see the streams (no token needed, or its token has the watch right). */
+  private mayWatch(req: IncomingMessage): boolean {
+    if (!this.auth.required) return this.auth.refusal(req) === null;
+    const a = this.auth.authenticate(req);
+    return a.ok && a.rights.has('watch');
   }
 
   get clientCount(): number {

@@ -6,6 +6,7 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { StreamSpec } from '../config/config.js';
 import { GroundstreamError } from '../errors.js';
 import type { FrameSource, SourceStatus } from '../ingest/index.js';
+import { redactSecrets } from '../ingest/url-policy.js';
 import type { GroundingModel } from '../model/index.js';
 import type { Limiter } from '../pipeline/limiter.js';
 import { StreamPipeline, type InferenceResult, type PipelineOptions, type PipelineStats } from '../pipeline/stream-pipeline.js';
@@ -149,7 +150,8 @@ function statusEvent(id: string, s: SourceStatus): StreamStatusEvent {
   return {
     stream: id,
     state: s.state,
-    ...(s.error ? { detail: `${s.error.code}: ${s.error.message}` } : s.detail ? { detail: s.detail } : {}),
+    // (an error may repeat the source's URL: a watch-only client must not learn a camera's password)
+    ...(s.error ? { detail: redactSecrets(`${s.error.code}: ${s.error.message}`) } : s.detail ? { detail: redactSecrets(s.detail) } : {}),
     ...(w && h ? { width: w, height: h } : {}),
   };
 }

@@ -8,8 +8,8 @@ export class TestClient {
   readonly ws: WebSocket;
   readonly opened: Promise<void>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -29,8 +29,8 @@ export class TestClient {
     });
   }
 
-  static async open(url: string): Promise<TestClient> {
-    const c = new TestClient(url);
+  static async open(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+    const c = new TestClient(url, options);
     await c.opened;
     await c.next((m) => m.type === 'hello');
     return c;

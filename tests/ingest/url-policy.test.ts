@@ -71,6 +71,11 @@ describe('protocol allow-list', () => {
     // a password may hold '@' itself: everything up to the last '@' before the host goes
     expect(redactSecrets('rtsp://admin:p@ss@cam.local/stream')).toBe('rtsp://***@cam.local/stream');
     expect(redactSecrets('rtsp://admin:p@ss@cam.local:554 and http://h/a@b')).toBe('rtsp://***@cam.local:554 and http://h/a@b');
+    expect(redactSecrets('rtsp://admin:p ss@cam/live')).toBe('rtsp://***@cam/live'); // a space in the password
+    // credentials in the query, as many cameras take them; other parameters stay readable
+    expect(redactSecrets('http://cam/video.cgi?user=admin&pwd=S3cret&resolution=640x480')).toBe('http://cam/video.cgi?user=admin&pwd=***&resolution=640x480');
+    expect(redactSecrets('rtsp://cam/101?token=S3cretTok: Connection refused')).toBe('rtsp://cam/101?token=*** Connection refused'); // (up to a space: a colon may belong to it)
+    expect(redactSecrets('https://h/s.m3u8?X-Amz-Signature=abc&api_key=k1&password=p&channel=2')).toBe('https://h/s.m3u8?X-Amz-Signature=***&api_key=***&password=***&channel=2');
   });
 });
 

@@ -1,7 +1,7 @@
 /** Auth, limits, metrics and graceful shutdown of the real server over real sockets. */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,77 @@ function rawHttp(port: number, request: string | Buffer): Promise<string> {
     setTimeout(() => sock.destroy(), 1000);
   });
 }
+
+/** One HTTP request with exactly these headers (fetch would set its own Host and leave out Origin). */
+function httpRequest(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const r = request(`${base}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+
+describe('a server without tokens (loopback) and web pages from elsewhere', () => {
+  it("refuses other sites' pages (WebSocket and API), names rebound to 127.0.0.1, and requests through a proxy; serves its own pages, local ones and non-browsers", async () => {
+    const { server, base, ws } = await start({});
+    try {
+      const port = new URL(base).port;
+      const origin = (o: string) => closeCode(ws, clientSubprotocols(), { origin: o });
+      // a page on another site: a cross-site WebSocket would have watched every stream
+      expect(await origin('http://evil.test:18460')).toBe(4003);
+      expect(await origin('null')).toBe(4003);
+      // the server's own pages, and pages served from this machine (a dev server), connect
+      for (const o of [`http://127.0.0.1:${port}`, 'http://localhost:5173']) {
+        const c = await TestClient.open(ws, { headers: { origin: o } });
+        expect(c.messages[0].type).toBe('hello');
+        await c.close();
+      }
+      // the API: a form POST from another site would have added a stream
+      const spec = JSON.stringify({ id: 'csrf', source: 'push' });
+      expect(await httpRequest(base, 'POST', '/v1/streams', { origin: 'http://evil.test', 'content-type': 'text/plain' }, spec)).toMatchObject({ status: 403, json: { code: 'AUTH_FORBIDDEN' } });
+      // DNS rebinding: the attacker's name now points at 127.0.0.1, the browser sends it as Host
+      expect(await httpRequest(base, 'GET', '/v1/streams', { host: `attacker.example:${port}` })).toMatchObject({ status: 403, json: { code: 'AUTH_FORBIDDEN' } });
+      expect(await httpRequest(base, 'GET', '/metrics', { host: `attacker.example:${port}` })).toMatchObject({ status: 403 });
+      // a reverse proxy in front of a tokenless server would serve everyone behind it
+      expect(await httpRequest(base, 'GET', '/v1/streams', { 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 403, json: { message: expect.stringContaining('proxy') } });
+      // curl and the SDK on this machine, as before
+      expect((await httpRequest(base, 'GET', '/v1/streams', { host: `localhost:${port}` })).status).toBe(200);
+      expect((await httpRequest(base, 'POST', '/v1/streams', { 'content-type': 'application/json' }, spec)).status).toBe(201);
+      expect((await httpRequest(base, 'GET', '/healthz', { host: `attacker.example:${port}` })).json).toEqual({ status: 'ok' }); // alive, no more
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps camera credentials out of what watchers see, and does not tell which files exist outside the allowed directories', async () => {
+    const { server, base } = await start({ tokens: [{ token: ADMIN, rights: ['watch', 'manage'] }, { token: VIEWER, rights: ['watch'] }] });
+    try {
+      const admin = { authorization: `Bearer ${ADMIN}` };
+      // a camera that takes its password in the query (nothing listens there: it fails)
+      expect((await addStream(base, { id: 'cam', source: 'http://127.0.0.1:1/video.cgi?user=admin&pwd=S3cret' }, admin)).status).toBe(201);
+      let seen = '';
+      await until(async () => {
+        seen = JSON.stringify(await (await fetch(`${base}/v1/streams/cam`, { headers: { authorization: `bearer ${VIEWER}` } })).json()); // (the scheme in any case)
+        return seen.includes('"error"');
+      }, 30_000, 'the failed camera');
+      expect(seen).toContain('pwd=***');
+      expect(seen).not.toContain('S3cret');
+      // a file outside the allowed directories: refused alike, there or not
+      for (const path of ['/etc/passwd', '/etc/no-such-file-here']) {
+        expect((await (await addStream(base, { id: 'f', source: path }, admin)).json()).code, path).toBe('INGEST_PATH_REFUSED');
+      }
+      // /healthz: a probe without a token learns that the server is up, not its streams
+      expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+      expect(await (await fetch(`${base}/healthz`, { headers: admin })).json()).toMatchObject({ status: 'ok', streams: [{ id: 'cam' }] });
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe('auth', () => {
   it('refuses to start beyond loopback without tokens', () => {
@@ -366,7 +437,7 @@ describe('faults', () => {
     try {
       const { port } = new URL(base);
       for (const target of ['//', '//[', '//a:b@', '//:99999', '/v1/streams/%E0%A4%A']) {
-        const reply = await rawHttp(Number(port), `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        const reply = await rawHttp(Number(port), `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
         expect(reply, target).toMatch(/^HTTP\/1\.1 400 /);
         expect(reply, target).toContain('HTTP_BAD_REQUEST');
       }
@@ -382,7 +453,7 @@ describe('faults', () => {
       const { port } = new URL(base);
       // no token (refused with 4001), and in the same packet a frame with RSV2 set
       const upgrade =
-        'GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
       const reply = await rawHttp(Number(port), Buffer.concat([Buffer.from(upgrade), Buffer.from([0xa1, 0x80, 0, 0, 0, 0])]));
       expect(reply).toMatch(/^HTTP\/1\.1 101 /);
