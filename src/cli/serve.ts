@@ -94,6 +94,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     nmsIou: config.nmsIou,
     session: { intraOpThreads: config.threads, executionProviders: config.providers, workers: config.inferenceWorkers },
     log: (m) => log.info(m),
+    warn: (m) => log.warn(m),
   });
   const { info } = model;
   log.info(

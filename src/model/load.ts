@@ -35,6 +35,9 @@ export interface LoadOptions extends Partial<OwlLimits> {
   /** Receives one line per opened graph (names, types, shapes), and which execution provider was
    * used when it was not the first one preferred. */
   log?: (message: string) => void;
+  /** Receives what an operator should hear of (a preferred execution provider that could not be
+   * used); `log` when absent. */
+  warn?: (message: string) => void;
 }
 
 /** Per-frame graphs bigger than this run on a worker with `workers: 'auto'`: such a model takes
@@ -114,7 +117,7 @@ export async function loadModel(dir: string = BUNDLED_MODEL_DIR, options: LoadOp
     providers = providers.slice(providers.indexOf(s.provider));
     const where = n === 0 ? '' : ` on ${n} worker thread${n > 1 ? 's' : ''}`;
     options.log?.(`opened ${path}${where}: ${formatSignature(s.inputs, s.outputs)}`);
-    if (s.skippedProviders.length) options.log?.(`${path} runs on execution provider ${s.provider}, not ${s.skippedProviders.join('; ')}`);
+    if (s.skippedProviders.length) (options.warn ?? options.log)?.(`${path} runs on execution provider ${s.provider}, not ${s.skippedProviders.join('; ')}`);
     checkSignature(path, s.inputs, s.outputs, inputs, outputs);
     checkFeeds(path, s.inputs, s.outputs, fed);
     return s;
@@ -179,6 +182,9 @@ function trialError(e: unknown, folder: ModelFolder, textEncoder: string | null)
   if (!isGroundstreamError(e, 'MODEL_RUN_FAILED')) return e;
   // outputs of the wrong shape: our own words already say what is wrong
   if (/: outputs logits \[/.test(e.detail)) return new GroundstreamError('MODEL_SIGNATURE', `a trial run at load: ${e.detail}`, { cause: e });
+  // anything but sizes that do not fit (out of memory, a worker that died, a GPU library that
+  // loads only at the first run) is no signature problem: said as it is
+  if (!SHAPE_TROUBLE.test(e.detail)) return new GroundstreamError('MODEL_RUN_FAILED', `a trial run at load failed: ${e.detail}`, { cause: e });
   const S = folder.imageSize;
   const L = folder.maxTextLength;
   const v = folder.sources.visionImageSize;
@@ -192,7 +198,17 @@ function trialError(e: unknown, folder: ModelFolder, textEncoder: string | null)
   return new GroundstreamError('MODEL_SIGNATURE', `${graph ?? folder.dir}: a trial run at load (one ${S}x${S} image, one query) failed: ${hint}. onnxruntime said: ${said}`, { cause: e });
 }
 
-/** A graph's size with its external data files (`model.onnx_data`, `model.onnx.data`, ...). */
+/** onnxruntime's words for tensors whose sizes do not fit. */
+const SHAPE_TROUBLE = /broadcast|dimension|\bdims?\b|shape|Got: ?\d+ Expected: ?\d+|invalid rank|incompatible|mismatch/i;
+
+/** A graph's size with its external data files (`model.onnx_data`, `model.onnx.data`, ...); a
+ * file that cannot be read counts as nothing (opening the graph says what is wrong with it). */
 function fileBytes(path: string): number {
-  return graphFiles(path).reduce((total, f) => total + statSync(f).size, 0);
+  return graphFiles(path).reduce((total, f) => {
+    try {
+      return total + statSync(f).size;
+    } catch {
+      return total;
+    }
+  }, 0);
 }

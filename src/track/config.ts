@@ -10,9 +10,8 @@ export interface TrackerConfig {
    */
   readonly highThreshold: number | null;
   /** Floor of the second ("low") pass: detections from here up to the high threshold only keep
-   * tracks alive and are never reported. Default 0.1; where it is not below the high threshold,
-   * half the high threshold instead (lowFloor): a real OWL-ViT's threshold is 0.1 itself, which
-   * left it no low pass. */
+   * tracks alive and are never reported. Default 0.1, and at most half the high threshold
+   * (lowFloor): a real OWL-ViT's threshold is 0.1 itself, which left it no low pass. */
   readonly lowThreshold: number;
   /** Least IoU between a predicted track box and a high detection to pair them. Default 0.2. */
   readonly matchIou: number;
@@ -79,8 +78,7 @@ export function trackerConfig(options: TrackerOptions = {}): TrackerConfig {
   return Object.freeze(c);
 }
 
-/** The low pass's floor under `high`: the configured one, or half of `high` where that is not
- * below it. */
+/** The low pass's floor under `high`: the configured one, and at most half of `high`. */
 export function lowFloor(c: Pick<TrackerConfig, 'lowThreshold'>, high: number): number {
-  return c.lowThreshold < high ? c.lowThreshold : high / 2;
+  return Math.min(c.lowThreshold, high / 2);
 }

@@ -63,15 +63,29 @@ export function drawDetections(ctx: CanvasRenderingContext2D, detections: readon
     const text = labelOf(d, style.scores);
     labels.push({ d, text, request: { x1, y1, x2, y2, w: ctx.measureText(text).width + 2 * pad, h: style.labelSize + 2 * pad } });
   }
-  // above each box where there is room, else inside or below it, clear of the labels placed before
-  const spots = placeLabels(labels.map((l) => l.request), ctx.canvas.width, ctx.canvas.height, style.lineWidth);
+  // above each box where there is room, else inside or below it, clear of the labels placed before;
+  // a tracked object's label keeps last frame's spot while it is free
+  const keyOf = (d: DrawnDetection) => (d.trackId === undefined ? undefined : `${d.query}\0${d.trackId}`);
+  const spots = placeLabels(
+    labels.map((l) => ({ ...l.request, prefer: lastSpot.get(keyOf(l.d) ?? '') })),
+    ctx.canvas.width,
+    ctx.canvas.height,
+    style.lineWidth,
+  );
+  const seen = new Map<string, number>();
   labels.forEach(({ d, text }, i) => {
-    const { x, y, w, h } = spots[i]!;
+    const { x, y, w, h, spot } = spots[i]!;
+    const key = keyOf(d);
+    if (key !== undefined) seen.set(key, spot);
     const color = style.colorOf(d.query);
     ctx.fillStyle = color;
     ctx.fillRect(x, y, w, h);
     ctx.fillStyle = textColorOn(ctx, color);
     ctx.fillText(text, x + pad, y + pad);
   });
+  lastSpot = seen;
   ctx.restore();
 }
+
+/** The spot each tracked object's label had on the last frame drawn (one canvas a page). */
+let lastSpot = new Map<string, number>();

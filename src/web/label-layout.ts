@@ -3,7 +3,9 @@
  * order given (detections come best first, so the best gets the first choice): each label takes
  * the first of its spots, in order of preference, that stays on the canvas and overlaps no label
  * placed before it. Where every spot overlaps (a crowd), it takes its first spot on the canvas, as
- * if there were no others: every label is drawn.
+ * if there were no others: every label is drawn. A label may ask for the spot it had on the last
+ * frame (`prefer`) and gets it while that is free, so that labels do not hop from spot to spot as
+ * scores jitter and the order changes.
  */
 
 /** A box's corners and its label's size, in canvas pixels. */
@@ -15,6 +17,8 @@ export interface LabelRequest {
   /** The label's width and height. */
   readonly w: number;
   readonly h: number;
+  /** The spot to try first (Placed.spot of the last frame). */
+  readonly prefer?: number;
 }
 
 export interface Placed {
@@ -22,6 +26,9 @@ export interface Placed {
   readonly y: number;
   readonly w: number;
   readonly h: number;
+  /** Which of the box's spots (0-3 left-aligned: above, inside top, below, inside bottom; 4-7 the
+   * same right-aligned). */
+  readonly spot: number;
 }
 
 /** One placement per request, in order. `lineWidth`: the boxes' stroke, which labels sit outside
@@ -36,10 +43,12 @@ export function placeLabels(requests: readonly LabelRequest[], width: number, he
     // above the box, just inside its top, below it, just inside its bottom; left-aligned, then right
     const ys = [r.y1 - half - r.h, r.y1 + half, r.y2 + half, r.y2 - half - r.h];
     const spots: Placed[] = [];
-    for (const x of left === right ? [left] : [left, right]) for (const y of ys) if (fits(y)) spots.push({ x, y, w: r.w, h: r.h });
+    (left === right ? [left] : [left, right]).forEach((x, xi) => ys.forEach((y, yi) => fits(y) && spots.push({ x, y, w: r.w, h: r.h, spot: 4 * xi + yi })));
     // (a label taller than the canvas: pinned to its top)
-    const first = spots[0] ?? { x: left, y: clamp(r.y1 + half, 0, Math.max(0, height - r.h)), w: r.w, h: r.h };
-    const free = spots.find((s) => !placed.some((p) => overlaps(s, p)));
+    const first = spots[0] ?? { x: left, y: clamp(r.y1 + half, 0, Math.max(0, height - r.h)), w: r.w, h: r.h, spot: 1 };
+    const isFree = (s: Placed) => !placed.some((p) => overlaps(s, p));
+    const kept = spots.find((s) => s.spot === r.prefer);
+    const free = kept && isFree(kept) ? kept : spots.find(isFree);
     placed.push(free ?? first);
   }
   return placed;

@@ -60,6 +60,10 @@ describe('loading a model checks the dims a graph fixes against what will be fed
     const e = await loadError(folder({ textDims: [1, 'l'] }));
     expect(e.code).toBe('MODEL_SIGNATURE');
     expect(e.message).toMatch(/input "input_ids" dim 0 is fixed at 1, but groundstream uses 4, 8, .* query rows .*: export the graph with a symbolic \(dynamic\) text batch axis/);
+    // fixed at 4, the smallest count fed: a trial run with one query passes, the fifth query would fail
+    const four = await loadError(folder({ textDims: [4, 'l'] }));
+    expect(four.code).toBe('MODEL_SIGNATURE');
+    expect(four.message).toMatch(/dim 0 is fixed at 4, but groundstream uses 4, 8, /);
   });
 
   it('names preprocessor_config.json when the graph fixes another image size', async () => {

@@ -70,7 +70,7 @@ describe('ByteTracker on synthetic trajectories', () => {
     expect(r.metrics.extraIds).toBe(0);
     expect(r.frames.filter((f) => f.t > 1.05 && f.t < 2.95).every((f) => f.detections.length === 0)).toBe(true);
     // without the low pass the 2 s dip outlasts lostSeconds and the object comes back with a new ID
-    const noLow = run({ movers, fps: 30, seconds: 4, seen: low, tracker: { lostSeconds: 0.5, lowThreshold: 0.25 } });
+    const noLow = run({ movers, fps: 30, seconds: 4, seen: low, threshold: 0.5, tracker: { lostSeconds: 0.5, lowThreshold: 0.25 } });
     expect(noLow.metrics.extraIds).toBe(1);
     // a real OWL-ViT's scores: reported from 0.1 (its threshold, the same as the low floor's
     // default), dipping to 0.07: the low pass still works, below half the threshold
@@ -139,7 +139,7 @@ describe('StreamTracker', () => {
 
   it('asks the model for scores down to the low-pass floor', () => {
     const t = new StreamTracker({ lowThreshold: 0.1 });
-    expect(t.detectThresholds({ a: 0.3, b: 0.05, c: 0.1 })).toEqual({ a: 0.1, b: 0.025, c: 0.05 }); // (half the query's own where the floor is not below it)
+    expect(t.detectThresholds({ a: 0.3, b: 0.05, c: 0.1 })).toEqual({ a: 0.1, b: 0.025, c: 0.05 }); // (at most half the query's own)
   });
 
   it('reports the tracks of a query that is gone as lost', () => {

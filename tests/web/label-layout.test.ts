@@ -6,19 +6,29 @@ const overlap = (a: { x: number; y: number; w: number; h: number }, b: typeof a)
 
 describe('placeLabels', () => {
   it('puts a label above its box, or just inside it at the top of the canvas', () => {
-    expect(placeLabels([box(100, 100, 200, 200)], 640, 360, 2)).toEqual([{ x: 99, y: 79, w: 60, h: 20 }]);
-    expect(placeLabels([box(100, 5, 200, 100)], 640, 360, 2)).toEqual([{ x: 99, y: 6, w: 60, h: 20 }]);
+    expect(placeLabels([box(100, 100, 200, 200)], 640, 360, 2)).toEqual([{ x: 99, y: 79, w: 60, h: 20, spot: 0 }]);
+    expect(placeLabels([box(100, 5, 200, 100)], 640, 360, 2)).toEqual([{ x: 99, y: 6, w: 60, h: 20, spot: 1 }]);
   });
 
   it('keeps labels of boxes close together apart (two overlapping objects: the second goes elsewhere)', () => {
     const spots = placeLabels([box(100, 100, 200, 200), box(110, 105, 210, 205)], 640, 360, 2);
     expect(overlap(spots[0]!, spots[1]!)).toBe(false);
-    expect(spots[0]).toEqual({ x: 99, y: 79, w: 60, h: 20 }); // the first (best) keeps its spot
+    expect(spots[0]).toEqual({ x: 99, y: 79, w: 60, h: 20, spot: 0 }); // the first (best) keeps its spot
     // the second still sits on its own box's edge: inside its top, here (above it is taken)
-    expect(spots[1]).toEqual({ x: 109, y: 106, w: 60, h: 20 });
+    expect(spots[1]).toEqual({ x: 109, y: 106, w: 60, h: 20, spot: 1 });
   });
 
-  it('keeps every label on the canvas, and draws every one even in a crowd (overlapping as little as it can)', () => {
+  it("keeps a label where it was last frame while that spot is free, whichever detection comes first now", () => {
+    const a = box(100, 100, 200, 200);
+    const b = box(110, 105, 210, 205);
+    const last = placeLabels([a, b], 640, 360, 2); // a above its box, b inside its top
+    // next frame the scores swap, b comes first: without a preference b would take "above" and push a inside
+    const next = placeLabels([{ ...b, prefer: last[1]!.spot }, { ...a, prefer: last[0]!.spot }], 640, 360, 2);
+    expect(next.map((p) => p.spot)).toEqual([last[1]!.spot, last[0]!.spot]);
+    expect(placeLabels([b, a], 640, 360, 2).map((p) => p.spot)).toEqual([0, 2]); // (what it would have done: both labels move)
+  });
+
+  it('keeps every label on the canvas, and draws every one even in a crowd', () => {
     const crowd = Array.from({ length: 12 }, (_, i) => box(300 + i, 150 + i, 340 + i, 190 + i));
     const spots = placeLabels(crowd, 640, 360, 2);
     expect(spots).toHaveLength(12);
