@@ -25,8 +25,9 @@ export interface PushedSourceOptions {
   /** ms without a pushed image before the source reports `stalled` (once one has come: until
    * then it is `connecting`, waiting for its pusher). Default 10_000. */
   readonly stallTimeoutMs?: number;
-  /** ms without a push after which another client may push to the stream (see PushMeta.pusher).
-   * Default 2_000. */
+  /** ms without a push after which another client may push to the stream (see PushMeta.pusher):
+   * a pusher that sends a frame every few seconds (a snapshot camera) keeps it. Default: the stall
+   * timeout. Its connection closing releases it at once. */
   readonly pusherHoldMs?: number;
 }
 
@@ -41,7 +42,7 @@ export interface PushMeta {
   /** Who pushes (a connection's id): while one pusher is at it, another is refused
    * (INGEST_PUSH_STREAM_TAKEN), since two of them would mix their frames, frame numbers and
    * clocks in one stream. It may take over once the first is released (release(), when its
-   * connection closes) or has pushed nothing for pusherHoldMs. */
+   * connection closes) or has pushed nothing for pusherHoldMs (the stall timeout, 10 s). */
   readonly pusher?: string;
 }
 
@@ -94,7 +95,7 @@ export class PushedFrameSource extends FrameSourceBase {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PUSH_PIXELS;
     this.maxPending = Math.max(1, options.maxPending ?? 4);
     this.stallMs = options.stallTimeoutMs ?? 10_000;
-    this.pusherHoldMs = options.pusherHoldMs ?? 2_000;
+    this.pusherHoldMs = options.pusherHoldMs ?? this.stallMs;
   }
 
   /** Images received and replaced by a newer one before they were decoded (the decoder was busy):

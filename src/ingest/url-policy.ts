@@ -152,20 +152,22 @@ export async function confineFile(path: string, roots: readonly string[], fs: Fs
   if (roots.length === 0) throw new GroundstreamError('INGEST_PATH_REFUSED', `${path} (no file directories configured)`);
   const realRoots = await Promise.all(roots.map((r) => fs.realpath(resolve(r)).catch(() => undefined)));
   const candidates = isAbsolute(path) ? [path] : [resolve(path), ...roots.map((r) => resolve(r, path))];
-  let found: string | undefined;
+  // Missing: said so only for a name inside an allowed directory. Otherwise "refused" whether or
+  // not it exists, or the answer would tell anyone who may add streams which files the server has.
+  const mayName = (c: string) => [...roots.map((r) => resolve(r)), ...realRoots].some((r) => r !== undefined && isInside(r, resolve(c)));
+  let missingInside = false;
   for (const c of candidates) {
     const real = await fs.realpath(c).catch(() => undefined);
-    if (real === undefined) continue;
-    found ??= real;
+    if (real === undefined) {
+      missingInside ||= mayName(c);
+      continue;
+    }
     if (realRoots.some((r) => r !== undefined && isInside(r, real))) {
       if (!(await fs.isFile(real).catch(() => false))) throw new GroundstreamError('INGEST_SOURCE_INVALID', `not a regular file: ${path}`);
       return real;
     }
   }
-  // Missing: said so only where it would have been allowed. Elsewhere "refused" whether or not it
-  // exists, or the answer would tell anyone who may add streams which files the server has.
-  const mayName = (c: string) => [...roots.map((r) => resolve(r)), ...realRoots].some((r) => r !== undefined && isInside(r, resolve(c)));
-  if (found === undefined && candidates.some(mayName)) {
+  if (missingInside) {
     const where = isAbsolute(path) ? '' : ' (relative paths are looked up in the working directory and in each allowed directory)';
     throw new GroundstreamError('INGEST_SOURCE_INVALID', `no such file: ${path}${where}`);
   }
@@ -220,12 +222,12 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
 }
 
 /** Query parameters that carry credentials in camera URLs (`?user=admin&pwd=...`, `?token=...`). */
-const SECRET_PARAM = /([?&;](?:[a-z0-9_-]*[_-])?(?:pass(?:word)?|passwd|pwd|pw|token|key|secret|auth|sig(?:nature)?|credentials?|session|sid)=)[^&;#\s"']*/gi;
+const SECRET_PARAM = /([?&;][a-z0-9_.-]*?(?:pass(?:word|phrase)?|passwd|pas|pwd|pw|token|key|secret|auth|sig(?:nature)?|credentials?|session(?:[_-]?id)?|sid)=)[^&;#\s"']*/gi;
 
 /** Hides credentials in URLs: `user:password@`, and the values of query parameters named like
  * secrets (ffmpeg repeats the URL in its errors, and the API shows each stream's source). */
 export function redactSecrets(text: string): string {
-  // Up to the last `@` before the path: a password may itself hold `@` (ffmpeg splits at the last)
-  // and spaces; not across lines.
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\n]*@/gi, '$1***@').replace(SECRET_PARAM, '$1***');
+  // Up to the last `@` before the path: a password may itself hold `@` (ffmpeg splits at the last);
+  // not across spaces (`rtsp://cam:554 refused; mail admin@example.com` keeps its host).
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s"]*@/gi, '$1***@').replace(SECRET_PARAM, '$1***');
 }

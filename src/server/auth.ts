@@ -3,6 +3,7 @@
  * time (SHA-256 digests through timingSafeEqual, every token checked, no early exit).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { tokenFromSubprotocols } from '../protocol/index.js';
 
@@ -24,19 +25,42 @@ export interface AuthConfig {
    * to get anywhere); on a server without tokens, only its own pages and pages served from this
    * machine (a loopback host name). Requests without Origin are not browsers. */
   allowedOrigins: string[];
-  /** The server needs no token because it listens on loopback only: then it answers only requests
-   * for a loopback host name (a page whose name was rebound to 127.0.0.1 is refused) that did not
-   * come through a proxy (which would serve everyone behind it, tokenless). */
+  /** The server needs no token and listens on loopback only: then it answers only requests for a
+   * loopback host name (a page whose name was rebound to 127.0.0.1 is refused). */
   localOnly?: boolean;
+  /** Also refuse requests a proxy says it passed on from elsewhere (requireAuth "auto": a proxy in
+   * front of a tokenless server would serve everyone behind it). Best effort: a proxy that adds no
+   * forwarding header is not seen. */
+  refuseProxied?: boolean;
+}
+
+/** Headers a proxy adds; a request with any of them (other than a loopback address) came from elsewhere. */
+const FORWARDED = ['x-forwarded-for', 'x-real-ip', 'forwarded', 'via', 'x-forwarded-host'] as const;
+
+function proxiedFromElsewhere(req: IncomingMessage): boolean {
+  for (const name of FORWARDED) {
+    const v = req.headers[name];
+    if (v === undefined) continue;
+    if (name !== 'x-forwarded-for' && name !== 'x-real-ip') return true;
+    // a local development proxy says 127.0.0.1 or ::1: that is still this machine
+    const addrs = String(v).split(',').map((a) => a.trim());
+    if (!addrs.every((a) => isLoopback(a) || a === '::ffff:127.0.0.1')) return true;
+  }
+  return false;
 }
 
 export type AuthResult = { ok: true; rights: ReadonlySet<Right>; name: string } | { ok: false; status: 401 | 403; reason: string };
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** True when `host` is a loopback address (auth is optional there). */
+/** True when `host` is a loopback address or name (auth is optional there): 127.0.0.0/8 and ::1
+ * as addresses only (`127.0.0.1.attacker.example` is a name like any other), `localhost` and
+ * `*.localhost`. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || host === '[::1]' || /^127\./.test(host);
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  return bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }
 
 /** The host name of a Host header or an origin's authority (no port, IPv6 in brackets). */
@@ -85,25 +109,27 @@ export class Auth {
     if (this.cfg.localOnly) {
       const host = req.headers.host ?? '';
       if (!isLoopback(hostName(host))) {
-        return { ok: false, status: 403, reason: `host ${JSON.stringify(host)} is not a loopback name, and this server without tokens answers this machine only` };
+        return { ok: false, status: 403, reason: `host ${JSON.stringify(host)} is not a loopback name, and this server without tokens answers local names only` };
       }
-      if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) {
-        return { ok: false, status: 403, reason: 'a request through a proxy needs a token: this server has none, and answers this machine only (give it tokens, or requireAuth: false to serve everyone the proxy serves)' };
-      }
+    }
+    if (this.cfg.refuseProxied && proxiedFromElsewhere(req)) {
+      return { ok: false, status: 403, reason: 'a request a proxy passed on from elsewhere needs a token, and this server has none: give it tokens to serve through a proxy' };
     }
     return null;
   }
 
   private originAllowed(origin: string, host: string): boolean {
-    if (this.cfg.allowedOrigins.length) return this.cfg.allowedOrigins.includes(origin);
-    if (this.cfg.required) return true;
-    let o: URL;
+    let o: URL | undefined;
     try {
       o = new URL(origin);
     } catch {
-      return false; // "null" (a sandboxed or file: page) and anything unparsable
+      o = undefined; // "null" (a sandboxed or file: page) and anything unparsable
     }
-    return o.host.toLowerCase() === host.toLowerCase() || isLoopback(o.hostname.toLowerCase());
+    // the server's own pages always (where the Host could be a rebound name, localOnly refused it)
+    if (o && o.host.toLowerCase() === host.toLowerCase()) return true;
+    if (this.cfg.allowedOrigins.length) return this.cfg.allowedOrigins.includes(origin);
+    if (this.cfg.required) return true;
+    return !!o && isLoopback(o.hostname);
   }
 
   /** Origin first (browsers), then the token: `Authorization: Bearer`, or the WebSocket subprotocol. */

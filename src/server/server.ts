@@ -127,7 +127,8 @@ export class GroundstreamServer {
       // "auto": required beyond loopback, and wherever tokens were given (whoever sets one expects it checked)
       required: config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth,
       allowedOrigins: config.allowedOrigins,
-      localOnly: config.requireAuth === 'auto' && isLoopback(config.host) && config.tokens.length === 0,
+      localOnly: !(config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth) && isLoopback(config.host),
+      refuseProxied: config.requireAuth === 'auto' && isLoopback(config.host) && config.tokens.length === 0,
     });
     if (this.auth.required && config.tokens.length === 0) {
       const why = config.requireAuth === true ? 'requireAuth is true' : `host ${config.host} is beyond loopback`;
@@ -327,7 +328,6 @@ export class GroundstreamServer {
     return `http://${host}:${a.port}`;
   }
 
-  /** Graceful stop: refuse new clients, close clients with 1001, stop sources and their ffmpeg. */
   /** Per stream and error code: when a failure was last logged, and how many since. */
   private readonly failures = new Map<string, { at: number; since: number }>();
 
@@ -346,6 +346,7 @@ export class GroundstreamServer {
     log?.warn({ stream, code: error.code }, `stream ${stream}: ${error.code}: ${error.message}${more}`);
   }
 
+  /** Graceful stop: refuse new clients, close clients with 1001, stop sources and their ffmpeg. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;

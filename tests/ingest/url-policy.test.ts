@@ -71,7 +71,8 @@ describe('protocol allow-list', () => {
     // a password may hold '@' itself: everything up to the last '@' before the host goes
     expect(redactSecrets('rtsp://admin:p@ss@cam.local/stream')).toBe('rtsp://***@cam.local/stream');
     expect(redactSecrets('rtsp://admin:p@ss@cam.local:554 and http://h/a@b')).toBe('rtsp://***@cam.local:554 and http://h/a@b');
-    expect(redactSecrets('rtsp://admin:p ss@cam/live')).toBe('rtsp://***@cam/live'); // a space in the password
+    expect(redactSecrets('rtsp://cam.local:554 refused; mail admin@example.com')).toBe('rtsp://cam.local:554 refused; mail admin@example.com'); // (not across spaces)
+    expect(redactSecrets('rtsp://cam/s?apikey=a&accessToken=b&loginpas=c&session_id=d&passphrase=e&width=640')).toBe('rtsp://cam/s?apikey=***&accessToken=***&loginpas=***&session_id=***&passphrase=***&width=640');
     // credentials in the query, as many cameras take them; other parameters stay readable
     expect(redactSecrets('http://cam/video.cgi?user=admin&pwd=S3cret&resolution=640x480')).toBe('http://cam/video.cgi?user=admin&pwd=***&resolution=640x480');
     expect(redactSecrets('rtsp://cam/101?token=S3cretTok: Connection refused')).toBe('rtsp://cam/101?token=*** Connection refused'); // (up to a space: a colon may belong to it)
@@ -109,7 +110,11 @@ describe('file confinement', () => {
     const fixtures = resolve('fixtures'); // tests run from the repository root
     expect(await confineFile('fixtures/clips/clip01-640x360.mp4', [fixtures])).toBe(join(fixtures, 'clips', 'clip01-640x360.mp4'));
     expect(await confineFile('clips/clip01-640x360.mp4', [fixtures])).toBe(join(fixtures, 'clips', 'clip01-640x360.mp4'));
-    expect(await codeOf(confineFile('package.json', [fixtures]))).toBe('INGEST_PATH_REFUSED');
+    // a name outside the roots gets the same answer whether or not the file exists there
+    expect(await codeOf(confineFile('package.json', [fixtures]))).toBe('INGEST_SOURCE_INVALID'); // (not in fixtures/)
+    expect(await codeOf(confineFile('no-such-file.json', [fixtures]))).toBe('INGEST_SOURCE_INVALID');
+    expect(await codeOf(confineFile(resolve('package.json'), [fixtures]))).toBe('INGEST_PATH_REFUSED');
+    expect(await codeOf(confineFile(resolve('no-such-file.json'), [fixtures]))).toBe('INGEST_PATH_REFUSED');
   });
 
   it('refuses everything when no directory is configured, and reports missing files and directories', async () => {

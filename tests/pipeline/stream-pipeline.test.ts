@@ -76,6 +76,14 @@ describe('StreamPipeline', () => {
     expect(x.frame.seq).toBe(1);
   });
 
+  it("counts a frame's own decode (a pushed image) in timings.decode, with the model's preparation", async () => {
+    const { frames, p } = setup();
+    const a = p.subscribe('a', ['star']);
+    const first = firstValueFrom(a.results$);
+    frames.next({ ...frame(1), decodeMs: 12.5 });
+    expect((await first).timings.decode).toBe(12.5 + 1); // the fake model prepares in 1 ms
+  });
+
   it('does no inference while nobody watches', async () => {
     const { model, frames, p } = setup();
     frames.next(frame(1));

@@ -112,10 +112,29 @@ describe('a server without tokens (loopback) and web pages from elsewhere', () =
       expect(await httpRequest(base, 'GET', '/metrics', { host: `attacker.example:${port}` })).toMatchObject({ status: 403 });
       // a reverse proxy in front of a tokenless server would serve everyone behind it
       expect(await httpRequest(base, 'GET', '/v1/streams', { 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 403, json: { message: expect.stringContaining('proxy') } });
+      // a name that merely starts like a loopback address is a name
+      expect(await origin('http://127.0.0.1.attacker.example')).toBe(4003);
+      expect(await httpRequest(base, 'GET', '/v1/streams', { host: `127.0.0.1.attacker.example:${port}` })).toMatchObject({ status: 403 });
+      expect(await httpRequest(base, 'GET', '/v1/streams', { 'x-real-ip': '203.0.113.9' })).toMatchObject({ status: 403 });
+      expect(await httpRequest(base, 'GET', '/v1/streams', { via: '1.1 proxy' })).toMatchObject({ status: 403 });
+      // a development proxy on this machine says so, and is this machine
+      expect((await httpRequest(base, 'GET', '/v1/streams', { 'x-forwarded-for': '127.0.0.1' })).status).toBe(200);
       // curl and the SDK on this machine, as before
       expect((await httpRequest(base, 'GET', '/v1/streams', { host: `localhost:${port}` })).status).toBe(200);
       expect((await httpRequest(base, 'POST', '/v1/streams', { 'content-type': 'application/json' }, spec)).status).toBe(201);
       expect((await httpRequest(base, 'GET', '/healthz', { host: `attacker.example:${port}` })).json).toEqual({ status: 'ok' }); // alive, no more
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a rebound name on a loopback server that is open by choice (requireAuth false) too', async () => {
+    const { server, base, ws } = await start({ requireAuth: false });
+    try {
+      const port = new URL(base).port;
+      expect(await httpRequest(base, 'GET', '/v1/streams', { host: `evil.test:${port}` })).toMatchObject({ status: 403 });
+      expect(await closeCode(ws, clientSubprotocols(), { origin: `http://evil.test:${port}`, host: `evil.test:${port}` })).toBe(4003);
+      expect((await httpRequest(base, 'GET', '/v1/streams')).status).toBe(200);
     } finally {
       await server.close();
     }
