@@ -181,7 +181,7 @@ export class LagProbe implements LagMeter {
       // Answered, but late: the client was that far behind when it answered, and what was sent
       // since waits in its buffers. Waiting for a later probe to be late too would let that
       // backlog grow for another maxLagMs or more (a page handling one message in three was
-      // 6.5 s behind before results stopped, instead of about 3).
+      // 6.6 s behind before results stopped, instead of 3.5, for a page emulated in Node).
       this.draining = true;
       this.c.flushQueued();
       this.send();
