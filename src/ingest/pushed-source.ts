@@ -83,7 +83,6 @@ export class PushedFrameSource extends FrameSourceBase {
   /** The client pushing now (PushMeta.pusher), and when it last pushed. */
   private pusher: { id: string; at: number } | undefined;
   private readonly pusherHoldMs: number;
-  private pushed = false;
   private lastPushAt = performance.now();
   private watchdog: NodeJS.Timeout | undefined;
   private started = false;
@@ -138,7 +137,6 @@ export class PushedFrameSource extends FrameSourceBase {
       this.pusher = { id: meta.pusher, at: now };
     }
     this.lastPushAt = now;
-    this.pushed = true;
     if (this.policy === 'wait' && this.jobs.length >= this.maxPending) {
       const error = new GroundstreamError('INGEST_QUEUE_FULL', `${this.maxPending} frames pending on ${this.streamId}`);
       return Promise.resolve({ status: 'error', error });
@@ -238,7 +236,7 @@ export class PushedFrameSource extends FrameSourceBase {
 
   private checkStall(): void {
     // (before the first push the stream waits for its pusher, `connecting`: no fault yet)
-    if (this.closed || !this.pushed || this.status.state === 'stalled') return;
+    if (this.closed || !this.prev || this.status.state === 'stalled') return;
     if (performance.now() - this.lastPushAt < this.stallMs) return;
     this.tracker.set('stalled', { error: new GroundstreamError('INGEST_STALLED', `no image pushed for ${this.stallMs} ms`) });
   }

@@ -122,13 +122,15 @@ export class GroundstreamServer {
     this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []), deps.pipeline);
     const decode = createClientMessageDecoder(this.limits);
     this.metrics = new Metrics(this.streams, () => this.sessions.size);
+    const loopback = isLoopback(config.host);
+    // "auto": required beyond loopback, and wherever tokens were given (whoever sets one expects it checked)
+    const required = config.requireAuth === 'auto' ? !loopback || config.tokens.length > 0 : config.requireAuth;
     this.auth = new Auth({
       tokens: config.tokens,
-      // "auto": required beyond loopback, and wherever tokens were given (whoever sets one expects it checked)
-      required: config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth,
+      required,
       allowedOrigins: config.allowedOrigins,
-      localOnly: !(config.requireAuth === 'auto' ? !isLoopback(config.host) || config.tokens.length > 0 : config.requireAuth) && isLoopback(config.host),
-      refuseProxied: config.requireAuth === 'auto' && isLoopback(config.host) && config.tokens.length === 0,
+      localOnly: !required && loopback,
+      refuseProxied: !required && loopback && config.requireAuth === 'auto',
     });
     if (this.auth.required && config.tokens.length === 0) {
       const why = config.requireAuth === true ? 'requireAuth is true' : `host ${config.host} is beyond loopback`;
@@ -294,8 +296,7 @@ export class GroundstreamServer {
 
   /** Whether `req` may see the streams (no token needed, or its token has the watch right). */
   private mayWatch(req: IncomingMessage): boolean {
-    if (!this.auth.required) return this.auth.refusal(req) === null;
-    const a = this.auth.authenticate(req);
+    const a = this.auth.authenticate(req); // (without tokens: every right, unless refused where it comes from)
     return a.ok && a.rights.has('watch');
   }
 

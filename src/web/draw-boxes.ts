@@ -55,27 +55,22 @@ export function drawDetections(ctx: CanvasRenderingContext2D, detections: readon
   }
   if (style.labelSize <= 0) return ctx.restore();
   const pad = Math.max(2, Math.round(style.labelSize / 4));
-  const labels: { d: DrawnDetection; text: string; request: LabelRequest }[] = [];
+  const labels: { d: DrawnDetection; text: string; key: string | undefined; request: LabelRequest }[] = [];
   for (const d of detections) {
     const [x1, y1, x2, y2] = corners(d);
     // a box wholly off the canvas (fit=cover crops the frame): no label pinned to the edge for it
     if (x2 < 0 || y2 < 0 || x1 > ctx.canvas.width || y1 > ctx.canvas.height) continue;
     const text = labelOf(d, style.scores);
-    labels.push({ d, text, request: { x1, y1, x2, y2, w: ctx.measureText(text).width + 2 * pad, h: style.labelSize + 2 * pad } });
+    // a tracked object's label keeps last frame's spot while it is free
+    const key = d.trackId === undefined ? undefined : `${d.query}\0${d.trackId}`;
+    const prefer = key === undefined ? undefined : lastSpot.get(key);
+    labels.push({ d, text, key, request: { x1, y1, x2, y2, w: ctx.measureText(text).width + 2 * pad, h: style.labelSize + 2 * pad, prefer } });
   }
-  // above each box where there is room, else inside or below it, clear of the labels placed before;
-  // a tracked object's label keeps last frame's spot while it is free
-  const keyOf = (d: DrawnDetection) => (d.trackId === undefined ? undefined : `${d.query}\0${d.trackId}`);
-  const spots = placeLabels(
-    labels.map((l) => ({ ...l.request, prefer: lastSpot.get(keyOf(l.d) ?? '') })),
-    ctx.canvas.width,
-    ctx.canvas.height,
-    style.lineWidth,
-  );
+  // above each box where there is room, else inside or below it, clear of the labels placed before
+  const spots = placeLabels(labels.map((l) => l.request), ctx.canvas.width, ctx.canvas.height, style.lineWidth);
   const seen = new Map<string, number>();
-  labels.forEach(({ d, text }, i) => {
+  labels.forEach(({ d, text, key }, i) => {
     const { x, y, w, h, spot } = spots[i]!;
-    const key = keyOf(d);
     if (key !== undefined) seen.set(key, spot);
     const color = style.colorOf(d.query);
     ctx.fillStyle = color;
