@@ -75,6 +75,7 @@ export const ERRORS = {
   LIMIT_CLIENTS: { status: 503, message: 'too many clients: %s' },
   LIMIT_PUSH_RATE: { status: 429, message: 'frames pushed too fast: %s' },
   LIMIT_QUERIES: { status: 429, message: 'too many distinct queries on one stream: %s' },
+  LIMIT_CLIENT_QUERIES: { status: 429, message: 'too many distinct queries from one client on one stream: %s' },
   // record and replay (docs/record-replay.md)
   RECORD_INVALID: { status: 400, message: 'recording cannot be read: %s' },
   RECORD_WRITE_FAILED: { status: 500, message: 'recording cannot be written: %s' },

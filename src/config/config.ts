@@ -88,15 +88,21 @@ export interface ServerConfig {
   /** Log level for pino. Env LOG_LEVEL. Default info. */
   logLevel: string;
   /** API tokens and their rights (watch, push, manage). Env GROUNDSTREAM_TOKEN adds one with all rights. */
-  tokens: { token: string; rights: ('watch' | 'push' | 'manage')[]; name?: string }[];
+  tokens: { token: string; rights: ('watch' | 'push' | 'manage')[]; name?: string; maxClients?: number }[];
   /** 'auto' (default): tokens required unless bound to loopback. */
   requireAuth: 'auto' | boolean;
   /** Origins browsers may connect from; empty = any. */
   allowedOrigins: string[];
   /** Connected clients at most. Default 256. */
   maxClients: number;
+  /** Connections at once from one address other than loopback (a reverse proxy on this machine
+   * makes every client loopback: cap tokens there, `tokens[].maxClients`). Default 32. */
+  maxClientsPerAddress: number;
   /** Subscriptions per client. Default 16. */
   maxSubscriptionsPerClient: number;
+  /** Distinct queries one client may hold on one stream, over all its subscriptions to it: the
+   * stream's query budget (what the model takes in one run) is shared. Default 64. */
+  maxQueriesPerClient: number;
   /** Streams at most. Default 32. */
   maxStreams: number;
   /** Frames a client may push per second to one stream. Default 60. */
@@ -123,7 +129,9 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   requireAuth: 'auto',
   allowedOrigins: [],
   maxClients: 256,
+  maxClientsPerAddress: 32,
   maxSubscriptionsPerClient: 16,
+  maxQueriesPerClient: 64,
   maxStreams: 32,
   maxPushFps: 60,
   maxPushPixels: 3840 * 2160,
@@ -175,12 +183,17 @@ function parseTokens(v: unknown): ServerConfig['tokens'] {
     if (!o || typeof o.token !== 'string' || o.token.length < 16) {
       throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].token must be a string of at least 16 characters`);
     }
-    onlyKnown(` in tokens[${i}]`, o, ['token', 'rights', 'name']);
+    onlyKnown(` in tokens[${i}]`, o, ['token', 'rights', 'name', 'maxClients']);
     const rights = o.rights ?? ['watch', 'push', 'manage'];
     if (!Array.isArray(rights) || !rights.every((r) => r === 'watch' || r === 'push' || r === 'manage')) {
       throw new GroundstreamError('CONFIG_INVALID', `tokens[${i}].rights must list watch, push and/or manage`);
     }
-    return { token: o.token, rights: rights as ServerConfig['tokens'][number]['rights'], ...(typeof o.name === 'string' ? { name: o.name } : {}) };
+    return {
+      token: o.token,
+      rights: rights as ServerConfig['tokens'][number]['rights'],
+      ...(typeof o.name === 'string' ? { name: o.name } : {}),
+      ...(o.maxClients !== undefined ? { maxClients: int(`tokens[${i}].maxClients`, o.maxClients, 1, 100_000) } : {}),
+    };
   });
 }
 
@@ -251,7 +264,9 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     streams: parseStreams(merged.streams),
     maxClients: int('maxClients', merged.maxClients, 1, 100_000),
+    maxClientsPerAddress: int('maxClientsPerAddress', merged.maxClientsPerAddress, 1, 100_000),
     maxSubscriptionsPerClient: int('maxSubscriptionsPerClient', merged.maxSubscriptionsPerClient, 1, 1024),
+    maxQueriesPerClient: int('maxQueriesPerClient', merged.maxQueriesPerClient, 1, 100_000),
     maxStreams: int('maxStreams', merged.maxStreams, 1, 10_000),
     maxPushFps: int('maxPushFps', merged.maxPushFps, 1, 1000),
     maxPushPixels: int('maxPushPixels', merged.maxPushPixels, 1, 200_000_000),

@@ -15,6 +15,8 @@ export interface TokenSpec {
   rights: Right[];
   /** For logs; never the token itself. */
   name?: string;
+  /** WebSocket connections open at once with this token, at most. Default: no cap of its own. */
+  maxClients?: number;
 }
 
 export interface AuthConfig {
@@ -49,7 +51,17 @@ function proxiedFromElsewhere(req: IncomingMessage): boolean {
   return false;
 }
 
-export type AuthResult = { ok: true; rights: ReadonlySet<Right>; name: string } | { ok: false; status: 401 | 403; reason: string };
+export type AuthResult =
+  | {
+      ok: true;
+      rights: ReadonlySet<Right>;
+      name: string;
+      /** Which token (its place in the list), for counting its connections; absent without tokens. */
+      token?: number;
+      /** That token's cap on connections at once (TokenSpec.maxClients). */
+      maxClients?: number;
+    }
+  | { ok: false; status: 401 | 403; reason: string };
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -73,10 +85,16 @@ function hostName(authority: string): string {
 }
 
 export class Auth {
-  private readonly tokens: { hash: Buffer; rights: ReadonlySet<Right>; name: string }[];
+  private readonly tokens: { hash: Buffer; rights: ReadonlySet<Right>; name: string; index: number; maxClients?: number }[];
 
   constructor(private readonly cfg: AuthConfig) {
-    this.tokens = cfg.tokens.map((t, i) => ({ hash: digest(t.token), rights: new Set(t.rights), name: t.name ?? `token${i + 1}` }));
+    this.tokens = cfg.tokens.map((t, i) => ({
+      hash: digest(t.token),
+      rights: new Set(t.rights),
+      name: t.name ?? `token${i + 1}`,
+      index: i,
+      ...(t.maxClients !== undefined ? { maxClients: t.maxClients } : {}),
+    }));
   }
 
   get required(): boolean {
@@ -90,7 +108,8 @@ export class Auth {
     const h = digest(token);
     let found: (typeof this.tokens)[number] | undefined;
     for (const t of this.tokens) if (timingSafeEqual(t.hash, h) && !found) found = t;
-    return found ? { ok: true, rights: found.rights, name: found.name } : { ok: false, status: 401, reason: 'unknown token' };
+    if (!found) return { ok: false, status: 401, reason: 'unknown token' };
+    return { ok: true, rights: found.rights, name: found.name, token: found.index, ...(found.maxClients !== undefined ? { maxClients: found.maxClients } : {}) };
   }
 
   /**

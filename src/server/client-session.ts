@@ -34,6 +34,9 @@ export interface SessionContext {
   readonly limits: ProtocolLimits;
   /** Most subscriptions one client may hold. */
   readonly maxSubscriptions: number;
+  /** Most distinct queries one client may hold on one stream, over its subscriptions to it
+   * (default: no cap of its own; the stream's budget still applies). */
+  readonly maxQueriesPerClient?: number;
   readonly clientBufferBytes: number;
   /** This run of the server (hello.instance). */
   readonly instance: string;
@@ -220,6 +223,11 @@ export class ClientSession {
       throw e;
     }
     if (this.closed || this.subs.get(msg.id) !== sub) return;
+    const over = this.overQueryBudget(sub, sub.queries);
+    if (over) {
+      this.subs.delete(msg.id);
+      return this.send(errorMessage({ ...over, ref: msg.id }));
+    }
     let added: ReturnType<typeof entry.pipeline.subscribe>;
     try {
       added = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth, maxRate: sub.maxRate });
@@ -247,6 +255,8 @@ export class ClientSession {
     // Restating the settings in force (a UI sending its slider's value again) changes nothing:
     // the same version, no restart of the subscription's results.
     if (restates(msg, queries, sub)) return this.ack(sub, sub.version);
+    const over = this.overQueryBudget(sub, queries);
+    if (over) return this.send(errorMessage({ ...over, ref: msg.id }));
     // the pipeline first: it may refuse (LIMIT_QUERIES), and then nothing has changed
     const version = entry.pipeline.update(sub.key, {
       queries,
@@ -258,6 +268,20 @@ export class ClientSession {
     if (msg.image !== undefined) sub.image = msg.image ?? undefined;
     if (msg.maxRate !== undefined) sub.maxRate = msg.maxRate ?? undefined;
     this.ack(sub, version);
+  }
+
+  /**
+   * LIMIT_CLIENT_QUERIES when `sub` with `queries` would give this client more distinct queries on
+   * its stream than maxQueriesPerClient: one client must not take the stream's whole budget
+   * (everyone's queries together, what the model takes in one run) and leave others LIMIT_QUERIES.
+   */
+  private overQueryBudget(sub: ClientSub, queries: readonly string[]): { code: 'LIMIT_CLIENT_QUERIES'; message: string } | null {
+    const max = this.ctx.maxQueriesPerClient;
+    if (max === undefined || queries.length === 0) return null;
+    const held = new Set(queries);
+    for (const other of this.subs.values()) if (other !== sub && other.stream === sub.stream) for (const q of other.queries) held.add(q);
+    if (held.size <= max) return null;
+    return { code: 'LIMIT_CLIENT_QUERIES', message: `${held.size} distinct queries on ${JSON.stringify(sub.stream)} over this connection's subscriptions with these; one client may hold at most ${max}` };
   }
 
   private attach(sub: ClientSub, results$: Observable<SubscriberResult>): void {

@@ -97,6 +97,15 @@ function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refuse
 /** Where a request came from, for the log. */
 const peer = (req: IncomingMessage): string => `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
 
+/** The address a connection counts against for maxClientsPerAddress; null for loopback, which is
+ * not capped (everything is loopback behind a proxy on this machine: tokens carry caps there). */
+function remoteKey(req: IncomingMessage): string | null {
+  const addr = req.socket.remoteAddress;
+  if (addr === undefined) return null;
+  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  return isLoopback(v4) ? null : `addr:${v4}`;
+}
+
 /** Source states an operator must hear of at warn: it cannot deliver. */
 const TROUBLED = new Set(['reconnecting', 'stalled', 'failed']);
 
@@ -107,6 +116,8 @@ export class GroundstreamServer {
   readonly metrics: Metrics;
   readonly auth: Auth;
   private readonly sessions = new Set<ClientSession>();
+  /** Open connections per address (`addr:<ip>`) and per token (`token:<index>`). */
+  private readonly connections = new Map<string, number>();
   private readonly ws: ReturnType<typeof attachWebSocket>;
   private readonly watch: Subscription[] = [];
   private readonly started = Date.now();
@@ -182,11 +193,21 @@ export class GroundstreamServer {
           };
           if (!a.ok) return refuse(a.status === 401 ? CLOSE_CODES.UNAUTHORIZED : CLOSE_CODES.FORBIDDEN, a.reason);
           if (this.sessions.size >= config.maxClients) return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${config.maxClients} clients`);
+          const from = remoteKey(req);
+          if (from !== null && (this.connections.get(from) ?? 0) >= config.maxClientsPerAddress) {
+            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${config.maxClientsPerAddress} clients from one address`);
+          }
+          if (a.token !== undefined && a.maxClients !== undefined && (this.connections.get(`token:${a.token}`) ?? 0) >= a.maxClients) {
+            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${a.maxClients} clients with token ${JSON.stringify(a.name)}`);
+          }
           return null;
         },
         open: (socket, req, out) => {
           const a = this.auth.authenticate(req);
           const rights: ReadonlySet<Right> = a.ok ? a.rights : new Set();
+          // what this connection counts against (maxClientsPerAddress, tokens[].maxClients)
+          const counted = [remoteKey(req), a.ok && a.token !== undefined ? `token:${a.token}` : null].filter((k) => k !== null);
+          for (const k of counted) this.connections.set(k, (this.connections.get(k) ?? 0) + 1);
           const session = new ClientSession(
             {
               clientId: randomUUID(),
@@ -196,6 +217,7 @@ export class GroundstreamServer {
               decode,
               limits: this.limits,
               maxSubscriptions: config.maxSubscriptionsPerClient,
+              maxQueriesPerClient: config.maxQueriesPerClient,
               rights,
               maxPushFps: config.maxPushFps,
               maxPushPixels: config.maxPushPixels,
@@ -244,6 +266,11 @@ export class GroundstreamServer {
             close: () => {
               session.close();
               this.sessions.delete(session);
+              for (const k of counted) {
+                const n = (this.connections.get(k) ?? 1) - 1;
+                if (n > 0) this.connections.set(k, n);
+                else this.connections.delete(k);
+              }
             },
           };
         },

@@ -78,6 +78,10 @@ describe('config', () => {
       );
       expect(invalid(() => resolveConfig({ streams: [{ id: 'a', source: 'x', loop: 'yes' as never }] }))).toMatch(/streams\[0\]: "loop" must be true or false/);
       expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rigths: ['watch'] } as never] }))).toMatch(/unknown setting "rigths" in tokens\[0\]/);
+      expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', maxClients: 0 } as never] }))).toMatch(/tokens\[0\]\.maxClients must be an integer/);
+      expect(invalid(() => resolveConfig({ maxClientsPerAddress: 0 }))).toMatch(/maxClientsPerAddress must be an integer/);
+      expect(invalid(() => resolveConfig({ maxQueriesPerClient: 1.5 }))).toMatch(/maxQueriesPerClient must be an integer/);
+      expect(resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rights: ['watch'], maxClients: 4 }] }).tokens[0]).toMatchObject({ maxClients: 4 });
       expect(invalid(() => readConfigFile(file('list.json', [1, 2])))).toMatch(/one JSON object/);
       // what is spelt right still loads
       const good = serveConfig({ config: file('good.json', { port: 18086, maxClients: 3, limits: { maxMessageBytes: 4096 } }) }, {});

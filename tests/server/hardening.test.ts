@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
@@ -320,6 +320,81 @@ describe('limits', () => {
       expect((await b.next((m) => m.type === 'error')).code).toBe('LIMIT_PUSH_RATE');
       await a.close();
       await b.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("caps one client's distinct queries on a stream (LIMIT_CLIENT_QUERIES), over all its subscriptions to it, and leaves others room", async () => {
+    const { server, base, ws } = await start({ maxQueriesPerClient: 3 });
+    try {
+      expect((await addStream(base, { id: 'one', source: 'push' })).status).toBe(201);
+      expect((await addStream(base, { id: 'two', source: 'push' })).status).toBe(201);
+      const a = await TestClient.open(ws);
+      a.send({ type: 'subscribe', id: 's1', stream: 'one', queries: ['red circle', 'blue square'] });
+      expect((await a.next((m) => m.type === 'subscribed' || m.type === 'error')).type).toBe('subscribed');
+      // the same queries again, and one more, make three: allowed (distinct ones count)
+      a.send({ type: 'subscribe', id: 's2', stream: 'one', queries: ['Red  Circle', 'star'] });
+      expect(await a.next((m) => m.ref === 's2' || m.id === 's2')).toMatchObject({ type: 'subscribed' });
+      // a fourth on the same stream is refused, and changes nothing
+      a.send({ type: 'subscribe', id: 's3', stream: 'one', queries: ['cross'] });
+      const refused = await a.next((m) => m.ref === 's3' || m.id === 's3');
+      expect(refused).toMatchObject({ type: 'error', code: 'LIMIT_CLIENT_QUERIES', ref: 's3' });
+      expect(refused.message).toContain('at most 3');
+      a.send({ type: 'update', id: 's2', queries: ['star', 'cross'] });
+      expect(await a.nextNew((m) => m.ref === 's2' || m.id === 's2')).toMatchObject({ type: 'error', code: 'LIMIT_CLIENT_QUERIES' });
+      // s3's id is free again, on another stream the count starts afresh
+      a.send({ type: 'subscribe', id: 's3', stream: 'two', queries: ['cross', 'star', 'purple triangle'] });
+      expect(await a.nextNew((m) => m.ref === 's3' || m.id === 's3')).toMatchObject({ type: 'subscribed' });
+      // another client holds its own three on stream one
+      const b = await TestClient.open(ws);
+      b.send({ type: 'subscribe', id: 's1', stream: 'one', queries: ['cross', 'green star', 'yellow square'] });
+      expect((await b.next((m) => m.type === 'subscribed' || m.type === 'error')).type).toBe('subscribed');
+      // a's update that swaps one for another stays within three
+      a.send({ type: 'update', id: 's2', queries: ['cross'] });
+      expect(await a.nextNew((m) => m.id === 's2' && m.type === 'subscribed')).toMatchObject({ queries: ['cross'], queryVersion: 2 });
+      await a.close();
+      await b.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("caps a token's connections at its maxClients (close 1013), and frees the place when one closes", async () => {
+    const LIMITED = 'limited-token-0123456789';
+    const { server, ws } = await start({ tokens: [{ token: ADMIN, rights: ['watch'] }, { token: LIMITED, rights: ['watch'], maxClients: 2 }] });
+    const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+    try {
+      const a = await TestClient.open(ws, as(LIMITED));
+      const b = await TestClient.open(ws, as(LIMITED));
+      expect(await closeCode(ws, clientSubprotocols(LIMITED))).toBe(1013);
+      // another token is not held back by this one's cap
+      const c = await TestClient.open(ws, as(ADMIN));
+      await a.close();
+      await until(() => (server.health() as { clients: number }).clients === 2, 5000, 'the closed connection to leave');
+      const d = await TestClient.open(ws, as(LIMITED));
+      await Promise.all([b.close(), c.close(), d.close()]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((n) => n && n.family === 'IPv4' && !n.internal)?.address;
+  // Loopback is never capped (behind a proxy on this machine every client is loopback), so this
+  // needs an address of this machine's own that is not loopback.
+  it.skipIf(!external)('caps connections from one address other than loopback (close 1013), and leaves loopback alone', async () => {
+    const { server, ws } = await start({ host: '0.0.0.0', tokens: [{ token: ADMIN }], maxClientsPerAddress: 2 });
+    const as = { headers: { authorization: `Bearer ${ADMIN}` } };
+    try {
+      const port = new URL(ws).port;
+      const far = `ws://${external}:${port}/v1/ws`;
+      const open = [await TestClient.open(far, as), await TestClient.open(far, as)];
+      expect(await closeCode(far, clientSubprotocols(ADMIN))).toBe(1013);
+      const local = `ws://127.0.0.1:${port}/v1/ws`;
+      for (let i = 0; i < 3; i++) open.push(await TestClient.open(local, as));
+      await Promise.all(open.map((c) => c.close()));
     } finally {
       await server.close();
     }
