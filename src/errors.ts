@@ -53,6 +53,7 @@ export const ERRORS = {
   // ingest: frame sources (docs/ingest.md); pushed images reuse the IMAGE_* codes above
   INGEST_SOURCE_INVALID: { status: 400, message: 'invalid source: %s' },
   INGEST_PROTOCOL_REFUSED: { status: 403, message: 'protocol is not allowed: %s' },
+  INGEST_DESTINATION_REFUSED: { status: 403, message: 'source address is not allowed: %s' },
   INGEST_PATH_REFUSED: { status: 403, message: 'file is outside the allowed directories (serve --allow-dir, config allowedDirs): %s' },
   INGEST_DEVICE_REFUSED: { status: 403, message: 'capture device is not allowed: %s' },
   INGEST_FFMPEG_NOT_FOUND: { status: 500, message: 'ffmpeg binary not found: %s' },

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GroundstreamError } from '../errors.js';
-import { parseSourceUri } from '../ingest/url-policy.js';
+import { DEFAULT_DENIED_NETWORKS, deniedNetworkList, parseSourceUri } from '../ingest/url-policy.js';
 import { resolveLimits } from '../protocol/limits.js';
 
 export interface StreamSpec {
@@ -83,6 +83,9 @@ export interface ServerConfig {
   allowedDirs: string[];
   /** URL protocols sources may use. Default rtsp, rtsps, http, https. */
   allowedProtocols: string[];
+  /** Networks (CIDR) URL sources may not reach. Default link-local and cloud metadata addresses
+   * (DEFAULT_DENIED_NETWORKS in ingest/url-policy.ts). */
+  deniedNetworks: string[];
   /** Protocol limits (message size, queries per subscription, ...). */
   limits: Record<string, number>;
   /** Log level for pino. Env LOG_LEVEL. Default info. */
@@ -123,6 +126,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   pingIntervalMs: 15_000,
   allowedDirs: [],
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
+  deniedNetworks: [...DEFAULT_DENIED_NETWORKS],
   limits: {},
   logLevel: 'info',
   tokens: [],
@@ -281,6 +285,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
   for (const k of ['providers', 'allowedDirs', 'allowedProtocols', 'allowedOrigins'] as const) {
     if (!Array.isArray(c[k]) || !c[k].every((x) => typeof x === 'string')) throw new GroundstreamError('CONFIG_INVALID', `${k} must be a list of strings`);
   }
+  deniedNetworkList(c.deniedNetworks); // each a CIDR, checked now rather than when a source opens
   if (!c.providers.length) throw new GroundstreamError('CONFIG_INVALID', 'providers must name at least one execution provider, e.g. ["cuda", "cpu"]');
   checkModelDefaults(c);
   return Object.freeze({ ...c, streams: Object.freeze(c.streams.map((s) => Object.freeze(s))) as StreamSpec[] });

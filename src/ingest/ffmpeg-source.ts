@@ -11,10 +11,10 @@ import { bundledFfmpeg, FFMPEG_ENV, ffmpegPath as defaultFfmpegPath } from './ff
 import { FfmpegLog } from './ffmpeg-log.js';
 import { runFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg.js';
 import { FramePump } from './frame-pump.js';
-import { pinHost, type HostLookup } from './host-pin.js';
+import { hostAddresses, pinTo, urlHost, type HostLookup } from './host-pin.js';
 import type { BackpressurePolicy, Pacing, WorkingSize } from './frame-source.js';
 import { FrameSourceBase } from './frame-source-base.js';
-import type { ResolvedInput } from './url-policy.js';
+import { checkDestination, type ResolvedInput } from './url-policy.js';
 
 /** How late a paced frame may come before pacing starts again from it (ms). */
 const REANCHOR_MS = 500;
@@ -103,16 +103,23 @@ export class FfmpegSource extends FrameSourceBase {
     return { size, loop, scaler, ...(hostHeader !== undefined && { hostHeader }) };
   }
 
-  /** This session's command line: the URL's host looked up now, where ffmpeg cannot do it (the
-   * `attempt`-th address, so that retries go round them all). Null when stop() came meanwhile:
-   * stop() does not wait for the lookup. */
+  /** This session's command line. A URL's host is looked up now where its addresses are checked
+   * against denied networks (every address, on every (re)connect: a name may change what it points
+   * to), or where ffmpeg cannot look it up itself (then it is given the `attempt`-th address, so
+   * that retries go round them all). Null when stop() came meanwhile: stop() does not wait for the
+   * lookup. INGEST_DESTINATION_REFUSED, INGEST_OPEN_FAILED. */
   private async sessionArgs(attempt: number): Promise<DecodeArgs | null> {
-    if (!this.resolveHosts) return this.args;
+    const { target, denied } = this.options.input;
+    if (!this.resolveHosts && !denied) return this.args;
     if (this.stopping) return null;
     const stopped = new Promise<null>((resolve) => (this.wake = () => resolve(null)));
     try {
-      const pinned = await Promise.race([pinHost(this.options.input.target, this.options.lookup, attempt, Math.min(this.stallMs, 10_000)), stopped]);
-      if (pinned === null) return null;
+      const addresses = await Promise.race([hostAddresses(target, this.options.lookup, Math.min(this.stallMs, 10_000)), stopped]);
+      if (addresses === null) return null;
+      if (!addresses) return this.args;
+      if (denied) checkDestination(urlHost(target)!, addresses, denied);
+      if (!this.resolveHosts) return this.args;
+      const pinned = pinTo(target, addresses, attempt);
       if (!pinned.hostHeader) return this.args;
       return buildDecodeArgs({ ...this.options.input, target: pinned.url }, this.decodeOptions(pinned.hostHeader));
     } finally {
@@ -165,6 +172,8 @@ export class FfmpegSource extends FrameSourceBase {
         },
       );
       if (this.stopping || end.kind === 'stopped') return;
+      // a host that points into a denied network is refused for good, not retried
+      if (end.kind === 'unresolved' && end.error.code === 'INGEST_DESTINATION_REFUSED') return this.end('failed', { error: end.error, detail: end.error.message });
       if (end.frames > 0) attempt = 0;
       const { error, detail } = explain(end, this.stallMs, this.resolveHosts);
       if (!live) return this.end(error ? 'failed' : 'ended', { ...(error && { error }), detail });

@@ -53,6 +53,39 @@ function splitAuthority(url: string): Authority | undefined {
   return { before, host, port, after: url.slice(before.length + host.length) };
 }
 
+/** The host a URL names (an IPv6 literal without its brackets); undefined without an authority. */
+export function urlHost(url: string): string | undefined {
+  const a = splitAuthority(url);
+  if (a) return a.host || undefined;
+  const v6 = /^[a-z][a-z0-9+.,-]*:\/\/(?:[^/?]*@)?\[([0-9a-f:.%]+)\]/i.exec(url);
+  return v6?.[1];
+}
+
+/** Every address of the URL's host: the host itself when it is an address, else looked up (IPv4
+ * first). undefined without a host. INGEST_OPEN_FAILED when the name does not resolve in time. */
+export async function hostAddresses(url: string, lookup: HostLookup = systemLookup, timeoutMs = 10_000): Promise<readonly { address: string; family: number }[] | undefined> {
+  const host = urlHost(url);
+  if (!host) return undefined;
+  const literal = isIP(host);
+  if (literal) return [{ address: host, family: literal }];
+  let addresses: readonly { address: string; family: number }[];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // The system's lookup has no deadline of its own (unreachable DNS servers take tens of seconds).
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: `no answer in ${timeoutMs} ms` })), timeoutMs);
+    });
+    addresses = await Promise.race([lookup(host), late]);
+  } catch (e) {
+    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
+    throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${host}: ${why}`, { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!addresses.length) throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${host}: no address`);
+  return [...addresses.filter((x) => x.family === 4), ...addresses.filter((x) => x.family !== 4)];
+}
+
 /**
  * `url` with its host name replaced by one of its addresses: IPv4 ones first (cameras and test
  * servers listen there more often than on IPv6), and the `attempt`-th of them (counting from 0,
@@ -63,23 +96,14 @@ function splitAuthority(url: string): Authority | undefined {
 export async function pinHost(url: string, lookup: HostLookup = systemLookup, attempt = 0, timeoutMs = 10_000): Promise<PinnedUrl> {
   const a = splitAuthority(url);
   if (!a || !a.host || isIP(a.host)) return { url };
-  let addresses: readonly { address: string; family: number }[];
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    // The system's lookup has no deadline of its own (unreachable DNS servers take tens of seconds).
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: `no answer in ${timeoutMs} ms` })), timeoutMs);
-    });
-    addresses = await Promise.race([lookup(a.host), late]);
-  } catch (e) {
-    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
-    throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${a.host}: ${why}`, { cause: e });
-  } finally {
-    clearTimeout(timer);
-  }
-  const ordered = [...addresses.filter((x) => x.family === 4), ...addresses.filter((x) => x.family !== 4)];
-  const chosen = ordered[attempt % Math.max(1, ordered.length)];
-  if (!chosen) throw new GroundstreamError('INGEST_OPEN_FAILED', `cannot resolve host ${a.host}: no address`);
+  return pinTo(url, (await hostAddresses(url, lookup, timeoutMs))!, attempt);
+}
+
+/** pinHost with the host's addresses already looked up (hostAddresses). */
+export function pinTo(url: string, addresses: readonly { address: string; family: number }[], attempt = 0): PinnedUrl {
+  const a = splitAuthority(url);
+  if (!a || !a.host || isIP(a.host) || !addresses.length) return { url };
+  const chosen = addresses[attempt % addresses.length]!;
   const address = chosen.family === 6 ? `[${chosen.address}]` : chosen.address;
   return { url: a.before + address + a.after, hostHeader: a.host + a.port };
 }

@@ -6,8 +6,10 @@
  * playlist cannot reach other files. Capture devices: only when enabled.
  */
 import { realpath as fsRealpath, stat as fsStat } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { GroundstreamError } from '../errors.js';
+import { urlHost } from './host-pin.js';
 
 export interface IngestPolicy {
   /** URL schemes a URL source may use. Default DEFAULT_PROTOCOLS. `file`, `concat`, `subfile`,
@@ -20,6 +22,48 @@ export interface IngestPolicy {
   readonly fileFormats?: readonly string[];
   /** Whether V4L2 capture devices (/dev/videoN) may be opened. Default false. */
   readonly allowDevices?: boolean;
+  /** Networks (CIDR) URL sources may not reach: checked on the address when the source is added
+   * and on every address its host name has at each (re)connect. Default DEFAULT_DENIED_NETWORKS. */
+  readonly deniedNetworks?: readonly string[];
+}
+
+/**
+ * Where no camera lives and cloud credentials do: link-local (the instance metadata services of
+ * AWS, GCP and Azure at 169.254.169.254; AWS's IPv6 one, fd00:ec2::254; Alibaba's 100.100.100.200)
+ * and `0.0.0.0/8` (which Linux connects to this machine). Private networks and loopback stay
+ * reachable, since cameras and local test servers live there: deny them in the config if yours do not.
+ */
+export const DEFAULT_DENIED_NETWORKS: readonly string[] = ['0.0.0.0/8', '169.254.0.0/16', '100.100.100.200/32', 'fe80::/10', 'fd00:ec2::254/128'];
+
+/** A BlockList of `cidrs`; CONFIG_INVALID naming the first that is not an IPv4 or IPv6 CIDR. */
+export function deniedNetworkList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(typeof c === 'string' ? c.trim() : '');
+    const family = m ? isIP(m[1]!) : 0;
+    const bits = m ? Number(m[2]) : NaN;
+    if (!m || !family || bits > (family === 4 ? 32 : 128)) {
+      throw new GroundstreamError('CONFIG_INVALID', `deniedNetworks: ${JSON.stringify(c)} is not a network in CIDR form (e.g. "10.0.0.0/8", "fc00::/7")`);
+    }
+    list.addSubnet(m[1]!, bits, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+/** Whether `address` lies in a denied network (an IPv4-mapped IPv6 address counts as its IPv4). */
+export function isDenied(address: string, list: BlockList): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const v4 = mapped ?? (isIP(address) === 4 ? address : undefined);
+  return v4 ? list.check(v4, 'ipv4') : isIP(address) === 6 && list.check(address, 'ipv6');
+}
+
+/** INGEST_DESTINATION_REFUSED when any of `addresses` (those of `host`) is denied. */
+export function checkDestination(host: string, addresses: readonly { address: string }[], list: BlockList): void {
+  const bad = addresses.find((a) => isDenied(a.address, list));
+  if (bad) {
+    const via = bad.address === host ? '' : ` (${host} resolves to it)`;
+    throw new GroundstreamError('INGEST_DESTINATION_REFUSED', `${bad.address}${via} is in a denied network (deniedNetworks)`);
+  }
 }
 
 export const DEFAULT_PROTOCOLS: readonly string[] = ['rtsp', 'rtsps', 'http', 'https'];
@@ -82,6 +126,8 @@ export interface ResolvedInput {
   /** For status and logs: the target with credentials redacted, or a file as it was named (not
    * its real path). */
   readonly display: string;
+  /** URLs: the networks the host's addresses may not be in, checked at each (re)connect. */
+  readonly denied?: BlockList;
 }
 
 const DEVICE_RE = /^\/dev\/video\d+$/;
@@ -180,7 +226,12 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
     case 'url': {
       const scheme = checkUrl(spec.url, policy);
       const rtsp = scheme === 'rtsp' || scheme === 'rtsps';
+      const denied = deniedNetworkList(policy.deniedNetworks ?? DEFAULT_DENIED_NETWORKS);
+      // an address is checked now; a name when the source connects (it may not resolve yet)
+      const host = urlHost(spec.url);
+      if (host && isIP(host)) checkDestination(host, [{ address: host }], denied);
       return {
+        denied,
         kind: 'url',
         target: spec.url,
         protocols: protocolWhitelist(policy.allowedProtocols ?? DEFAULT_PROTOCOLS),

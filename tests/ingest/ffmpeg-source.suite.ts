@@ -386,6 +386,44 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(leftoverChildren()).toEqual([]);
     });
 
+    it('refuses a host name that points into a denied network, for good: no ffmpeg, no retry, the server never asked', async () => {
+      const server = await serve({ '/live.ts': { body: ts } });
+      // the real lookup of `localhost`, with loopback denied as an operator may do
+      const source = await open(`http://localhost:${server.port}/live.ts`, {
+        access: { deniedNetworks: ['127.0.0.0/8', '::1/128'] },
+        backoff: { initialMs: 20, maxMs: 20 },
+      });
+      const rec = record(source);
+      source.start();
+      const failed = await waitForState(source, 'failed');
+      expect(failed.error?.code).toBe('INGEST_DESTINATION_REFUSED');
+      expect(failed.detail).toMatch(/localhost resolves to it/);
+      expect(rec.statuses.map((s) => s.state)).not.toContain('reconnecting');
+      expect(server.hits).toBe(0);
+      expect(leftoverChildren()).toEqual([]);
+      // the default list leaves loopback alone: the same URL plays
+      const allowed = await open(`http://localhost:${server.port}/live.ts`, { size: { width: 32, height: 24 } });
+      const frames = record(allowed).frames;
+      allowed.start();
+      await untilCount(allowed.frames$, frames, 3);
+      expect(server.hits).toBeGreaterThan(0);
+    });
+
+    it('checks the addresses a name has at each reconnect, not only the first time', async () => {
+      const server = await serve({ '/clip.ts': { body: ts } });
+      let answers = 0;
+      // first 127.0.0.1, then (as a rebinding DNS server would answer) the cloud metadata address
+      const lookup = async () => [{ address: answers++ === 0 ? '127.0.0.1' : '169.254.169.254', family: 4 }];
+      const source = await open(`http://camera.test:${server.port}/clip.ts`, { lookup, size: { width: 32, height: 24 }, backoff: { initialMs: 20, maxMs: 20 } });
+      const rec = record(source);
+      source.start();
+      const failed = await waitForState(source, 'failed');
+      expect(failed.error?.code).toBe('INGEST_DESTINATION_REFUSED');
+      expect(failed.detail).toMatch(/169\.254\.169\.254 \(camera\.test resolves to it\)/);
+      expect(answers).toBe(2);
+      expect(rec.statuses.filter((s) => s.state === 'reconnecting')).toHaveLength(1);
+    });
+
     it('reports a host name that does not resolve as an open failure naming it', async () => {
       const source = await open('http://nowhere.invalid/live.ts', { backoff: { initialMs: 50, maxMs: 100, maxAttempts: 1 } });
       source.start();

@@ -4,6 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isGroundstreamError } from '../../src/errors.js';
 import {
   checkUrl,
+  DEFAULT_DENIED_NETWORKS,
+  deniedNetworkList,
+  isDenied,
   confineFile,
   parseSourceUri,
   protocolWhitelist,
@@ -77,6 +80,31 @@ describe('protocol allow-list', () => {
     expect(redactSecrets('http://cam/video.cgi?user=admin&pwd=S3cret&resolution=640x480')).toBe('http://cam/video.cgi?user=admin&pwd=***&resolution=640x480');
     expect(redactSecrets('rtsp://cam/101?token=S3cretTok: Connection refused')).toBe('rtsp://cam/101?token=*** Connection refused'); // (up to a space: a colon may belong to it)
     expect(redactSecrets('https://h/s.m3u8?X-Amz-Signature=abc&api_key=k1&password=p&channel=2')).toBe('https://h/s.m3u8?X-Amz-Signature=***&api_key=***&password=***&channel=2');
+  });
+});
+
+describe('denied networks', () => {
+  it('knows link-local and metadata addresses by default, IPv4-mapped ones too, and leaves cameras on private networks and loopback alone', () => {
+    const list = deniedNetworkList(DEFAULT_DENIED_NETWORKS);
+    for (const a of ['169.254.169.254', '::ffff:169.254.169.254', '100.100.100.200', 'fd00:ec2::254', 'fe80::1', '0.0.0.0']) expect([a, isDenied(a, list)]).toEqual([a, true]);
+    for (const a of ['192.168.1.64', '10.0.0.5', '127.0.0.1', '::1', '100.100.100.201', '8.8.8.8', '2001:db8::1']) expect([a, isDenied(a, list)]).toEqual([a, false]);
+  });
+
+  it('refuses a URL source whose address is denied when it is added, and takes the operator\'s own list', async () => {
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'http://169.254.169.254/latest/meta-data/' }))).toBe('INGEST_DESTINATION_REFUSED');
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'http://[fd00:ec2::254]/latest/' }))).toBe('INGEST_DESTINATION_REFUSED');
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'rtsp://admin:pw@192.168.1.64/stream' }))).toBeUndefined();
+    const strict = { deniedNetworks: ['10.0.0.0/8', '192.168.0.0/16', '127.0.0.0/8'] };
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'rtsp://admin:pw@192.168.1.64/stream' }, strict))).toBe('INGEST_DESTINATION_REFUSED');
+    // names are checked when the source connects (ffmpeg-source.suite.ts): they may not resolve yet
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'rtsp://camera.local/stream' }, strict))).toBeUndefined();
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'http://169.254.169.254/' }, { deniedNetworks: [] }))).toBeUndefined();
+  });
+
+  it('refuses a list entry that is not a network in CIDR form, naming it', () => {
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'fc00::/129', 'example.com/8', '']) {
+      expect(() => deniedNetworkList([bad])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(JSON.stringify(bad)) }));
+    }
   });
 });
 

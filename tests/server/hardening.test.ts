@@ -157,6 +157,9 @@ describe('a server without tokens (loopback) and web pages from elsewhere', () =
       for (const path of ['/etc/passwd', '/etc/no-such-file-here']) {
         expect((await (await addStream(base, { id: 'f', source: path }, admin)).json()).code, path).toBe('INGEST_PATH_REFUSED');
       }
+      // the cloud's metadata service: refused with 403 when the stream is added, nothing opened
+      const metadata = await addStream(base, { id: 'meta', source: 'http://169.254.169.254/latest/meta-data/' }, admin);
+      expect([metadata.status, (await metadata.json()).code]).toEqual([403, 'INGEST_DESTINATION_REFUSED']);
       // /healthz: a probe without a token learns that the server is up, not its streams
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
       expect(await (await fetch(`${base}/healthz`, { headers: admin })).json()).toMatchObject({ status: 'ok', streams: [{ id: 'cam' }] });
