@@ -25,6 +25,7 @@ import { Connection, type ConnectionState } from './connection.js';
 import { resolveClientOptions, type GroundstreamClientOptions, type ResolvedClientOptions } from './options.js';
 import { ConnectionRejectedError, RemoteError } from './remote-error.js';
 import { applyStatus, streamsFromHello } from './streams.js';
+import { StreamsApi } from './streams-api.js';
 import { SubscriptionImpl, type SubscribeOptions, type Subscription } from './subscription.js';
 
 export type { ConnectionState };
@@ -66,6 +67,9 @@ export class GroundstreamClient {
   readonly streams$: Observable<readonly StreamInfo[]>;
   /** Every stream `status` message as it arrives. */
   readonly streamStatus$: Observable<StatusMessage>;
+  /** The server's stream API over HTTP, with this client's address and token: list(), get(id),
+   * add({id, source, ...}), remove(id). Needs no WebSocket connection. */
+  readonly streams: StreamsApi;
   /**
    * Errors no single request owns: RemoteError for server `error` messages not answering a
    * subscription request (e.g. a refused pushed frame), GroundstreamError for transport trouble.
@@ -75,7 +79,7 @@ export class GroundstreamClient {
   private readonly options: ResolvedClientOptions;
   private readonly state$ = new BehaviorSubject<ConnectionState>('idle');
   private readonly hellos = new ReplaySubject<HelloMessage>(1);
-  private readonly streams = new BehaviorSubject<readonly StreamInfo[]>(Object.freeze([]));
+  private readonly streamTable = new BehaviorSubject<readonly StreamInfo[]>(Object.freeze([]));
   private readonly statuses = new Subject<StatusMessage>();
   private readonly errors = new Subject<Error>();
   private readonly subscriptions = new Map<string, SubscriptionImpl>();
@@ -103,9 +107,11 @@ export class GroundstreamClient {
     this.options = resolveClientOptions(options);
     this.hello$ = this.hellos.asObservable();
     this.status$ = this.state$.asObservable();
-    this.streams$ = this.streams.asObservable();
+    this.streams$ = this.streamTable.asObservable();
     this.streamStatus$ = this.statuses.asObservable();
     this.errors$ = this.errors.asObservable();
+    const token = this.options.token;
+    this.streams = new StreamsApi(this.options.url, async () => (typeof token === 'function' ? token() : token));
     this.connection = new Connection(this.options, {
       state: (state) => this.state$.next(state),
       data: (data) => this.receive(data),
@@ -190,7 +196,7 @@ export class GroundstreamClient {
     this.waitingForHello?.reject(error ?? new GroundstreamError('CLIENT_CLOSED', 'close() before connected'));
     this.waitingForHello = undefined;
     if (error) this.errors.next(error);
-    for (const s of [this.state$, this.hellos, this.streams, this.statuses, this.errors]) s.complete();
+    for (const s of [this.state$, this.hellos, this.streamTable, this.statuses, this.errors]) s.complete();
   }
 
   private send(msg: ClientMessage): boolean {
@@ -237,7 +243,7 @@ export class GroundstreamClient {
       case 'missed':
         return this.subscriptions.get(msg.subscription)?.onMissed(msg);
       case 'status':
-        this.streams.next(applyStatus(this.streams.value, msg));
+        this.streamTable.next(applyStatus(this.streamTable.value, msg));
         return this.statuses.next(msg);
       case 'error':
         return this.onRemoteError(msg);
@@ -259,7 +265,7 @@ export class GroundstreamClient {
     // Re-subscribe before anyone hears of the new connection, so their updates follow it.
     for (const sub of [...this.subscriptions.values()]) sub.onOpen();
     this.connection.ready();
-    this.streams.next(streamsFromHello(hello));
+    this.streamTable.next(streamsFromHello(hello));
     this.hellos.next(hello);
     this.waitingForHello?.resolve(hello);
     this.waitingForHello = undefined;

@@ -5,6 +5,7 @@
  *   await client.connect();
  *   const sub = client.subscribe({ stream: 'cam1', queries: ['red circle'] });
  *   sub.detections$.subscribe((r) => draw(r.detections));
+ *   await client.streams.add({ id: 'phone', source: 'push' }); // the HTTP API, same address and token
  */
 export { GroundstreamClient, type ConnectionState, type PushFrameOptions } from './client.js';
 export type { Subscription, SubscribeOptions, SubscriptionUpdate, SubscriptionSettings } from './subscription.js';
@@ -12,6 +13,7 @@ export type { GroundstreamClientOptions, HeartbeatOptions } from './options.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export type { WebSocketLike, WebSocketConstructor } from './websocket.js';
 export { ConnectionRejectedError, RemoteError } from './remote-error.js';
+export type { StreamsApi, StreamSpec, StreamDetails } from './streams-api.js';
 
 // The wire types a client handles, so apps need only this entry point.
 export type {

@@ -9,11 +9,14 @@ export class RemoteError extends Error {
   readonly code: string;
   /** The id of the message it answers, or `<stream>/<seq>` of a pushed frame. */
   readonly ref?: string;
-  constructor(msg: Pick<ErrorMessage, 'code' | 'message' | 'ref'>) {
+  /** The HTTP status, for an error from the HTTP API (client.streams). */
+  readonly status?: number;
+  constructor(msg: Pick<ErrorMessage, 'code' | 'message' | 'ref'>, status?: number) {
     super(msg.message);
     this.name = 'RemoteError';
     this.code = msg.code;
     if (msg.ref !== undefined) this.ref = msg.ref;
+    if (status !== undefined) this.status = status;
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * The server's stream API (docs/http-api.md) for SDK users: list, add and remove streams over
+ * HTTP with the client's own address and token, so that an app that pushes frames, or a test
+ * harness that replays a clip, needs no HTTP code of its own. Uses the platform's fetch (browsers,
+ * Node 20).
+ */
+import type { StreamInfo } from '../protocol/messages.js';
+import { GroundstreamError } from '../protocol/protocol-error.js';
+import { RemoteError } from './remote-error.js';
+
+/** What `POST /v1/streams` takes (docs/http-api.md, "Adding a stream"). */
+export interface StreamSpec {
+  /** 1-64 characters: letters, digits, `.` `_` `:` `-`, starting with a letter or digit. */
+  readonly id: string;
+  /** A file path the server may read, a URL (`rtsp://`, `http(s)://`), or `push`. */
+  readonly source: string;
+  /** Files and finite URLs: play at the video's own rate (default true). */
+  readonly realtime?: boolean;
+  /** Files: start again at the end (default false). */
+  readonly loop?: boolean;
+  /** URLs: a live stream (default true), or false for a video file served over HTTP(S). */
+  readonly live?: boolean;
+}
+
+/** A stream as `GET /v1/streams` describes it. */
+export interface StreamDetails extends StreamInfo {
+  /** The source, camera credentials masked. */
+  readonly source: string;
+  readonly subscribers: number;
+  readonly stats: {
+    readonly framesIn: number;
+    readonly framesProcessed: number;
+    readonly framesDropped: number;
+    readonly framesIdle: number;
+    readonly inferenceErrors: number;
+  };
+  /** Why the source is in trouble, when it is. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** The HTTP(S) origin of a `ws(s)://` endpoint (the API lives beside the WebSocket). */
+export function apiOrigin(endpoint: string): string {
+  const u = new URL(endpoint);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return u.origin;
+}
+
+export class StreamsApi {
+  constructor(
+    private readonly endpoint: string,
+    private readonly token: () => Promise<string | undefined>,
+  ) {}
+
+  /** Every stream. Needs the `watch` right where tokens are required. */
+  async list(): Promise<StreamDetails[]> {
+    return ((await this.call('GET', '/v1/streams')) as { streams: StreamDetails[] }).streams;
+  }
+
+  /** One stream; RemoteError PROTOCOL_STREAM_UNKNOWN when there is none by that id. */
+  async get(id: string): Promise<StreamDetails> {
+    return (await this.call('GET', `/v1/streams/${encodeURIComponent(id)}`)) as StreamDetails;
+  }
+
+  /**
+   * Adds a stream (the `manage` right); resolves with it as it is now (usually `connecting`).
+   * RemoteError with the server's code when refused: STREAM_EXISTS, LIMIT_STREAMS,
+   * INGEST_PATH_REFUSED, INGEST_PROTOCOL_REFUSED, HTTP_BAD_REQUEST for a bad field, ...
+   */
+  async add(spec: StreamSpec): Promise<StreamInfo> {
+    return (await this.call('POST', '/v1/streams', spec)) as StreamInfo;
+  }
+
+  /** Stops and removes a stream (the `manage` right); its subscribers get `unsubscribed`. */
+  async remove(id: string): Promise<void> {
+    await this.call('DELETE', `/v1/streams/${encodeURIComponent(id)}`);
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const token = await this.token();
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(apiOrigin(this.endpoint) + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch (e) {
+      throw new GroundstreamError('CLIENT_HTTP_FAILED', `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const err = json as { code?: unknown; message?: unknown } | undefined;
+      const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`;
+      const message = typeof err?.message === 'string' ? err.message : `${method} ${path}: ${res.status} ${res.statusText}`;
+      throw new RemoteError({ code, message }, res.status);
+    }
+    return json;
+  }
+}

@@ -1,0 +1,101 @@
+/** client.streams: the HTTP stream API through the SDK, against the real server (real model, real
+ * sockets, a real pushed JPEG). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GroundstreamClient, RemoteError, isGroundstreamError, type DetectionsMessage } from '../../src/client/index.js';
+import { resolveConfig } from '../../src/config/config.js';
+import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
+import { GroundstreamServer } from '../../src/server/server.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+
+const ADMIN = 'admin-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
+
+let model: GroundingModel;
+let server: GroundstreamServer;
+let base: string;
+beforeAll(async () => {
+  model = await loadModel(BUNDLED_MODEL_DIR);
+  server = new GroundstreamServer({
+    config: resolveConfig({ port: 0, tokens: [{ token: ADMIN, rights: ['watch', 'push', 'manage'] }, { token: VIEWER, rights: ['watch'] }] }),
+    model,
+    fileRoots: [FIXTURES],
+  });
+  base = await server.listen();
+});
+afterAll(async () => {
+  await server?.close();
+  await model?.close();
+});
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; status?: number }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof RemoteError) return { code: e.code, status: e.status };
+    if (isGroundstreamError(e)) return { code: e.code };
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('client.streams', () => {
+  it('adds a push stream, pushes to it and gets detections, lists it, removes it: one client, one address, one token', async () => {
+    let asked = 0;
+    const client = new GroundstreamClient({ url: base, token: () => (asked++, ADMIN) });
+    try {
+      // the API works before any WebSocket connection
+      expect(await client.streams.add({ id: 'phone', source: 'push' })).toEqual({ id: 'phone', state: 'connecting' });
+      expect(asked).toBe(1);
+      await client.connect();
+      const sub = client.subscribe({ stream: 'phone', queries: ['purple cross'] });
+      const got = new Promise<DetectionsMessage>((resolve) => sub.detections$.subscribe(resolve));
+      await sub.accepted;
+      expect(client.pushFrame('phone', readFileSync(join(FIXTURES, 'stills', 'still01-640x360.jpg')))).toBe(true);
+      // the still's purple cross (truth: [111.64, 214.48, 214.06, 316.9]), found in source pixels
+      const result = await got;
+      expect(result.frame).toMatchObject({ width: 640, height: 360 });
+      expect(result.detections).toHaveLength(1);
+      result.detections[0]!.box.forEach((v, i) => expect(Math.abs(v - [111.64, 214.48, 214.06, 316.9][i]!)).toBeLessThan(12));
+      const listed = await client.streams.list();
+      const phone = listed.find((s) => s.id === 'phone');
+      expect(phone).toMatchObject({ id: 'phone', source: 'push', state: 'live', subscribers: 1 });
+      expect(phone!.stats.framesProcessed).toBeGreaterThanOrEqual(1);
+      expect(await client.streams.get('phone')).toMatchObject({ id: 'phone', width: 640, height: 360 });
+      const ended = new Promise<string>((resolve) => sub.detections$.subscribe({ complete: () => resolve('completed'), error: (e) => resolve(String(e)) }));
+      await client.streams.remove('phone');
+      await ended;
+      expect((await client.streams.list()).map((s) => s.id)).not.toContain('phone');
+    } finally {
+      client.close();
+    }
+  });
+
+  it("gives the server's refusals as RemoteError with its code and HTTP status", async () => {
+    const admin = new GroundstreamClient({ url: base.replace('http', 'ws'), token: ADMIN });
+    const viewer = new GroundstreamClient({ url: base, token: VIEWER });
+    const nobody = new GroundstreamClient({ url: base });
+    try {
+      await admin.streams.add({ id: 'twice', source: 'push' });
+      expect(await refusal(admin.streams.add({ id: 'twice', source: 'push' }))).toEqual({ code: 'STREAM_EXISTS', status: 409 });
+      expect(await refusal(admin.streams.add({ id: 'x', source: '/etc/passwd' }))).toEqual({ code: 'INGEST_PATH_REFUSED', status: 403 });
+      expect(await refusal(admin.streams.add({ id: 'x', source: 'push', loop: true }))).toEqual({ code: 'HTTP_BAD_REQUEST', status: 400 });
+      expect(await refusal(admin.streams.get('no such'))).toEqual({ code: 'PROTOCOL_STREAM_UNKNOWN', status: 404 });
+      expect(await refusal(viewer.streams.remove('twice'))).toEqual({ code: 'AUTH_FORBIDDEN', status: 403 });
+      expect(await refusal(nobody.streams.list())).toEqual({ code: 'AUTH_REQUIRED', status: 401 });
+      expect((await viewer.streams.list()).map((s) => s.id)).toContain('twice');
+      await admin.streams.remove('twice');
+    } finally {
+      for (const c of [admin, viewer, nobody]) c.close();
+    }
+  });
+
+  it('says CLIENT_HTTP_FAILED when nothing answers', async () => {
+    const port = new URL(base).port;
+    const gone = new GroundstreamClient({ url: `ws://127.0.0.1:1/v1/ws` });
+    expect(port).not.toBe('1');
+    expect(await refusal(gone.streams.list())).toEqual({ code: 'CLIENT_HTTP_FAILED' });
+    gone.close();
+  });
+});
