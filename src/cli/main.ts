@@ -120,6 +120,7 @@ program
   .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : intFlag(v)))
   .option('--threads <n>', 'onnxruntime intra-op threads (default 2)', intFlag)
   .option('--allow-dir <dir>', 'a directory file sources may read (repeatable)', collect)
+  .option('--allow-devices', 'let streams open V4L2 capture devices (/dev/videoN): a webcam')
   .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL)')
   .action(async (flags: ServeFlags) => {

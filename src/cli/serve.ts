@@ -31,6 +31,7 @@ export interface ServeFlags {
   inferenceWorkers?: number | 'auto';
   threads?: number;
   allowDir?: string[];
+  allowDevices?: boolean;
   logLevel?: string;
   ffmpeg?: string;
 }
@@ -67,6 +68,7 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
     threads: flags.threads,
     logLevel: flags.logLevel,
     allowedDirs: flags.allowDir,
+    allowDevices: flags.allowDevices,
   };
   const streams = [...(file.streams ?? []), ...(flags.stream ?? []).map(parseStreamFlag)];
   if (flags.demo !== false && !streams.some((s) => s.id === 'demo')) streams.unshift(DEMO_STREAM);

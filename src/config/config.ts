@@ -81,6 +81,8 @@ export interface ServerConfig {
   pingIntervalMs: number;
   /** Directories file sources may read from (besides the fixtures). Default: none extra. */
   allowedDirs: string[];
+  /** Whether streams may open V4L2 capture devices (/dev/videoN, `v4l2:/dev/videoN`). Default false. */
+  allowDevices: boolean;
   /** URL protocols sources may use. Default rtsp, rtsps, http, https. */
   allowedProtocols: string[];
   /** Networks (CIDR) URL sources may not reach. Default link-local and cloud metadata addresses
@@ -125,6 +127,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   clientMaxLagMs: 1000,
   pingIntervalMs: 15_000,
   allowedDirs: [],
+  allowDevices: false,
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
   deniedNetworks: [...DEFAULT_DENIED_NETWORKS],
   limits: {},
@@ -279,6 +282,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
   if (typeof c.limits !== 'object' || c.limits === null || Array.isArray(c.limits)) throw new GroundstreamError('CONFIG_INVALID', 'limits must be an object');
   resolveLimits(c.limits); // its bounds and names, checked now rather than when the server starts
   if (!(c.requireAuth === 'auto' || typeof c.requireAuth === 'boolean')) throw new GroundstreamError('CONFIG_INVALID', 'requireAuth must be "auto", true or false');
+  if (typeof c.allowDevices !== 'boolean') throw new GroundstreamError('CONFIG_INVALID', 'allowDevices must be true or false');
   if (typeof c.host !== 'string' || !c.host) throw new GroundstreamError('CONFIG_INVALID', 'host must be a string');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(c.logLevel)) throw new GroundstreamError('CONFIG_INVALID', `logLevel must be one of ${levels.join(', ')}`);

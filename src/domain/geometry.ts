@@ -29,10 +29,11 @@ export function clipBox(b: Box, width: number, height: number): Box {
  * Greedy non-maximum suppression: keeps the highest-scoring item, drops every other whose box
  * overlaps it by more than `iouThreshold`, and repeats. Returns the kept items, best first.
  */
-export function nms<T extends { score: number; box: Box }>(items: readonly T[], iouThreshold: number): T[] {
+export function nms<T extends { score: number; box: Box }>(items: readonly T[], iouThreshold: number, limit = Infinity): T[] {
   const sorted = [...items].sort((a, b) => b.score - a.score);
   const kept: T[] = [];
   for (const it of sorted) {
+    if (kept.length >= limit) break; // (the rest score lower: the first `limit` kept are the same)
     if (kept.every((k) => iou(k.box, it.box) <= iouThreshold)) kept.push(it);
   }
   return kept;

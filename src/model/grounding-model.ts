@@ -37,7 +37,13 @@ export interface DetectOptions {
   thresholds?: Readonly<Record<string, number>>;
   /** NMS IoU per query; null turns NMS off (default: the model's). */
   nmsIou?: number | null;
+  /** The most boxes a query yields, the highest scoring. Default DEFAULT_MAX_PER_QUERY (100, as
+   * COCO's evaluation keeps per image): a threshold near 0 would otherwise yield a box for every
+   * patch (784 a query on the bundled model, 3,600 on OWLv2), for every subscriber of the stream. */
+  maxPerQuery?: number;
 }
+
+export const DEFAULT_MAX_PER_QUERY = 100;
 
 export interface DetectResult {
   detections: Detection[];

@@ -67,7 +67,12 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
       size,
       pacing: spec.realtime === false ? 'fast' : 'native',
       loop: spec.loop ?? false,
-      access: { allowedProtocols: config.allowedProtocols, deniedNetworks: config.deniedNetworks, fileRoots: [...fileRoots, ...config.allowedDirs] },
+      access: {
+        allowedProtocols: config.allowedProtocols,
+        deniedNetworks: config.deniedNetworks,
+        fileRoots: [...fileRoots, ...config.allowedDirs],
+        allowDevices: config.allowDevices,
+      },
     });
   };
 }

@@ -80,6 +80,8 @@ describe('config', () => {
       expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rigths: ['watch'] } as never] }))).toMatch(/unknown setting "rigths" in tokens\[0\]/);
       expect(invalid(() => resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', maxClients: 0 } as never] }))).toMatch(/tokens\[0\]\.maxClients must be an integer/);
       expect(invalid(() => resolveConfig({ maxClientsPerAddress: 0 }))).toMatch(/maxClientsPerAddress must be an integer/);
+      expect(invalid(() => resolveConfig({ allowDevices: 'yes' as never }))).toMatch(/allowDevices must be true or false/);
+      expect(serveConfig({ allowDevices: true }, {}).allowDevices).toBe(true);
       expect(invalid(() => resolveConfig({ deniedNetworks: ['10.0.0.0/8', '192.168.0.0'] }))).toMatch(/deniedNetworks: "192\.168\.0\.0" is not a network in CIDR form/);
       expect(invalid(() => resolveConfig({ maxQueriesPerClient: 1.5 }))).toMatch(/maxQueriesPerClient must be an integer/);
       expect(resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rights: ['watch'], maxClients: 4 }] }).tokens[0]).toMatchObject({ maxClients: 4 });

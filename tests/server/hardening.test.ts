@@ -403,6 +403,21 @@ describe('limits', () => {
     }
   });
 
+  it('opens capture devices only with allowDevices (serve --allow-devices)', async () => {
+    const closed = await start({});
+    const open = await start({ allowDevices: true });
+    try {
+      const refused = await addStream(closed.base, { id: 'cam', source: '/dev/video0' });
+      expect([refused.status, (await refused.json()).code]).toEqual([403, 'INGEST_DEVICE_REFUSED']);
+      // allowed, the device is looked for (there is no camera on this machine: "no such device")
+      const looked = await addStream(open.base, { id: 'cam', source: 'v4l2:/dev/video-no-such-camera9' });
+      expect([looked.status, (await looked.json()).code]).toEqual([400, 'INGEST_SOURCE_INVALID']);
+    } finally {
+      await closed.server.close();
+      await open.server.close();
+    }
+  });
+
   it('holds maxStreams against requests that come together: the streams being opened count', async () => {
     const { server, base } = await start({ maxStreams: 2 });
     try {

@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { normalizeQuery } from '../../domain/query.js';
 import { GroundstreamError } from '../../errors.js';
-import type { DetectOptions, DetectResult, GroundingModel, ModelInfo, QuerySet } from '../grounding-model.js';
+import { DEFAULT_MAX_PER_QUERY, type DetectOptions, type DetectResult, type GroundingModel, type ModelInfo, type QuerySet } from '../grounding-model.js';
 import { prepareImage, type ImageInput, type PixelSpec } from '../image-input.js';
 import type { ModelFolder } from '../model-folder.js';
 import type { GraphSession, TensorData } from '../onnx-session.js';
@@ -203,6 +203,7 @@ export class OwlModel implements GroundingModel {
         width,
         height,
         nmsIou: options.nmsIou === undefined ? this.folder.nmsIou : options.nmsIou,
+        maxPerQuery: options.maxPerQuery ?? DEFAULT_MAX_PER_QUERY,
       });
       const t3 = performance.now();
       return { detections, width, height, timings: { preprocess: t1 - t0, infer: t2 - t1, postprocess: t3 - t2 } };

@@ -1,7 +1,8 @@
 /**
  * OWL post-processing on typed arrays (pure): sigmoid scores per (patch, query), a threshold per
  * query, multi-label (a patch may yield a box for several queries), cxcywh -> corners scaled to
- * source pixels and clipped (a box left with no area is dropped), then optional greedy NMS per query.
+ * source pixels and clipped (a box left with no area is dropped), then optional greedy NMS per query,
+ * and at most `maxPerQuery` boxes a query.
  */
 import { clipBox, nms } from '../../domain/geometry.js';
 import type { Box, Detection } from '../../domain/types.js';
@@ -24,12 +25,14 @@ export interface DecodeInput {
   height: number;
   /** IoU above which a lower-scoring box of the same query is dropped; null = no NMS. */
   nmsIou: number | null;
+  /** The most boxes kept per query, the highest scoring (after NMS). Default: all. */
+  maxPerQuery?: number;
 }
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
 export function decodeDetections(input: DecodeInput): Detection[] {
-  const { logits, boxes, patches, stride, queries, thresholds, sx, sy, width, height, nmsIou } = input;
+  const { logits, boxes, patches, stride, queries, thresholds, sx, sy, width, height, nmsIou, maxPerQuery = Infinity } = input;
   const q = queries.length;
   // Compare raw logits against logit(threshold): exp() runs only for boxes that are kept.
   const cut = thresholds.map((t) => (t <= 0 ? -Infinity : t >= 1 ? Infinity : logit(t)));
@@ -56,7 +59,7 @@ export function decodeDetections(input: DecodeInput): Detection[] {
   }
   const out: Detection[] = [];
   for (const dets of perQuery) {
-    const kept = nmsIou === null ? dets.sort((a, b) => b.score - a.score) : nms(dets, nmsIou);
+    const kept = nmsIou === null ? dets.sort((a, b) => b.score - a.score).slice(0, maxPerQuery) : nms(dets, nmsIou, maxPerQuery);
     for (const d of kept) out.push(d);
   }
   return out;
