@@ -37,4 +37,5 @@ export type {
 export type { DecodedFrame } from '../protocol/frame-header.js';
 export { GroundstreamError, isGroundstreamError, type ErrorCode } from '../protocol/protocol-error.js';
 export { PROTOCOL_VERSION } from '../protocol/version.js';
+export { normalizeQuery } from '../protocol/query.js';
 export { CLOSE_CODES } from '../protocol/close-codes.js';

@@ -2,7 +2,9 @@
  * A subscription that stays up: the SDK already reconnects and re-subscribes after a lost
  * connection; this also subscribes again when the server refuses or ends the subscription (the
  * stream is not there yet after a server restart, a finite stream ended), every `retryMs`, until
- * close() or until the client closes for good (bad token, gave up).
+ * close() or until the client closes for good (bad token, gave up). A refusal that waiting cannot
+ * mend (a query over the server's limits) is not tried again: it stops until the settings change.
+ * Queries are checked against the limits the server announces before they are sent.
  */
 import type {
   DecodedFrame,
@@ -14,7 +16,35 @@ import type {
   Subscription,
   SubscriptionUpdate,
 } from '../client/index.js';
-import { CLOSE_CODES, ConnectionRejectedError } from '../client/index.js';
+import { CLOSE_CODES, ConnectionRejectedError, type HelloMessage } from '../client/index.js';
+import { queryLimitError } from './query-limits.js';
+
+/**
+ * Refusals that waiting cannot mend (docs/protocol.md, docs/errors.md): the subscription as asked
+ * is wrong for this server (a malformed or oversized message, a query it cannot take, more
+ * distinct queries than it lets one client hold), or the token lacks the right to watch. Every
+ * other refusal may clear by itself and is tried again: a stream not there yet
+ * (PROTOCOL_STREAM_UNKNOWN) or ended until it is added again (PROTOCOL_STREAM_ENDED), the
+ * stream's query budget taken by other clients (LIMIT_QUERIES), subscriptions not yet released
+ * (PROTOCOL_SUBSCRIPTION_LIMIT, PROTOCOL_SUBSCRIPTION_EXISTS), and codes this page does not know.
+ */
+export const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
+  'PROTOCOL_MESSAGE_TOO_LARGE',
+  'PROTOCOL_BAD_JSON',
+  'PROTOCOL_UNKNOWN_TYPE',
+  'PROTOCOL_INVALID_MESSAGE',
+  'QUERY_EMPTY',
+  'QUERY_TOO_LONG',
+  'QUERY_INVALID',
+  'LIMIT_CLIENT_QUERIES',
+  'AUTH_FORBIDDEN',
+]);
+
+/** True for an error whose code is one of PERMANENT_REFUSALS. */
+export function isPermanentRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && PERMANENT_REFUSALS.has(code);
+}
 
 export interface LiveHandlers {
   detections(msg: DetectionsMessage): void;
@@ -24,13 +54,22 @@ export interface LiveHandlers {
   /** The subscription is down and will be tried again; `reason` is for people, `error` (when the
    * server refused it) has its code. */
   down?(reason: string, error?: Error): void;
+  /** Refused for good (PERMANENT_REFUSALS, or over the limits in `hello`): not tried again until
+   * update() changes the settings. `error.code` says why. */
+  refused?(error: Error): void;
 }
 
 export class LiveSubscription {
   private sub: Subscription | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** Refused for good: nothing is tried until update(). */
+  private stopped = false;
   private options: SubscribeOptions;
+  /** The server's limits, from the latest hello; nothing is sent before one came. */
+  private limits: HelloMessage['limits'] | undefined;
+  private waitingForHello = false;
+  private readonly hellos: { unsubscribe(): void };
 
   /** `retryMs`: wait before subscribing again. Default 2000. */
   constructor(
@@ -40,6 +79,12 @@ export class LiveSubscription {
     private readonly retryMs = 2000,
   ) {
     this.options = options;
+    this.hellos = client.hello$.subscribe((hello) => {
+      this.limits = hello.limits;
+      if (!this.waitingForHello) return;
+      this.waitingForHello = false;
+      this.start();
+    });
     this.start();
   }
 
@@ -56,9 +101,17 @@ export class LiveSubscription {
    * Change queries, threshold, rate or images; rejects when refused. A change the server refuses
    * while the subscription lives is undone (its fields only, back to what the subscription has);
    * one that fails because the subscription ended stays, and the next subscribe carries it.
+   * Queries over the server's limits are refused here, and change nothing. After a refusal for
+   * good, a change subscribes again.
    */
   async update(change: SubscriptionUpdate): Promise<void> {
+    const overLimits = change.queries && this.limits && queryLimitError(change.queries, this.limits);
+    if (overLimits) throw overLimits;
     this.options = withChange(this.options, change);
+    if (this.stopped) {
+      this.stopped = false;
+      return this.start();
+    }
     const sub = this.sub;
     if (!sub || sub.closed) return; // the next subscribe carries it
     try {
@@ -81,6 +134,7 @@ export class LiveSubscription {
 
   close(): void {
     this.closed = true;
+    this.hellos.unsubscribe();
     clearTimeout(this.timer);
     this.sub?.unsubscribe();
     this.sub = null;
@@ -88,6 +142,12 @@ export class LiveSubscription {
 
   private start(): void {
     if (this.closed) return;
+    if (!this.limits) {
+      this.waitingForHello = true; // (the SDK would only queue it until then)
+      return;
+    }
+    const overLimits = queryLimitError(this.options.queries, this.limits);
+    if (overLimits) return this.stop(overLimits);
     let sub: Subscription;
     try {
       sub = this.client.subscribe(this.options);
@@ -109,8 +169,15 @@ export class LiveSubscription {
   private retry(sub: Subscription, reason: string, error?: Error): void {
     if (this.closed || this.sub !== sub) return;
     this.sub = null;
+    if (error && isPermanentRefusal(error)) return this.stop(error);
     this.handlers.down?.(reason, error);
     this.timer = setTimeout(() => this.start(), this.retryMs);
+  }
+
+  /** Refused for good: say so once, and wait for a change. */
+  private stop(error: Error): void {
+    this.stopped = true;
+    this.handlers.refused?.(error);
   }
 }
 

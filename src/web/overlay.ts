@@ -8,10 +8,11 @@
  */
 import { GroundstreamClient, type DetectionsMessage } from '../client/index.js';
 import { BoxSmoother, type DrawnDetection } from './box-smoother.js';
-import { colorFor, drawDetections } from './draw-boxes.js';
+import { drawDetections } from './draw-boxes.js';
 import { fitTransform } from './fit.js';
 import { pageParams, parsePageOptions, type PageOptions } from './page-params.js';
 import { LiveSubscription, onErrors } from './live-subscription.js';
+import { queryColors } from './query-colors.js';
 
 const canvas = document.getElementById('boxes') as HTMLCanvasElement;
 const ctx = canvas.getContext('2d')!;
@@ -28,10 +29,11 @@ if (parsed.errors.length) {
 }
 
 /**
- * What only the person setting the overlay up can fix, shown on the page: a connection the server
- * refused for good (a token), or a subscription refused before it ever worked (a mistyped stream,
- * a query over the server's limits). Once boxes have come, a later outage (a server restart) stays
- * invisible: the overlay is on air by then, and it comes back by itself.
+ * What only the person setting the overlay up can fix, shown on the page: a connection or a
+ * subscription the server refused for good (a token; a query over the server's limits), or a
+ * subscription refused before it ever worked (a mistyped stream). Once boxes have come, a later
+ * outage (a server restart) stays invisible: the overlay is on air by then, and it comes back by
+ * itself.
  */
 function noticeBoard(): (text: string | null) => void {
   const board = document.createElement('pre');
@@ -50,15 +52,18 @@ function run(o: PageOptions): void {
   const notice = noticeBoard();
   /** Results have come: the overlay is on air, and outages stay off the picture. */
   let worked = false;
-  /** The connection was refused for good: that notice stays. */
+  /** The connection, or the subscription, was refused for good: that notice stays. */
   let refused = false;
   const smoother = new BoxSmoother(o.smoothing);
-  let queries: readonly string[] = o.queries;
   let last: DetectionsMessage | null = null;
   let shown: DrawnDetection[] = [];
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The newest result not drawn yet, and the animation frame that will draw it (see show()). */
+  let pending: DetectionsMessage | null = null;
+  let frameRequest: number | undefined;
 
-  const colorOf = (q: string) => colorFor(Math.max(0, queries.indexOf(q)), o.colors);
+  // by the URL's queries, which `color` follows (the server's list merges duplicates)
+  const colorOf = queryColors(o.queries, o.colors);
 
   /** The canvas holds no box (cleared, or only empty results since): an empty result changes
    * nothing on it, and is not drawn (a 1080p clear at 30 results a second costs the browser). */
@@ -88,9 +93,30 @@ function run(o: PageOptions): void {
   const clear = () => {
     last = null;
     shown = [];
+    pending = null;
     smoother.reset();
     delete canvas.dataset.seq;
     draw();
+  };
+
+  /**
+   * Draws the newest result once per animation frame. Results that came in between are skipped,
+   * not smoothed or drawn: after the page stalled (a busy OBS, a throttled tab) the backlog arrives
+   * in a burst, and drawing each of it would only replay the past. The smoother weighs the time
+   * between the results it sees, so skipping some changes nothing about how smooth boxes are.
+   */
+  const show = (msg: DetectionsMessage) => {
+    pending = msg;
+    frameRequest ??= requestAnimationFrame(() => {
+      frameRequest = undefined;
+      const next = pending;
+      pending = null;
+      if (!next) return; // cleared meanwhile
+      last = next;
+      shown = smoother.update(next.detections, next.frame);
+      canvas.dataset.seq = String(next.frame.seq);
+      draw();
+    });
   };
 
   const client = new GroundstreamClient({
@@ -121,16 +147,10 @@ function run(o: PageOptions): void {
     client,
     { stream: o.stream!, queries: o.queries, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}), ...(o.maxRate !== undefined ? { maxRate: o.maxRate } : {}) },
     {
-      subscribed: (ack) => {
-        queries = ack.queries;
-      },
       detections: (msg) => {
         if (!worked && !refused) notice(null);
         worked = true;
-        last = msg;
-        shown = smoother.update(msg.detections);
-        canvas.dataset.seq = String(msg.frame.seq);
-        draw();
+        show(msg);
         clearTimeout(holdTimer);
         // at a low maxRate, results come further apart than the hold: it stretches to cover the gap
         if (o.hold > 0) holdTimer = setTimeout(clear, o.maxRate ? Math.max(o.hold, 1500 / o.maxRate) : o.hold);
@@ -142,6 +162,14 @@ function run(o: PageOptions): void {
         const code = (error as { code?: string } | undefined)?.code;
         const hint = code === 'PROTOCOL_STREAM_UNKNOWN' ? ' Is the stream id right? (Trying again every 2 s: it may not be open yet.)' : ' (Trying again every 2 s.)';
         notice(`cannot watch stream "${o.stream}": ${reason}.${hint}`);
+      },
+      refused: (error) => {
+        // waiting will not mend it: say so even on air, as for a refused connection
+        console.warn(`groundstream: subscription to ${o.stream} refused: ${error.message}`);
+        clear();
+        if (client.state === 'closed') return;
+        refused = true;
+        notice(`cannot watch stream "${o.stream}": ${error.message}. Fix the URL (docs/web.md); this will not be tried again.`);
       },
     },
   );

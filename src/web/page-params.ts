@@ -25,7 +25,7 @@ export interface PageOptions {
   readonly lineWidth: number;
   /** Show the score in labels (`scores`). Default true. */
   readonly scores: boolean;
-  /** Box smoothing in [0, 0.95] (`smoothing`): how much of the old box each result keeps. Default 0.3; 0 is off. */
+  /** Box smoothing in [0, 0.95] (`smoothing`): how much of the old box a box keeps over 1/30 s (BoxSmoother). Default 0.3; 0 is off. */
   readonly smoothing: number;
   /** Clear boxes when no result came for this long, ms (`hold`). Default 3000. */
   readonly hold: number;
@@ -57,9 +57,13 @@ export function parseColor(value: string): string | undefined {
   return Object.hasOwn(cssColors, name) ? name : undefined;
 }
 
-/** Query and fragment parameters together; the fragment wins. The fragment is read literally but
- * for %-escapes: a `+` there is a plus, not a space (tokens are often base64, and people paste
- * them as they are; URLSearchParams would turn each `+` into a space). */
+/** The parameters the pages read; any other is reported as a mistake (a misspelt one would
+ * otherwise be dropped without a word). */
+export const PARAM_NAMES: readonly string[] = Object.freeze(['stream', 'q', 'threshold', 'maxRate', 'color', 'labelSize', 'lineWidth', 'scores', 'smoothing', 'hold', 'fit', 'token']);
+
+/** Query and fragment parameters together; the fragment wins. The fragment is read as a query
+ * string is (`+` a space, %-escapes), but for `token`, whose `+` is a plus: tokens are often
+ * base64, and people paste them as they are. */
 export function pageParams(search: string, hash: string): URLSearchParams {
   const out = new URLSearchParams(search);
   const frag = fragmentParams(hash.replace(/^#/, ''));
@@ -76,11 +80,12 @@ export function fragmentString(entries: Iterable<readonly [string, string]>): st
 
 /** The fragment's parameters, in order (see pageParams). */
 export function fragmentParams(fragment: string): [string, string][] {
-  const decode = (s: string) => {
+  const decode = (s: string, plusIsSpace: boolean) => {
+    const text = plusIsSpace ? s.replace(/\+/g, ' ') : s;
     try {
-      return decodeURIComponent(s);
+      return decodeURIComponent(text);
     } catch {
-      return s; // a lone % (not an escape): as typed
+      return text; // a lone % (not an escape): as typed
     }
   };
   return fragment
@@ -88,8 +93,52 @@ export function fragmentParams(fragment: string): [string, string][] {
     .filter((part) => part.length > 0)
     .map((part): [string, string] => {
       const at = part.indexOf('=');
-      return at < 0 ? [decode(part), ''] : [decode(part.slice(0, at)), decode(part.slice(at + 1))];
+      const key = decode(at < 0 ? part : part.slice(0, at), true);
+      return [key, at < 0 ? '' : decode(part.slice(at + 1), key !== 'token')];
     });
+}
+
+/** The fragment a page's rewritten address keeps: the token alone. Every other setting moves to
+ * the query string, where the page writes what it uses now; one left in the fragment would win
+ * over it on a reload. */
+export function keptFragment(hash: string): string {
+  const token = fragmentParams(hash.replace(/^#/, '')).filter(([k]) => k === 'token');
+  return token.length ? `#${fragmentString(token)}` : '';
+}
+
+/**
+ * Queries from text: split at commas (also semicolons and line breaks), trimmed, empty ones
+ * dropped. The viewer's text field and `q` in the URL are read alike: `q=red+square,purple+circle`
+ * is two queries, as typing "red square, purple circle" is.
+ */
+export function splitQueries(text: string): string[] {
+  return text
+    .split(/[,;\n]/)
+    .map((q) => q.trim())
+    .filter((q) => q.length > 0);
+}
+
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** What to say about a parameter the pages do not read: the known one it looks like, if any (the
+ * same but for case, or one or two letters off: `treshold`, `labelsize`, `colour`, `Fit`). */
+export function unknownParamError(key: string): string {
+  const lower = key.toLowerCase();
+  const near =
+    PARAM_NAMES.find((k) => k.toLowerCase() === lower) ??
+    PARAM_NAMES.map((k) => ({ k, d: editDistance(lower, k.toLowerCase()) }))
+      .filter(({ k, d }) => d <= (k.length > 4 ? 2 : 1))
+      .sort((x, y) => x.d - y.d)[0]?.k;
+  return `unknown parameter ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}`;
 }
 
 /**
@@ -121,7 +170,8 @@ export function parsePageOptions(params: URLSearchParams, requireStream = false)
   const badStream = stream !== undefined && !ID.test(stream);
   if (badStream) errors.push(`stream must be a stream id, got ${JSON.stringify(stream)}`);
   if (requireStream && stream === undefined) errors.push('stream is required, e.g. ?stream=demo');
-  const queries = params.getAll('q').map((q) => q.trim()).filter((q) => q.length > 0);
+  for (const key of new Set(params.keys())) if (!PARAM_NAMES.includes(key)) errors.push(unknownParamError(key));
+  const queries = params.getAll('q').flatMap(splitQueries);
   if (requireStream && queries.length === 0) errors.push('at least one q is required, e.g. &q=red+circle');
   const colors: string[] = [];
   for (const c of params.getAll('color')) {

@@ -10,10 +10,11 @@
  * `data-paused`.
  */
 import { GroundstreamClient, type DetectionsMessage, type StreamInfo } from '../client/index.js';
-import { colorFor, drawDetections } from './draw-boxes.js';
+import { drawDetections } from './draw-boxes.js';
 import { FrameSync } from './frame-sync.js';
 import { LiveSubscription, onErrors } from './live-subscription.js';
-import { fragmentParams, fragmentString, overlayUrl, pageParams, pageQuery, parsePageOptions, type PageQuery } from './page-params.js';
+import { fragmentParams, fragmentString, keptFragment, overlayUrl, pageParams, pageQuery, parsePageOptions, splitQueries, type PageQuery } from './page-params.js';
+import { colorsForUrl, queryColors } from './query-colors.js';
 import { RateMeter } from './rate-meter.js';
 
 /** Viewer images asked for: width in pixels, images a second. */
@@ -38,8 +39,17 @@ const parsed = parsePageOptions(pageParams(location.search, location.hash));
 // (whatever else is said) until the user changes something.
 const page = parsed.options;
 let urlProblems = parsed.errors.length ? `Not used from the address: ${parsed.errors.join('; ')}` : '';
-/** The page's look, as the address and the overlay link carry it. */
-const style = { labelSize: page.labelSize, lineWidth: page.lineWidth, scores: page.scores, smoothing: page.smoothing, hold: page.hold, fit: page.fit };
+/** The page's look and the overlay's rate, as the address and the overlay link carry them (the
+ * viewer itself takes every result: it is there to see what the model does). */
+const style = {
+  labelSize: page.labelSize,
+  lineWidth: page.lineWidth,
+  scores: page.scores,
+  smoothing: page.smoothing,
+  hold: page.hold,
+  fit: page.fit,
+  ...(page.maxRate !== undefined ? { maxRate: page.maxRate } : {}),
+};
 
 const client = new GroundstreamClient({
   url: new URL('v1/ws', location.href).href,
@@ -52,6 +62,9 @@ let queries: readonly string[] = [];
 /** The threshold asked for: the address's, else the model's (from hello), else the user's; unset
  * until one of them says (the slider's middle is made up). */
 let threshold: number | undefined = page.threshold;
+/** The address or the user set the threshold: only then do the address and the overlay link carry
+ * it (the model's default is the server's to choose). */
+let thresholdSet = page.threshold !== undefined;
 let streams: readonly StreamInfo[] = [];
 /** Results received, and the newest of them drawn: images decode asynchronously, so a later
  * result's picture may be ready first. Counted here, not by frame seq, which starts again from 0
@@ -69,21 +82,18 @@ function say(text: string): void {
 }
 say('');
 
+/** The colour of a query's boxes: by the queries asked for, which the address's `color` list
+ * follows (set again with each acknowledgement: the server's list merges duplicates). */
+let colorOf = queryColors(page.queries, page.colors);
+
 /** The address and the overlay link follow the settings the server acknowledged (a refused
- * query never lands in a link), styles included. `address: false`: the link only. */
+ * query never lands in a link), styles included, each query with the colour it is drawn in. The
+ * fragment keeps only the token: settings left there would win over the address on a reload.
+ * `address: false`: the link only. */
 function showSettings(q: PageQuery, address = true): void {
-  const settings = { ...q, colors: page.colors, style };
-  if (address) history.replaceState(null, '', `?${pageQuery(settings)}${location.hash}`);
+  const settings = { ...q, colors: colorsForUrl(q.queries, colorOf), style };
+  if (address) history.replaceState(null, '', `?${pageQuery(settings)}${keptFragment(location.hash)}`);
   overlayLink.href = overlayUrl({ ...settings, ...(page.token ? { token: page.token } : {}) }); // the overlay must present the token too
-}
-
-const colorOf = (q: string) => colorFor(Math.max(0, queries.indexOf(q)), page.colors);
-
-function parseQueries(text: string): string[] {
-  return text
-    .split(/[,;\n]/)
-    .map((q) => q.trim())
-    .filter((q) => q.length > 0);
 }
 
 // ---------------------------------------------------------------- streams and status
@@ -169,7 +179,7 @@ function start(): void {
   if (refused) return;
   // (the address's stream when the server lists none to this page: see connect() below)
   const stream = streamSelect.value || (streams.length ? '' : (page.stream ?? ''));
-  const wanted = parseQueries(queriesInput.value);
+  const wanted = splitQueries(queriesInput.value);
   if (!stream) return say('No stream to watch yet.');
   if (wanted.length === 0) return say('Type something to look for, e.g. "red circle".');
   say('');
@@ -192,9 +202,10 @@ function start(): void {
     {
       subscribed: (ack) => {
         queries = ack.queries;
+        colorOf = queryColors(live?.settings.queries ?? ack.queries, page.colors);
         say('');
         renderLegend(null);
-        showSettings({ stream, queries: ack.queries, threshold: ack.threshold });
+        showSettings({ stream, queries: ack.queries, ...(thresholdSet ? { threshold: ack.threshold } : {}) });
       },
       image: (frame) => {
         // copy out of the message buffer; decoding happens off the main thread
@@ -211,6 +222,11 @@ function start(): void {
         blank();
         if (!refused && client.state !== 'closed') say(`${stream}: ${reason}. Trying again…`);
       },
+      refused: (error) => {
+        // not tried again: the user has to change something
+        blank();
+        if (!refused && client.state !== 'closed') say(`${stream}: ${error.message}.`);
+      },
     },
   );
   showStream();
@@ -220,6 +236,7 @@ function start(): void {
 function blank(): void {
   sync.reset();
   lastDrawn = ++arrivals; // images still decoding are not drawn
+  dropPending();
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   delete stage.dataset.seq;
   stage.dataset.count = '0';
@@ -240,9 +257,34 @@ function onResult(msg: DetectionsMessage): void {
     if (!bitmap) return;
     if (paused || order <= lastDrawn || live?.stream !== msg.stream) return bitmap.close();
     lastDrawn = order;
-    draw(bitmap, msg);
-    bitmap.close();
+    queueDraw(bitmap, msg);
   });
+}
+
+/**
+ * The newest decoded picture not drawn yet, drawn at the next animation frame: after the page
+ * stalled, the pictures that decoded meanwhile come in a burst, and only the newest is worth
+ * drawing (the others would replay the past).
+ */
+let pending: { bitmap: ImageBitmap; msg: DetectionsMessage } | null = null;
+let frameRequest: number | undefined;
+function queueDraw(bitmap: ImageBitmap, msg: DetectionsMessage): void {
+  dropPending();
+  pending = { bitmap, msg };
+  frameRequest ??= requestAnimationFrame(() => {
+    frameRequest = undefined;
+    const next = pending;
+    pending = null;
+    if (!next) return;
+    // paused or switched streams since it was queued: the picture on screen stays
+    if (!paused && live?.stream === next.msg.stream) draw(next.bitmap, next.msg);
+    next.bitmap.close();
+  });
+}
+
+function dropPending(): void {
+  pending?.bitmap.close();
+  pending = null;
 }
 
 function draw(bitmap: ImageBitmap, msg: DetectionsMessage): void {
@@ -307,6 +349,7 @@ streamSelect.addEventListener('change', () => {
 });
 thresholdInput.addEventListener('input', () => {
   threshold = Number(thresholdInput.value);
+  thresholdSet = true;
   showThreshold();
 });
 const pauseButton = el<HTMLButtonElement>('pause');
@@ -328,6 +371,7 @@ thresholdInput.addEventListener('change', () => {
   // the threshold alone: text typed in the queries field waits for Enter
   urlProblems = '';
   threshold = Number(thresholdInput.value);
+  thresholdSet = true;
   if (!live) return say('');
   const target = live;
   live.update({ threshold }).catch((e: Error) => live === target && say(e.message));

@@ -157,10 +157,15 @@ describe('viewer page', () => {
     expect(await page.getAttribute('#stage', 'data-seq')).toBeNull(); // and nothing watched
     expect([await page.inputValue('#stream'), await page.textContent('#stream-state')]).toEqual(['', '–']); // nor shown as chosen
 
-    await page.goto(`${base}/?stream=${STREAM}&q=red+square&labelSize=28&scores=0&fit=cover`);
+    // the query in the fragment, where + is a space as in the query string
+    await page.goto(`${base}/?stream=${STREAM}&labelSize=28&scores=0&fit=cover&maxRate=4#q=red+square`);
     await page.waitForFunction(() => Number(document.getElementById('stage')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
     const address = () => new URL(page.url()).searchParams;
     expect([address().get('labelSize'), address().get('scores'), address().get('fit'), address().getAll('q')]).toEqual(['28', '0', 'cover', ['red square']]);
+    expect(new URL(page.url()).hash).toBe(''); // moved to the query string, where a reload reads it
+    // the overlay link carries the rate, and no threshold: none was given, the model's default is the server's
+    const link = new URL((await page.getAttribute('#overlay-link', 'href'))!, base).searchParams;
+    expect([link.get('maxRate'), link.get('threshold'), link.getAll('q')]).toEqual(['4', null, ['red square']]);
     await page.fill('#queries', 'x'.repeat(300));
     await page.press('#queries', 'Enter');
     await page.waitForFunction(() => /256/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 60_000 });
@@ -189,8 +194,10 @@ describe('viewer page', () => {
 
 describe('overlay page', () => {
   // smoothing off: boxes are exactly the detections of the frame in data-seq; a low rate keeps a
-  // frame on screen long enough for a steady screenshot
-  const url = () => `${base}/overlay?stream=${STREAM}&q=${encodeURIComponent(CHECKED)}&q=purple+circle&color=00ff00&smoothing=0&hold=5000&maxRate=3`;
+  // frame on screen long enough for a steady screenshot. The checked query comes third, after a
+  // duplicate the server merges: its colour is the URL's third (it is second in the server's list).
+  const url = () =>
+    `${base}/overlay?stream=${STREAM}&q=purple+circle&q=Purple+Circle&q=${encodeURIComponent(CHECKED)}&color=ff3d9a&color=2ee6ff&color=00ff00&smoothing=0&hold=5000&maxRate=3`;
   let page: Page;
 
   beforeAll(async () => {
@@ -257,13 +264,59 @@ describe('overlay page', () => {
 
   it('shows what is wrong with a broken URL instead of boxes', async () => {
     const bad = await browser.newPage({ viewport: { width: 640, height: 360 } });
-    await bad.goto(`${base}/overlay?q=red+square&threshold=7&color=blorb`);
+    await bad.goto(`${base}/overlay?q=red+square&threshold=7&color=blorb&treshold=0.5`);
     const text = await bad.textContent('.errors');
     expect(text).toContain('stream is required');
+    expect(text).toContain('unknown parameter "treshold" (did you mean threshold?)');
     expect(text).toContain('threshold must be a number in [0, 1]');
     expect(text).toContain('color "blorb" is not a colour'); // a typo, not a name CSS knows
     expect(await bad.getAttribute('#boxes', 'data-state')).toBe('invalid');
     await bad.close();
+  });
+
+  it("says that a query over the server's limits will never be taken, and does not try again", async () => {
+    const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
+    const sent: string[] = [];
+    p.on('websocket', (ws) => ws.on('framesent', (f) => typeof f.payload === 'string' && sent.push(f.payload)));
+    await p.goto(`${base}/overlay?stream=${STREAM}&q=red+square&q=${'x'.repeat(257)}`);
+    await p.waitForSelector('.errors:not([hidden])', { timeout: 20_000 });
+    expect(await p.textContent('.errors:not([hidden])')).toMatch(/cannot watch stream "shapes": query is too long: "x{40}…" is 257 characters long; this server takes at most 256\. .*will not be tried again/);
+    await p.waitForTimeout(2500); // past the 2 s retry
+    expect(sent.filter((m) => m.includes('"subscribe"'))).toEqual([]);
+    await p.close();
+  });
+
+  it('after the page stalled, draws the newest result once, not every result that waited', async () => {
+    const p = await browser.newPage({ viewport: { width: 640, height: 360 } });
+    // when each result reached the page (the overlay's own socket)
+    await p.addInitScript(() => {
+      const w = window as unknown as { arrivals: number[] };
+      w.arrivals = [];
+      const Native = WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          this.addEventListener('message', (e) => typeof e.data === 'string' && e.data.includes('"type":"detections"') && w.arrivals.push(performance.now()));
+        }
+      };
+    });
+    await p.goto(`${base}/overlay?stream=${STREAM}&q=red+square&smoothing=0`); // every result
+    await p.waitForFunction(() => Number(document.getElementById('boxes')?.dataset.count) > 0, undefined, { timeout: 120_000, polling: 100 });
+    const burst = await p.evaluate(async () => {
+      const draws: number[] = [];
+      new MutationObserver(() => draws.push(performance.now())).observe(document.getElementById('boxes')!, { attributes: true, attributeFilter: ['data-seq'] });
+      const until = performance.now() + 3000;
+      while (performance.now() < until); // the main thread stalls, as in a busy OBS
+      const end = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      // the backlog comes in the first few tens of ms, then results at the stream's pace
+      const after = (ts: number[]) => ts.filter((t) => t >= end && t < end + 200).length;
+      return { arrivals: after((window as unknown as { arrivals: number[] }).arrivals), draws: after(draws) };
+    });
+    expect(burst.arrivals, 'results that came just after the stall').toBeGreaterThan(8);
+    // drawn one by one, there would be as many draws as results
+    expect(burst.draws, `draws just after the stall, for ${burst.arrivals} results`).toBeLessThanOrEqual(burst.arrivals / 2);
+    await p.close();
   });
 
   it('says when the stream it names is not there (a typo, or not open yet), and clears that once boxes come', async () => {

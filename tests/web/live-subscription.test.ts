@@ -1,5 +1,6 @@
 /** LiveSubscription (the pages' subscription that stays up) against the SDK and a fake server. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { GroundstreamClient, type SubscribedMessage } from '../../src/client/index.js';
 import { LiveSubscription } from '../../src/web/live-subscription.js';
 import { FakeServer, until } from '../client/fake-server.js';
@@ -41,5 +42,38 @@ describe('LiveSubscription', () => {
     expect(live.settings.queries).toEqual(['b']);
     server.streams = ['cam1'];
     await until(() => acks.at(-1)?.queries[0] === 'b', 5000, 'subscribed again, with the change');
+  });
+
+  it('does not try again a refusal that waiting cannot mend, and says so once', async () => {
+    // a server that announces longer queries than its decoder takes: the page sends, the server refuses
+    client.close();
+    server.helloPatch = { limits: { ...DEFAULT_LIMITS, maxQueryLength: 1000 } };
+    client = new GroundstreamClient({ url: server.url, reconnect: { initialMs: 50, maxMs: 50, factor: 1, jitter: 0 } });
+    await client.connect();
+    const refusals: Error[] = [];
+    const downs: string[] = [];
+    const subscribes = vi.spyOn(client, 'subscribe');
+    live = new LiveSubscription(client, { stream: 'cam1', queries: ['x'.repeat(257)] }, { detections: () => {}, down: (r) => downs.push(r), refused: (e) => refusals.push(e) }, 20);
+    await until(() => refusals.length === 1, 5000, 'refused');
+    expect(refusals[0]).toMatchObject({ code: 'PROTOCOL_INVALID_MESSAGE' });
+    await new Promise((r) => setTimeout(r, 300)); // fifteen retry periods
+    expect([refusals.length, downs, subscribes.mock.calls.length]).toEqual([1, [], 1]);
+    // a change subscribes again
+    await live.update({ queries: ['red square'] });
+    await until(() => server.received.some((m) => m.type === 'subscribe' && m.queries[0] === 'red square'), 5000, 'subscribed with the change');
+  });
+
+  it("checks queries against the server's announced limits before sending them, naming the query", async () => {
+    client.close();
+    server.helloPatch = { limits: { ...DEFAULT_LIMITS, maxQueries: 2, maxQueryLength: 10 } };
+    client = new GroundstreamClient({ url: server.url, reconnect: { initialMs: 50, maxMs: 50, factor: 1, jitter: 0 } });
+    await client.connect();
+    const refusals: Error[] = [];
+    live = new LiveSubscription(client, { stream: 'cam1', queries: ['a', 'b', 'third'] }, { detections: () => {}, refused: (e) => refusals.push(e) }, 20);
+    await until(() => refusals.length === 1, 5000, 'refused');
+    expect(refusals[0]).toMatchObject({ code: 'QUERY_INVALID', message: expect.stringContaining('"third" is query 3 of 3; this server takes at most 2') });
+    await expect(live.update({ queries: ['a', 'much too long'] })).rejects.toMatchObject({ code: 'QUERY_TOO_LONG', message: expect.stringContaining('"much too long" is 13 characters long; this server takes at most 10') });
+    expect(server.received.filter((m) => m.type === 'subscribe')).toEqual([]);
+    expect(live.settings.queries).toEqual(['a', 'b', 'third']); // a change refused here changes nothing
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overlayUrl, PAGE_DEFAULTS, pageParams, parseColor, parsePageOptions } from '../../src/web/page-params.js';
+import { keptFragment, overlayUrl, PAGE_DEFAULTS, pageParams, pageQuery, parseColor, parsePageOptions, splitQueries } from '../../src/web/page-params.js';
 
 const parse = (query: string, hash = '', requireStream = true) => parsePageOptions(pageParams(query, hash), requireStream);
 
@@ -75,5 +75,47 @@ describe('page URL parameters', () => {
     const [query, hash] = styled.slice('overlay'.length).split('#');
     const back = parse(query!, hash).options;
     expect([back.lineWidth, back.scores, back.fit, back.token, back.labelSize]).toEqual([5, false, 'cover', 'tok en/1', PAGE_DEFAULTS.labelSize]);
+  });
+
+  it('splits q at commas, as the viewer splits what is typed in its field', () => {
+    expect(parse('?stream=demo&q=red+square,purple+circle&q=star').options.queries).toEqual(['red square', 'purple circle', 'star']);
+    expect(parse('?stream=demo&q=red+square%2C+purple+circle').options.queries).toEqual(['red square', 'purple circle']);
+    expect(splitQueries('red square, purple circle')).toEqual(['red square', 'purple circle']);
+    expect(parse('?stream=demo&q=,,').errors).toEqual(['at least one q is required, e.g. &q=red+circle']);
+  });
+
+  it('reports parameters it does not know, with the one meant when it is a near miss', () => {
+    const { errors } = parse('?stream=demo&q=star&treshold=0.5&labelsize=24&Fit=cover&colour=ff0000&volume=3', '#tokne=abc');
+    expect(errors).toEqual([
+      'unknown parameter "treshold" (did you mean threshold?)',
+      'unknown parameter "labelsize" (did you mean labelSize?)',
+      'unknown parameter "Fit" (did you mean fit?)',
+      'unknown parameter "colour" (did you mean color?)',
+      'unknown parameter "volume"',
+      'unknown parameter "tokne" (did you mean token?)',
+    ]);
+    expect(parse('?stream=demo&q=star&q=moon').errors).toEqual([]); // a repeated known one is fine
+  });
+
+  it('reads + in the fragment as a space, but in a token as a plus', () => {
+    const o = parse('', '#stream=demo&q=red+square&token=k9+Zp/Q==').options;
+    expect([o.queries, o.token]).toEqual([['red square'], 'k9+Zp/Q==']);
+    expect(parse('', '#stream=demo&q=a%2Bb').options.queries).toEqual(['a+b']); // an escaped plus is a plus
+  });
+
+  it("round-trips the viewer's rewritten address: settings in the query string, only the token left in the fragment", () => {
+    const hash = '#q=red+square&labelSize=20&token=k9+Zp/Q==';
+    const first = parse('?stream=demo', hash, false).options;
+    // what the viewer writes once the server acknowledged (its query normalised)
+    const address = `?${pageQuery({ stream: 'demo', queries: ['red square'], style: { labelSize: first.labelSize } })}`;
+    expect(address).toBe('?stream=demo&q=red+square&labelSize=20');
+    expect(keptFragment(hash)).toBe('#token=k9%2BZp%2FQ%3D%3D');
+    const again = parse(address, keptFragment(hash), false).options;
+    expect([again.stream, again.queries, again.labelSize, again.token]).toEqual(['demo', ['red square'], 20, 'k9+Zp/Q==']);
+    expect(keptFragment('#q=x')).toBe('');
+  });
+
+  it('carries maxRate into the overlay URL', () => {
+    expect(overlayUrl({ stream: 'demo', queries: ['star'], style: { ...PAGE_DEFAULTS, maxRate: 5 } })).toBe('overlay?stream=demo&q=star&maxRate=5');
   });
 });
