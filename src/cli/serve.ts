@@ -41,8 +41,8 @@ function parseStreamFlag(s: string): StreamSpec {
   if (i <= 0) throw new GroundstreamError('CONFIG_INVALID', `--stream wants id=source, got ${JSON.stringify(s)}`);
   const opts = s.slice(i + 1).split('#');
   const source = opts.shift()!;
-  const unknown = opts.find((o) => !['fast', 'loop', 'finite'].includes(o));
-  if (unknown !== undefined) throw new GroundstreamError('CONFIG_INVALID', `--stream option #${unknown}: #fast, #loop or #finite`);
+  const unknown = opts.find((o) => !['fast', 'loop', 'finite', 'ondemand'].includes(o));
+  if (unknown !== undefined) throw new GroundstreamError('CONFIG_INVALID', `--stream option #${unknown}: #fast, #loop, #finite or #ondemand`);
   // only what was asked for: an option that does not fit the source is refused (config.ts)
   return {
     id: s.slice(0, i),
@@ -50,6 +50,7 @@ function parseStreamFlag(s: string): StreamSpec {
     ...(opts.includes('fast') ? { realtime: false } : {}),
     ...(opts.includes('loop') ? { loop: true } : {}),
     ...(opts.includes('finite') ? { live: false } : {}),
+    ...(opts.includes('ondemand') ? { onDemand: true } : {}),
   };
 }
 

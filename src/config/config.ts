@@ -19,25 +19,33 @@ export interface StreamSpec {
   /** For URLs: a live stream (default true: reconnect when it drops, frames as they come), or a
    * finite video served over HTTP (false: paced by `realtime`, ends like a file). */
   live?: boolean;
+  /** Live URLs, devices and looped files: open the source only while someone is subscribed, and
+   * close it (ffmpeg, and the camera's connection) `onDemandCloseMs` after the last one leaves; the
+   * stream is `idle` meanwhile. Default false: always open. */
+  onDemand?: boolean;
 }
 
 /** The fields a stream may have, in the config and in POST /v1/streams. */
-export const STREAM_SPEC_KEYS: readonly string[] = Object.freeze(['id', 'source', 'realtime', 'loop', 'live']);
+export const STREAM_SPEC_KEYS: readonly string[] = Object.freeze(['id', 'source', 'realtime', 'loop', 'live', 'onDemand']);
 
 /**
  * Why a stream's options do not fit its source, or undefined. `o` holds the options as given
  * (before defaults): an option that would be silently ignored is refused instead.
  */
-export function streamOptionProblem(o: { source: string; realtime?: unknown; loop?: unknown; live?: unknown }): string | undefined {
-  for (const k of ['realtime', 'loop', 'live'] as const) {
+export function streamOptionProblem(o: { source: string; realtime?: unknown; loop?: unknown; live?: unknown; onDemand?: unknown }): string | undefined {
+  for (const k of ['realtime', 'loop', 'live', 'onDemand'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') return `"${k}" must be true or false`;
   }
   const kind = o.source === 'push' ? 'push' : parseSourceUri(o.source).kind;
-  const given = (['realtime', 'loop', 'live'] as const).filter((k) => o[k] !== undefined);
+  const given = (['realtime', 'loop', 'live', 'onDemand'] as const).filter((k) => o[k] !== undefined);
   if (kind === 'push' && given.length) return `"${given[0]}" does not apply to a pushed stream`;
   if (kind !== 'url' && o.live !== undefined) return '"live" applies to URL sources only';
   if (kind === 'url' && o.loop !== undefined) return '"loop" applies to files only';
   if (kind === 'url' && o.live !== false && o.realtime !== undefined) return '"realtime" applies to a URL only with "live": false (a live stream comes at its own rate)';
+  // a file that is not looped would start again from its beginning each time someone came back
+  if (o.onDemand === true && ((kind === 'file' && o.loop !== true) || (kind === 'url' && o.live === false))) {
+    return '"onDemand" applies to live sources and looped files (one that plays once would start again from its beginning)';
+  }
   return undefined;
 }
 
@@ -77,6 +85,8 @@ export interface ServerConfig {
   /** A client further behind than this (ms; measured by a ping sent with its results) gets only
    * the newest result of each subscription, and a `missed` count, until it catches up. */
   clientMaxLagMs: number;
+  /** On-demand streams: how long a source stays open after its last subscriber left, ms. Default 10000. */
+  onDemandCloseMs: number;
   /** Ping clients this often, ms; a client that misses two pongs is dropped. Default 15000. */
   pingIntervalMs: number;
   /** Directories file sources may read from (besides the fixtures). Default: none extra. */
@@ -126,6 +136,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   clientBufferBytes: 1024 * 1024,
   clientMaxLagMs: 1000,
   pingIntervalMs: 15_000,
+  onDemandCloseMs: 10_000,
   allowedDirs: [],
   allowDevices: false,
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
@@ -179,7 +190,14 @@ function parseStreams(v: unknown): StreamSpec[] {
     onlyKnown(` in streams[${i}]`, o, STREAM_SPEC_KEYS);
     const problem = streamOptionProblem({ ...o, source: o.source });
     if (problem) throw new GroundstreamError('CONFIG_INVALID', `streams[${i}]: ${problem}`);
-    return { id: o.id, source: o.source, realtime: o.realtime ?? true, loop: o.loop ?? false, ...(o.live !== undefined ? { live: o.live } : {}) };
+    return {
+      id: o.id,
+      source: o.source,
+      realtime: o.realtime ?? true,
+      loop: o.loop ?? false,
+      ...(o.live !== undefined ? { live: o.live } : {}),
+      ...(o.onDemand ? { onDemand: true } : {}),
+    };
   });
 }
 
@@ -269,6 +287,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     clientBufferBytes: int('clientBufferBytes', merged.clientBufferBytes, 1024, 1 << 30),
     clientMaxLagMs: int('clientMaxLagMs', merged.clientMaxLagMs, 100, 600_000),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
+    onDemandCloseMs: int('onDemandCloseMs', merged.onDemandCloseMs, 0, 86_400_000),
     streams: parseStreams(merged.streams),
     maxClients: int('maxClients', merged.maxClients, 1, 100_000),
     maxClientsPerAddress: int('maxClientsPerAddress', merged.maxClientsPerAddress, 1, 100_000),

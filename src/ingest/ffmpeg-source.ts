@@ -78,6 +78,8 @@ export class FfmpegSource extends FrameSourceBase {
   private done: Promise<void> = Promise.resolve();
   private current: { kill(): Promise<unknown>; poke(): void } | undefined;
   private wake: (() => void) | undefined;
+  /** False while nobody watches an on-demand stream (setActive): no ffmpeg runs then. */
+  private active = true;
 
   constructor(private readonly options: FfmpegSourceOptions) {
     super(options.streamId, options.policy);
@@ -146,6 +148,19 @@ export class FfmpegSource extends FrameSourceBase {
     this.current?.poke();
   }
 
+  /**
+   * On demand: `false` closes the input (ffmpeg is stopped, the camera's connection with it) and
+   * the source waits as `idle`; `true` opens it again (`connecting`, then `live`). A looped file
+   * starts again from its beginning; seq and pts go on counting.
+   */
+  setActive(active: boolean): void {
+    if (this.active === active) return;
+    this.active = active;
+    if (active) this.wake?.(); // out of idle
+    else if (this.current) void this.current.kill();
+    else this.wake?.(); // a lookup or a wait before reconnecting: go idle now
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
@@ -163,6 +178,14 @@ export class FfmpegSource extends FrameSourceBase {
     const backoff = { ...BACKOFF_DEFAULTS, ...this.options.backoff };
     let attempt = 0;
     for (;;) {
+      if (!this.active) {
+        this.tracker.set('idle', { detail: 'nobody is watching: opens again when a client subscribes' });
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        if (this.stopping) return;
+        attempt = 0;
+        this.tracker.set('connecting');
+      }
       const end = await this.sessionArgs(attempt).then(
         // stop() may have come during the lookup: then nothing is started.
         (args) => (args === null || this.stopping ? { kind: 'stopped' as const } : this.session(args)),
@@ -171,7 +194,9 @@ export class FfmpegSource extends FrameSourceBase {
           return { kind: 'unresolved', frames: 0, error: e };
         },
       );
-      if (this.stopping || end.kind === 'stopped') return;
+      if (this.stopping) return;
+      if (!this.active) continue; // closed for want of watchers (setActive), not for trouble
+      if (end.kind === 'stopped') return;
       // a host that points into a denied network is refused for good, not retried
       if (end.kind === 'unresolved' && end.error.code === 'INGEST_DESTINATION_REFUSED') return this.end('failed', { error: end.error, detail: end.error.message });
       if (end.frames > 0) attempt = 0;

@@ -70,6 +70,9 @@ export interface FrameSource {
   request(n?: number): void;
   /** Stops reading, ends the source (`ended`), and resolves once every child process is gone. */
   stop(): Promise<void>;
+  /** On demand: close the input while nobody watches (`idle`), open it again when someone does.
+   * Absent where a source has nothing to close (pushed frames). */
+  setActive?(active: boolean): void;
   /** Frames the source received and replaced by a newer one before emitting them (pushed images
    * that waited while the decoder was busy); absent where a source drops none. */
   readonly framesSuperseded?: number;

@@ -12,8 +12,10 @@ import type { ErrorCode, GroundstreamError } from '../errors.js';
  * - `reconnecting`: a live source dropped or stalled; waiting `retryInMs` before the next try.
  * - `ended`: final; a file reached its end, or `stop()` was called.
  * - `failed`: final; the source cannot be read (`error` says why).
+ * - `idle`: an on-demand source closed while nobody watches; it opens again (`connecting`) when a
+ *   client subscribes.
  */
-export type SourceState = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed';
+export type SourceState = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed' | 'idle';
 
 /** States after which a source emits nothing more. */
 export const FINAL_STATES: ReadonlySet<SourceState> = new Set(['ended', 'failed']);

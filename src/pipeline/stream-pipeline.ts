@@ -13,7 +13,7 @@
  * opens). A 'wait' source emits only on request(), which this graph does not make; evaluation,
  * which must see every frame, drives its source itself (eval/clip-frames.ts).
  */
-import { Observable, Subject, Subscription, filter, from, type SchedulerLike, type Subscriber } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, Subscription, distinctUntilChanged, filter, from, type SchedulerLike, type Subscriber } from 'rxjs';
 import { rateGate } from './max-rate.js';
 import type { Detection, Frame } from '../domain/types.js';
 import { isGroundstreamError } from '../errors.js';
@@ -164,6 +164,13 @@ export class StreamPipeline {
     return this.registry.size;
   }
 
+  private readonly subscriberCount = new BehaviorSubject(0);
+
+  /** How many subscribers there are: now, then at each change (on-demand sources follow it). */
+  get subscribers$(): Observable<number> {
+    return this.subscriberCount.pipe(distinctUntilChanged());
+  }
+
   /**
    * Adds a subscriber; returns its first query version and its results (at most `maxRate` a
    * second: the rate is applied before the subscriber's track view, so that a skipped result
@@ -178,6 +185,7 @@ export class StreamPipeline {
   ): { version: number; results$: Observable<SubscriberResult> } {
     if (this.members.has(id)) throw new Error(`subscriber ${id} exists`);
     const version = this.registry.set(id, { queries, threshold: options.threshold });
+    this.subscriberCount.next(this.registry.size);
     const member: Member = { id, cohort: null!, listeners: new Set(), scheduler: options.scheduler };
     if (!this.ended) {
       this.members.set(id, member);
@@ -218,6 +226,7 @@ export class StreamPipeline {
   unsubscribe(id: string): void {
     const member = this.members.get(id);
     this.registry.remove(id);
+    this.subscriberCount.next(this.registry.size);
     if (!member) return;
     this.members.delete(id);
     this.leave(member);
@@ -230,6 +239,7 @@ export class StreamPipeline {
 
   close(): void {
     this.closed = true; // an inference still waiting for the model will not run
+    this.subscriberCount.complete();
     this.sub.unsubscribe();
     this.end((s) => s.complete());
     this.newest = null;

@@ -10,7 +10,7 @@ import type { ProtocolLimits } from './limits.js';
 export type { Box, Detection, TrackEvent } from '../domain/types.js';
 
 /** Lifecycle of a video stream as the server sees it. `ended` and `failed` are final. */
-export type StreamState = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed';
+export type StreamState = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed' | 'idle';
 
 /** Encoded image formats a binary frame may carry. */
 export type FrameFormat = 'jpeg' | 'png' | 'webp';

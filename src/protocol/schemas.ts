@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, ID_PATTERN, type ProtocolLimits } from './limits.js';
 
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
-const STREAM_STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'];
+const STREAM_STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed', 'idle'];
 const UNSUBSCRIBE_REASONS = ['requested', 'stream-ended', 'stream-failed', 'stream-removed'];
 const TRACK_EVENTS = ['new', 'updated'];
 const trackId: JsonSchema = { type: 'integer', minimum: 1 };

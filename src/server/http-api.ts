@@ -77,6 +77,7 @@ function parseSpec(body: unknown): StreamSpec {
     realtime: (b.realtime as boolean | undefined) ?? true,
     loop: (b.loop as boolean | undefined) ?? false,
     ...(b.live !== undefined ? { live: b.live as boolean } : {}),
+    ...(b.onDemand === true ? { onDemand: true } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { GroundstreamError } from '../errors.js';
 import { notAllowed, type Handler } from './http-api.js';
 import { streamStats, type StreamManager } from './streams.js';
 
-const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed'] as const;
+const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed', 'idle'] as const;
 
 export class Metrics {
   readonly registry = new Registry();

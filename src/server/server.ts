@@ -135,7 +135,13 @@ export class GroundstreamServer {
   constructor(private readonly deps: ServerDeps) {
     const { config, model } = deps;
     this.limits = resolveLimits(config.limits as Partial<ProtocolLimits>);
-    this.streams = new StreamManager(model, new Limiter(config.concurrency), deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []), deps.pipeline);
+    this.streams = new StreamManager(
+      model,
+      new Limiter(config.concurrency),
+      deps.openSource ?? defaultSourceFactory(config, deps.fileRoots ?? []),
+      deps.pipeline,
+      config.onDemandCloseMs,
+    );
     const decode = createClientMessageDecoder(this.limits);
     this.metrics = new Metrics(this.streams, () => this.sessions.size);
     const loopback = isLoopback(config.host);

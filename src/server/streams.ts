@@ -55,6 +55,8 @@ export class StreamManager {
     private readonly openSource: SourceFactory,
     /** Options of every stream's pipeline (tracking). Default: the pipeline's defaults. */
     private readonly pipelineOptions: PipelineOptions = {},
+    /** On-demand streams: ms a source stays open after its last subscriber left. */
+    private readonly onDemandCloseMs = 10_000,
   ) {}
 
   /** Every status change of every stream. */
@@ -109,6 +111,7 @@ export class StreamManager {
       }),
     );
     this.subs.get(spec.id)!.add(sub);
+    if (spec.onDemand && source.setActive) this.subs.get(spec.id)!.add(openWhileWatched(pipeline, source.setActive.bind(source), this.onDemandCloseMs));
     // announced as it is now: clients learn of a new stream at once (a pushed stream or a camera
     // that cannot be reached may stay `connecting` a while before anything else happens)
     this.statusSubject.next(statusEvent(spec.id, entry.status));
@@ -137,6 +140,25 @@ export class StreamManager {
     this.removedSubject.complete();
     this.resultsSubject.complete();
   }
+}
+
+/**
+ * Keeps an on-demand source open while its pipeline has subscribers: closed at once when it has
+ * none to begin with, opened when the first comes, closed `closeMs` after the last leaves (so
+ * that a page reload or a client's reconnect does not restart the camera).
+ */
+function openWhileWatched(pipeline: StreamPipeline, setActive: (active: boolean) => void, closeMs: number): Subscription {
+  let timer: NodeJS.Timeout | undefined;
+  let first = true;
+  const sub = pipeline.subscribers$.subscribe((n) => {
+    clearTimeout(timer);
+    if (n > 0) setActive(true);
+    else if (first) setActive(false);
+    else timer = setTimeout(() => setActive(false), closeMs);
+    first = false;
+  });
+  sub.add(() => clearTimeout(timer));
+  return sub;
 }
 
 /** A source's size as clients see it: the source's own, else the working size. */

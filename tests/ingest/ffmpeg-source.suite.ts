@@ -277,6 +277,36 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       for (let i = 1; i < rec.frames.length; i++) expect(rec.frames[i]!.pts).toBeGreaterThanOrEqual(rec.frames[i - 1]!.pts);
     });
 
+    it('on demand: closes a live input while inactive (idle, no ffmpeg, the server no longer read) and opens it again when active', async () => {
+      const rate = ts.length / 20;
+      const server = await serve({ '/live.ts': { body: ts, pace: { bytesPerSecond: rate, burstBytes: rate * 6 } } });
+      const source = await open(server.url('/live.ts'), { size: { width: 32, height: 24 }, backoff: { initialMs: 50, maxMs: 50 } });
+      const rec = record(source);
+      source.setActive(false); // before start: it begins idle, opening nothing
+      source.start();
+      await waitForState(source, 'idle');
+      await sleep(300);
+      expect(server.hits).toBe(0);
+      expect(leftoverChildren().filter((c) => c.comm.includes('ffmpeg'))).toEqual([]);
+      source.setActive(true);
+      await untilCount(source.frames$, rec.frames, 5);
+      expect(server.hits).toBe(1);
+      source.setActive(false);
+      await waitForState(source, 'idle');
+      while (leftoverChildren().some((c) => c.comm.includes('ffmpeg'))) await sleep(20); // (killed: gone in a moment)
+      const held = rec.frames.length;
+      await sleep(300);
+      expect(rec.frames.length).toBe(held);
+      source.setActive(true);
+      await untilCount(source.frames$, rec.frames, held + 5);
+      expect(server.hits).toBe(2);
+      await source.stop();
+      const states = rec.statuses.map((s) => s.state);
+      expect(inOrder(states, ['idle', 'connecting', 'live', 'idle', 'connecting', 'live', 'ended'])).toBe(true);
+      expect(states).not.toContain('reconnecting'); // closing for want of watchers is no trouble
+      rec.frames.forEach((f, i) => expect(f.seq).toBe(i));
+    });
+
     it('reads a live RTSP camera, and comes back when the camera restarts: live, reconnecting, live again', async () => {
       const camera = await startCamera(binary.path, join(dir, 'live.ts'));
       cameras.push(camera);

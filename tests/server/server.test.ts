@@ -445,3 +445,45 @@ describe('a video file served over HTTP', () => {
     }
   });
 });
+
+describe('on-demand streams', () => {
+  it('stay idle, decoding nothing, until someone subscribes; serve detections then; close again a moment after the last one leaves', async () => {
+    const own = new GroundstreamServer({ config: resolveConfig({ port: 0, onDemandCloseMs: 300 }), model, fileRoots: [FIXTURES] });
+    const ownBase = await own.listen();
+    try {
+      const post = await fetch(`${ownBase}/v1/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'cam', source: 'clips/clip01-640x360.mp4', loop: true, onDemand: true }),
+      });
+      expect(post.status).toBe(201);
+      const stream = async () => (await (await fetch(`${ownBase}/v1/streams/cam`)).json()) as { state: string; stats: { framesIn: number } };
+      await until(async () => (await stream()).state === 'idle', 5000, 'idle');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await stream()).stats.framesIn).toBe(0); // nobody watched: ffmpeg never ran
+      const c = await TestClient.open(`${ownBase.replace('http', 'ws')}/v1/ws`);
+      c.send({ type: 'subscribe', id: 's', stream: 'cam', queries: ['purple circle'] });
+      await c.next((m) => m.type === 'status' && m.stream === 'cam' && m.state === 'live');
+      await c.next((m) => m.type === 'detections');
+      c.send({ type: 'unsubscribe', id: 's' });
+      await c.next((m) => m.type === 'status' && m.stream === 'cam' && m.state === 'idle');
+      const idle = (await stream()).stats.framesIn;
+      expect(idle).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await stream()).stats.framesIn).toBe(idle); // closed: no more frames
+      // the same client again: it opens, and results carry on
+      c.send({ type: 'subscribe', id: 's2', stream: 'cam', queries: ['purple circle'] });
+      expect(await c.nextNew((m) => m.type === 'detections')).toMatchObject({ subscription: 's2', stream: 'cam' });
+      await c.close();
+      // a file that plays once cannot be on demand (it would start again from its beginning)
+      const once = await fetch(`${ownBase}/v1/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'once', source: 'clips/clip01-640x360.mp4', onDemand: true }),
+      });
+      expect([once.status, (await once.json()).code]).toEqual([400, 'HTTP_BAD_REQUEST']);
+    } finally {
+      await own.close();
+    }
+  });
+});
