@@ -6,6 +6,8 @@
  */
 import type { StreamInfo } from '../protocol/messages.js';
 import { GroundstreamError } from '../protocol/protocol-error.js';
+import { ID_PATTERN, isValidId } from '../protocol/limits.js';
+import { WS_PATH } from '../protocol/version.js';
 import { RemoteError } from './remote-error.js';
 
 /** What `POST /v1/streams` takes (docs/http-api.md, "Adding a stream"). */
@@ -38,11 +40,25 @@ export interface StreamDetails extends StreamInfo {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** The HTTP(S) origin of a `ws(s)://` endpoint (the API lives beside the WebSocket). */
-export function apiOrigin(endpoint: string): string {
+/**
+ * Where the HTTP API of a `ws(s)://` endpoint is: beside the WebSocket, under the same path prefix
+ * (a proxy that mounts the server at `/gs/` serves `/gs/v1/ws` and `/gs/v1/streams`). The
+ * endpoint's query string is not carried over.
+ */
+export function apiBase(endpoint: string): string {
   const u = new URL(endpoint);
   u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
-  return u.origin;
+  const prefix = u.pathname.endsWith(WS_PATH) ? u.pathname.slice(0, -WS_PATH.length) : u.pathname.replace(/\/$/, '');
+  return u.origin + prefix;
+}
+
+/** The path of one stream. An id that is not one (`.` and `..` would even be taken by fetch as
+ * steps in the path, and reach another resource) is refused here: PROTOCOL_STREAM_UNKNOWN. */
+function streamPath(id: string): string {
+  if (typeof id !== 'string' || !isValidId(id, 255)) {
+    throw new GroundstreamError('PROTOCOL_STREAM_UNKNOWN', `${JSON.stringify(id)} is not a stream id (${ID_PATTERN})`);
+  }
+  return `/v1/streams/${encodeURIComponent(id)}`;
 }
 
 export class StreamsApi {
@@ -58,7 +74,7 @@ export class StreamsApi {
 
   /** One stream; RemoteError PROTOCOL_STREAM_UNKNOWN when there is none by that id. */
   async get(id: string): Promise<StreamDetails> {
-    return (await this.call('GET', `/v1/streams/${encodeURIComponent(id)}`)) as StreamDetails;
+    return (await this.call('GET', streamPath(id))) as StreamDetails;
   }
 
   /**
@@ -72,7 +88,7 @@ export class StreamsApi {
 
   /** Stops and removes a stream (the `manage` right); its subscribers get `unsubscribed`. */
   async remove(id: string): Promise<void> {
-    await this.call('DELETE', `/v1/streams/${encodeURIComponent(id)}`);
+    await this.call('DELETE', streamPath(id));
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -82,7 +98,7 @@ export class StreamsApi {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(apiOrigin(this.endpoint) + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await fetch(apiBase(this.endpoint) + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (e) {
       throw new GroundstreamError('CLIENT_HTTP_FAILED', `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

@@ -30,10 +30,10 @@ export interface IngestPolicy {
 /**
  * Where no camera lives and cloud credentials do: link-local (the instance metadata services of
  * AWS, GCP and Azure at 169.254.169.254; AWS's IPv6 one, fd00:ec2::254; Alibaba's 100.100.100.200)
- * and `0.0.0.0/8` (which Linux connects to this machine). Private networks and loopback stay
+ * and `0.0.0.0/8` and `::` (which Linux connects to this machine). Private networks and loopback stay
  * reachable, since cameras and local test servers live there: deny them in the config if yours do not.
  */
-export const DEFAULT_DENIED_NETWORKS: readonly string[] = ['0.0.0.0/8', '169.254.0.0/16', '100.100.100.200/32', 'fe80::/10', 'fd00:ec2::254/128'];
+export const DEFAULT_DENIED_NETWORKS: readonly string[] = ['0.0.0.0/8', '::/128', '169.254.0.0/16', '100.100.100.200/32', 'fe80::/10', 'fd00:ec2::254/128'];
 
 /** A BlockList of `cidrs`; CONFIG_INVALID naming the first that is not an IPv4 or IPv6 CIDR. */
 export function deniedNetworkList(cidrs: readonly string[]): BlockList {
@@ -168,6 +168,14 @@ export function checkUrl(url: string, policy: IngestPolicy = {}): string {
   if (!url.slice(scheme.length + 1).startsWith('//')) {
     throw new GroundstreamError('INGEST_SOURCE_INVALID', `expected ${scheme}://…: ${redactSecrets(url)}`);
   }
+  // Where the host ends is read differently by different ffmpeg builds when the authority holds
+  // `#` (5.x ends it there, the bundled 2018 build does not) or `\`: `http://10.0.0.1#@camera/`
+  // would be checked as `camera` and opened as 10.0.0.1. Such characters in a user name or
+  // password are written percent-encoded (%23, %5C).
+  const authority = url.slice(scheme.length + 3).split(/[/?]/, 1)[0]!;
+  if (/[#\\\s]/.test(authority)) {
+    throw new GroundstreamError('INGEST_SOURCE_INVALID', `the host part of ${redactSecrets(url)} holds "#", "\\" or a space, which ffmpeg builds read differently; percent-encode them in a user name or password (%23, %5C, %20)`);
+  }
   return scheme;
 }
 
@@ -229,7 +237,9 @@ export async function resolveSource(spec: SourceSpec, policy: IngestPolicy = {},
       const denied = deniedNetworkList(policy.deniedNetworks ?? DEFAULT_DENIED_NETWORKS);
       // an address is checked now; a name when the source connects (it may not resolve yet)
       const host = urlHost(spec.url);
-      if (host && isIP(host)) checkDestination(host, [{ address: host }], denied);
+      // (a host we cannot read, e.g. an IPv6 zone id, could not be checked at connect either)
+      if (!host) throw new GroundstreamError('INGEST_SOURCE_INVALID', `no host that can be checked in ${redactSecrets(spec.url)}`);
+      if (isIP(host)) checkDestination(host, [{ address: host }], denied);
       return {
         denied,
         kind: 'url',

@@ -3,7 +3,7 @@
  * over one model shared by every stream.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { ServerConfig, StreamSpec } from '../config/config.js';
@@ -102,13 +102,26 @@ function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refuse
 /** Where a request came from, for the log. */
 const peer = (req: IncomingMessage): string => `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
 
-/** The address a connection counts against for maxClientsPerAddress; null for loopback, which is
- * not capped (everything is loopback behind a proxy on this machine: tokens carry caps there). */
-function remoteKey(req: IncomingMessage): string | null {
+/** The address a connection counts against for maxClientsPerAddress: an IPv4 address, or an IPv6
+ * address's /64 (one subscriber's network: anyone holds a whole /64, so per address would cap
+ * nothing); null for loopback, which is not capped (everything is loopback behind a proxy on this
+ * machine: tokens carry caps there). */
+export function remoteKey(req: Pick<IncomingMessage, 'socket'>): string | null {
   const addr = req.socket.remoteAddress;
   if (addr === undefined) return null;
   const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  return isLoopback(v4) ? null : `addr:${v4}`;
+  if (isLoopback(v4)) return null;
+  return isIP(v4) === 6 ? `addr:${v6Prefix64(v4)}` : `addr:${v4}`;
+}
+
+/** The /64 an IPv6 address is in, as `a:b:c:d::/64` (hex groups without leading zeros). */
+export function v6Prefix64(address: string): string {
+  const bare = address.split('%', 1)[0]!.toLowerCase(); // (a zone id names an interface, not an address)
+  const [head = '', tail] = bare.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /** Source states an operator must hear of at warn: it cannot deliver. */

@@ -35,6 +35,18 @@ export interface WsOptions {
 /** Another version of our subprotocol (`groundstream.v2`): not ours, not a bearer token entry. */
 const isOtherVersion = (p: string) => p !== SUBPROTOCOL && /^groundstream\.v\d+$/.test(p);
 
+/** How long a refused client has to answer the close frame before its socket is dropped, ms. */
+const REFUSED_CLOSE_MS = 1000;
+
+/** Closes a refused connection with `code`. A client that never answers the close would hold its
+ * socket for ws's 30 s closing timeout, and a cap on connections would then cap nothing (hundreds
+ * of refused sockets from one address): it is dropped after REFUSED_CLOSE_MS. */
+function refuse(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  const drop = setTimeout(() => ws.terminate(), REFUSED_CLOSE_MS);
+  ws.once('close', () => clearTimeout(drop));
+}
+
 export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHandlers) {
   const wss = new WebSocketServer({
     noServer: true,
@@ -65,14 +77,8 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       // First, before any refusal: a bad frame that arrives while a refused socket closes makes
       // ws emit 'error', which would throw with no listener.
       ws.on('error', () => ws.terminate());
-      if (refusal) {
-        ws.close(refusal.close, refusal.reason.slice(0, 120));
-        return;
-      }
-      if (isOtherVersion(ws.protocol)) {
-        ws.close(CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
-        return;
-      }
+      if (refusal) return refuse(ws, refusal.close, refusal.reason.slice(0, 120));
+      if (isOtherVersion(ws.protocol)) return refuse(ws, CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
       missed.set(ws, 0);
       ws.on('pong', () => missed.set(ws, 0));
       const target = framedTarget(ws, socket, opts.maxLagMs);

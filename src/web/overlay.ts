@@ -18,6 +18,7 @@ const canvas = document.getElementById('boxes') as HTMLCanvasElement;
 const ctx = canvas.getContext('2d')!;
 const parsed = parsePageOptions(pageParams(location.search, location.hash), true);
 
+if (parsed.ignored.length) console.warn(`groundstream overlay: not used from the URL: ${parsed.ignored.join(', ')}`);
 if (parsed.errors.length) {
   const p = document.createElement('pre');
   p.className = 'errors';

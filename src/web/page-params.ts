@@ -41,6 +41,9 @@ export const PAGE_DEFAULTS = Object.freeze({ labelSize: 16, lineWidth: 3, scores
 export interface ParseResult {
   readonly options: PageOptions;
   readonly errors: readonly string[];
+  /** Parameters the pages do not read and that look like none they do (a cache-buster such as
+   * `v=2`, a tracking tag): left alone, and only logged. */
+  readonly ignored: readonly string[];
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -129,16 +132,17 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** What to say about a parameter the pages do not read: the known one it looks like, if any (the
- * same but for case, or one or two letters off: `treshold`, `labelsize`, `colour`, `Fit`). */
-export function unknownParamError(key: string): string {
+/** The known parameter an unknown one looks like, if any: the same but for case, or one or two
+ * letters off a longer name (`treshold`, `labelsize`, `colour`, `Fit`). */
+export function nearParam(key: string): string | undefined {
   const lower = key.toLowerCase();
-  const near =
+  return (
     PARAM_NAMES.find((k) => k.toLowerCase() === lower) ??
     PARAM_NAMES.map((k) => ({ k, d: editDistance(lower, k.toLowerCase()) }))
-      .filter(({ k, d }) => d <= (k.length > 4 ? 2 : 1))
-      .sort((x, y) => x.d - y.d)[0]?.k;
-  return `unknown parameter ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}`;
+      // (a name of one or two letters is a near miss of nearly anything short: `v` is not `q`)
+      .filter(({ k, d }) => d <= (k.length > 4 ? 2 : k.length > 2 ? 1 : 0))
+      .sort((x, y) => x.d - y.d)[0]?.k
+  );
 }
 
 /**
@@ -170,7 +174,15 @@ export function parsePageOptions(params: URLSearchParams, requireStream = false)
   const badStream = stream !== undefined && !ID.test(stream);
   if (badStream) errors.push(`stream must be a stream id, got ${JSON.stringify(stream)}`);
   if (requireStream && stream === undefined) errors.push('stream is required, e.g. ?stream=demo');
-  for (const key of new Set(params.keys())) if (!PARAM_NAMES.includes(key)) errors.push(unknownParamError(key));
+  // A misspelt parameter is an error (the page would quietly run without it); one that looks like
+  // none of ours (`v=2` to make OBS reload the page) is left alone.
+  const ignored: string[] = [];
+  for (const key of new Set(params.keys())) {
+    if (PARAM_NAMES.includes(key)) continue;
+    const near = nearParam(key);
+    if (near) errors.push(`unknown parameter ${JSON.stringify(key)} (did you mean ${near}?)`);
+    else ignored.push(key);
+  }
   const queries = params.getAll('q').flatMap(splitQueries);
   if (requireStream && queries.length === 0) errors.push('at least one q is required, e.g. &q=red+circle');
   const colors: string[] = [];
@@ -197,7 +209,7 @@ export function parsePageOptions(params: URLSearchParams, requireStream = false)
     fit: fit === 'cover' || fit === 'stretch' ? fit : 'contain',
     ...(token ? { token } : {}),
   });
-  return { options, errors };
+  return { options, errors, ignored };
 }
 
 function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {

@@ -7,6 +7,7 @@ import { GroundstreamClient, RemoteError, isGroundstreamError, type DetectionsMe
 import { resolveConfig } from '../../src/config/config.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { GroundstreamServer } from '../../src/server/server.js';
+import { apiBase } from '../../src/client/streams-api.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const ADMIN = 'admin-token-0123456789';
@@ -81,13 +82,43 @@ describe('client.streams', () => {
       expect(await refusal(admin.streams.add({ id: 'twice', source: 'push' }))).toEqual({ code: 'STREAM_EXISTS', status: 409 });
       expect(await refusal(admin.streams.add({ id: 'x', source: '/etc/passwd' }))).toEqual({ code: 'INGEST_PATH_REFUSED', status: 403 });
       expect(await refusal(admin.streams.add({ id: 'x', source: 'push', loop: true }))).toEqual({ code: 'HTTP_BAD_REQUEST', status: 400 });
-      expect(await refusal(admin.streams.get('no such'))).toEqual({ code: 'PROTOCOL_STREAM_UNKNOWN', status: 404 });
+      expect(await refusal(admin.streams.get('nosuch'))).toEqual({ code: 'PROTOCOL_STREAM_UNKNOWN', status: 404 });
       expect(await refusal(viewer.streams.remove('twice'))).toEqual({ code: 'AUTH_FORBIDDEN', status: 403 });
       expect(await refusal(nobody.streams.list())).toEqual({ code: 'AUTH_REQUIRED', status: 401 });
       expect((await viewer.streams.list()).map((s) => s.id)).toContain('twice');
       await admin.streams.remove('twice');
     } finally {
       for (const c of [admin, viewer, nobody]) c.close();
+    }
+  });
+
+  it('finds the API under the same path prefix as the WebSocket (a proxy that mounts the server at /gs/), and refuses ids that are not ids without asking', async () => {
+    expect(apiBase('ws://h:1/gs/v1/ws')).toBe('http://h:1/gs');
+    expect(apiBase('wss://example.com/v1/ws?x=1')).toBe('https://example.com');
+    expect(apiBase('ws://127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
+    // through a real proxy that serves the server under /gs/ and nothing at /
+    const { createServer, request } = await import('node:http');
+    const seen: string[] = [];
+    const upstream = new URL(base);
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (!req.url!.startsWith('/gs/')) return void res.writeHead(404).end();
+      const fwd = request({ host: upstream.hostname, port: upstream.port, path: req.url!.slice(3), method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const client = new GroundstreamClient({ url: `ws://127.0.0.1:${(proxy.address() as { port: number }).port}/gs/v1/ws`, token: VIEWER });
+    try {
+      expect(Array.isArray(await client.streams.list())).toBe(true);
+      expect(seen).toEqual(['GET /gs/v1/streams']);
+      for (const id of ['..', '.', 'a/b', '']) expect(await refusal(client.streams.get(id)), id).toEqual({ code: 'PROTOCOL_STREAM_UNKNOWN' });
+      expect(seen).toHaveLength(1); // none of those was sent
+    } finally {
+      client.close();
+      await new Promise((r) => proxy.close(r));
     }
   });
 

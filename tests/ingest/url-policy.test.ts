@@ -101,6 +101,16 @@ describe('denied networks', () => {
     expect(await codeOf(resolveSource({ kind: 'url', url: 'http://169.254.169.254/' }, { deniedNetworks: [] }))).toBeUndefined();
   });
 
+  it('refuses a host part that ffmpeg builds split differently (`#`, `\\`, spaces), IPv6 `::`, and a host it cannot read', async () => {
+    // ffmpeg 5 ends the host at `#` and would open 127.0.0.2; we would have checked `localhost`
+    for (const url of ['http://127.0.0.2:18081#@localhost:18081/x', 'http://a\\@169.254.169.254/', 'rtsp://user:pa ss@cam/x']) {
+      expect(await codeOf(resolveSource({ kind: 'url', url })), url).toBe('INGEST_SOURCE_INVALID');
+    }
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'rtsp://user:pa%23ss@192.168.1.64/x#frag' }))).toBeUndefined();
+    for (const url of ['http://[::]:8080/', 'http://[0:0:0:0:0:0:0:0]:8080/']) expect(await codeOf(resolveSource({ kind: 'url', url })), url).toBe('INGEST_DESTINATION_REFUSED');
+    expect(await codeOf(resolveSource({ kind: 'url', url: 'http://[::1%lo]:8080/' }))).toBe('INGEST_SOURCE_INVALID');
+  });
+
   it('refuses a list entry that is not a network in CIDR form, naming it', () => {
     for (const bad of ['10.0.0.0', '10.0.0.0/33', 'fc00::/129', 'example.com/8', '']) {
       expect(() => deniedNetworkList([bad])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(JSON.stringify(bad)) }));

@@ -13,7 +13,7 @@ import { resolveConfig } from '../../src/config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../../src/errors.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { clientSubprotocols, encodeFrame } from '../../src/protocol/index.js';
-import { GroundstreamServer } from '../../src/server/server.js';
+import { GroundstreamServer, remoteKey } from '../../src/server/server.js';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { until } from '../client/fake-server.js';
@@ -381,6 +381,38 @@ describe('limits', () => {
       await server.close();
     }
   });
+
+  it('counts an IPv6 client by its /64 (anyone holds one: per address would cap nothing), IPv4 by address, loopback not at all', () => {
+    const key = (remoteAddress: string) => remoteKey({ socket: { remoteAddress } } as never);
+    expect(key('2001:db8:1:2::1')).toBe('addr:2001:db8:1:2::/64');
+    expect(key('2001:db8:1:2:ffff:eeee:dddd:28')).toBe('addr:2001:db8:1:2::/64');
+    expect(key('2001:0DB8:0001:0002:0:0:0:9')).toBe('addr:2001:db8:1:2::/64');
+    expect(key('2001:db8::5')).toBe('addr:2001:db8:0:0::/64');
+    expect(key('fe80::1%eth0')).toBe('addr:fe80:0:0:0::/64');
+    expect(key('::ffff:192.0.2.7')).toBe('addr:192.0.2.7');
+    expect(key('192.0.2.7')).toBe('addr:192.0.2.7');
+    for (const a of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(key(a)).toBeNull();
+  });
+
+  it('drops a refused client that never answers the close, instead of holding its socket for 30 s', async () => {
+    const { server, ws } = await start({ tokens: [{ token: ADMIN }] });
+    try {
+      const { port } = new URL(ws);
+      // a raw upgrade with no token, from a client that reads but never answers the close frame
+      const sock = connect(Number(port), '127.0.0.1');
+      sock.on('error', () => {});
+      sock.on('data', () => {});
+      sock.write(
+        `GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: groundstream.v1\r\n\r\n`,
+      );
+      const t0 = Date.now();
+      await new Promise((resolve) => sock.once('close', resolve));
+      expect(Date.now() - t0).toBeLessThan(15_000); // (ws alone would wait 30 s for the answer)
+    } finally {
+      await server.close();
+    }
+  }, 25_000);
 
   const external = Object.values(networkInterfaces())
     .flat()
