@@ -18,8 +18,9 @@ tolerateClosedReader(process.stdout);
 tolerateClosedReader(process.stderr);
 
 const EXIT_CODES = `
-Exit codes: 0 done; 1 the work failed: eval's --min-map50 gate, a recording cut short, an
---annotate file not written (or a crash, with its stack trace on stderr);
+Exit codes: 0 done; 1 the work failed: eval's --min-map50 gate (or --strict), a recording cut
+short, replay's --wait-timeout with nobody subscribed, an --annotate file not written (or a crash,
+with its stack trace on stderr);
 2 bad input: a flag, a file, an image, a model folder or a server refusal, as \`error CODE: message\`
 on stderr (codes: docs/errors.md). Output formats: docs/cli.md.`;
 
@@ -57,9 +58,11 @@ addModelFlags(
     .argument('[clip...]', 'video clips; each has <clip>.truth.json beside it unless --truth is given')
     .option('--session <recording>', 'score a recording (from `record`) instead of running the model (repeatable)', collect)
     .option('--truth <file>', 'truth file for each clip or session, in order (repeatable)', collect)
-    .option('--queries <text...>', 'queries to score (default: the 53 of SHAPES_WORLD.md)')
-    .option('-t, --threshold <t>', 'operating threshold for false positives and recall (default: the model\'s)', numberFlag)
+    .option('-q, --query <text>', 'a query to score (repeatable; default: the 53 of SHAPES_WORLD.md, or with --session the recorded ones)', collect)
+    .option('--queries <text...>', 'queries to score, several at once: it takes every word up to the next flag, so put it after the clips or end it with --')
+    .option('-t, --threshold <t>', "operating threshold for false positives and recall (default: the model's; with --session the highest recorded threshold)", numberFlag)
     .option('--min-map50 <x>', 'exit with code 1 when the overall mAP50 is below x (a CI gate)', numberFlag)
+    .option('--strict', 'with --session: exit with code 1 when a recording has a warning (cut short, parts missing, cut lines)')
     .option('--json', 'print one JSON object')
     .addHelpText('after', EXIT_CODES),
 ).action(async (clips: string[], flags: EvalFlags) => {
@@ -75,7 +78,7 @@ program
   .option('-t, --threshold <t>', "score threshold (default: the server model's); nothing below it is recorded", numberFlag)
   .option('--max-rate <n>', 'results a second at most (default: every result)', numberFlag)
   .option('-o, --out <dir>', 'directory for the files (default ./recordings)')
-  .option('--name <base>', 'file name before -0001.ndjson (default <stream>-<date>-<time>)')
+  .option('--name <base>', 'file name before -0001.ndjson, no path (default <stream>-<yyyymmdd>-<hhmmss>-<id6>, UTC, id6 the session id\'s first 6 characters)')
   .option('--rotate-mb <n>', 'start a new file past this many MiB', numberFlag)
   .option('--rotate-seconds <n>', 'start a new file every this many seconds', numberFlag)
   .option('--seconds <n>', 'stop after this many seconds (default: Ctrl-C or the end of the stream)', numberFlag)
@@ -98,7 +101,9 @@ program
   .option('--no-wait', 'play at once instead of when the first client subscribes')
   .option('--stream <id>', 'serve under this stream id (default: the recorded one)')
   .option('--exit', 'exit when the recording has been played')
+  .option('--wait-timeout <s>', 'exit with code 1 when no client has subscribed after this many seconds (for CI)', numberFlag)
   .option('--token <token>', 'a token clients must present (watch right; GROUNDSTREAM_TOKEN adds one with every right); needed beyond loopback')
+  .addHelpText('after', EXIT_CODES)
   .action(async (path: string, flags: ReplayFlags) => {
     process.exitCode = await runReplay(path, flags);
   });
@@ -114,7 +119,7 @@ program
   .option('--provider <name...>', MODEL_FLAG_HELP.provider)
   .option('-t, --threshold <t>', "score threshold for subscribers that give none, in [0, 1] (default: the model's)", numberFlag)
   .option('--nms <iou>', 'per-query NMS IoU for subscribers, or "off" (default: the model\'s)', nmsFlag)
-  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream) (repeatable)', collect)
+  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream), #ondemand (open only while someone watches) (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
   .option('--concurrency <n>', 'inferences at once across streams (default 1)', intFlag)
   .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : intFlag(v)))

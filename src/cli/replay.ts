@@ -3,7 +3,8 @@
  * the real server (sessions, back-pressure, protocol), with a RecordedModel in place of the
  * network and a ReplayFrameSource in place of ffmpeg. No model is loaded.
  */
-import { fromEnv, resolveConfig, type ServerConfig } from '../config/config.js';
+import { DEFAULT_CONFIG, fromEnv, resolveConfig, type ServerConfig } from '../config/config.js';
+import { DEFAULT_LIMITS } from '../protocol/limits.js';
 import { GroundstreamError } from '../errors.js';
 import { readSession, type Session } from '../record/read-session.js';
 import { RecordedModel } from '../record/recorded-model.js';
@@ -37,7 +38,23 @@ export interface ReplayServer {
   readonly streamId: string;
   /** Settles when the replay stream reached its end (never with `loop`). */
   readonly ended: Promise<void>;
+  /** Settles when a client first subscribed to the stream. */
+  readonly subscribed: Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Protocol limits that let a client subscribe with every recorded query: the recorder's server
+ * may have allowed more than the default 32 in one subscription, and a replay has no config file
+ * to raise it. Limits the caller set higher stay.
+ */
+function recordedQueryLimits(session: Session, config: Partial<ServerConfig>): Partial<ServerConfig> {
+  const n = session.header.queries.length;
+  const limits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}) };
+  return {
+    limits: { ...(config.limits ?? {}), maxQueries: Math.max(limits.maxQueries, n) },
+    maxQueriesPerClient: Math.max(config.maxQueriesPerClient ?? DEFAULT_CONFIG.maxQueriesPerClient, n),
+  };
 }
 
 /** Starts a server that plays `session` as its one stream. */
@@ -47,17 +64,19 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayS
   const model = new RecordedModel(session);
   const config = resolveConfig(o.config ?? {}, {
     streams: [{ id: streamId, source: o.path ?? `recording of ${session.header.stream}`, realtime: o.speed !== 'max', loop: o.loop ?? false }],
+    ...recordedQueryLimits(session, o.config ?? {}),
   });
   let server: GroundstreamServer | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   const firstSubscriber = new Promise<void>((resolve) => {
-    // the server has no subscription event to hook; polling its pipeline costs nothing
+    // the server has no subscription event to hook; polling its pipeline costs nothing (every
+    // 2 ms while playback waits on it; without that wait only --wait-timeout asks, less often)
     poll = setInterval(() => {
       if ((server?.streams.get(streamId)?.pipeline.subscribers ?? 0) > 0) {
         clearInterval(poll);
         resolve();
       }
-    }, 2);
+    }, o.waitForSubscriber === false ? 50 : 2);
     poll.unref(); // the server's socket keeps the process alive, not this
   });
   let source: ReplayFrameSource | undefined;
@@ -88,7 +107,6 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayS
     handlers: o.pages ? [webHandler()] : [],
     });
   }
-  if (o.waitForSubscriber === false) clearInterval(poll);
   let url: string;
   try {
     url = await server.listen();
@@ -106,6 +124,7 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<ReplayS
     url,
     streamId,
     ended,
+    subscribed: firstSubscriber,
     close: async () => {
       clearInterval(poll);
       await s.close();
@@ -122,6 +141,8 @@ export interface ReplayFlags {
   stream?: string;
   exit?: boolean;
   token?: string;
+  /** Seconds to wait for a first subscriber before giving up with exit code 1. Default: for ever. */
+  waitTimeout?: number;
 }
 
 export function parseSpeed(v: string | undefined): ReplaySpeed {
@@ -136,12 +157,26 @@ export function parseSpeed(v: string | undefined): ReplaySpeed {
  * --token): on loopback an exported variable alone does not lock the printed links out. */
 function replayTokens(flag: string | undefined, host: string | undefined, env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   const fromFlag = flag ? [{ token: flag, rights: ['watch' as const], name: 'flag' }] : [];
-  const wanted = fromFlag.length > 0 || !isLoopback(host ?? '127.0.0.1');
-  const all = [...fromFlag, ...(wanted ? (fromEnv(env).tokens ?? []) : [])];
+  const beyond = !isLoopback(host ?? '127.0.0.1');
+  const all = [...fromFlag, ...(fromFlag.length > 0 || beyond ? (fromEnv(env).tokens ?? []) : [])];
+  // said here: the server's own advice names config settings (requireAuth) a replay has not got
+  if (beyond && !all.length) throw new GroundstreamError('CONFIG_INVALID', `host ${host} is beyond loopback: give a token clients must present (--token T, or GROUNDSTREAM_TOKEN)`);
   return all.length ? { tokens: all } : {};
 }
 
-export async function runReplay(path: string, flags: ReplayFlags, out = process.stdout, env = process.env): Promise<number> {
+/** Resolves after `seconds` unless `first` settles first; true when it timed out. */
+function timedOut(first: Promise<void>, seconds: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    first.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), seconds * 1000))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function runReplay(path: string, flags: ReplayFlags, out = process.stdout, env = process.env, err = process.stderr): Promise<number> {
+  if (flags.waitTimeout !== undefined && !(flags.waitTimeout > 0 && Number.isFinite(flags.waitTimeout))) {
+    throw new GroundstreamError('CONFIG_INVALID', `--wait-timeout must be a positive number of seconds, got ${flags.waitTimeout}`);
+  }
   const session = readSession(path);
   const speed = parseSpeed(flags.speed);
   const { header, results } = session;
@@ -185,6 +220,12 @@ export async function runReplay(path: string, flags: ReplayFlags, out = process.
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  // nobody subscribing (a client refused, or never started) must not leave a CI job hanging
+  if (flags.waitTimeout !== undefined && (await timedOut(replay.subscribed, flags.waitTimeout))) {
+    err.write(`error: no client subscribed to ${replay.streamId} in ${flags.waitTimeout} s (--wait-timeout)\n`);
+    await stop();
+    return 1;
+  }
   if (flags.exit) {
     await replay.ended;
     await stop();

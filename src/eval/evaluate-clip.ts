@@ -50,6 +50,10 @@ export async function evaluateClip(model: GroundingModel, path: string, truth: T
   if (n < frames.length) {
     throw new GroundstreamError('CONFIG_INVALID', `the truth annotates frame ${frames.length - 1}, but ${path} has ${n} frames: is it this clip's truth?`);
   }
+  // a frameCount that is not the clip's would misplace every lap of a looping recording (eval --session)
+  if (truth.frameCount !== undefined && truth.frameCount !== n) {
+    throw new GroundstreamError('CONFIG_INVALID', `the truth says the clip has ${truth.frameCount} frames ("frameCount"), but ${path} has ${n}: is it this clip's truth?`);
+  }
   return { ...scorer.result(), framesPerSecond: n / (modelMs / 1000), decodedFrames: n };
 }
 

@@ -21,13 +21,16 @@ export interface Truth {
   width: number;
   height: number;
   fps: number;
+  /** The clip's length in decoded frames, when the truth annotates only some of them (optional;
+   * without it a truth says nothing about frames after its highest index). */
+  frameCount?: number;
   frames: TruthFrame[];
 }
 
 /**
- * Truth frames by their `index` (decoded frames from 0), and the clip's length in frames (the
- * highest index + 1). A truth file may annotate only some frames; frames without an entry are not
- * scored.
+ * Truth frames by their `index` (decoded frames from 0), and `length`: the highest index + 1. That
+ * is not the clip's length (a truth may annotate only some frames, the first half say): only
+ * `frameCount` or the clip itself says that. Frames without an entry are not scored.
  */
 export function truthByIndex(truth: Truth): { get(index: number): TruthFrame | undefined; length: number } {
   const map = new Map<number, TruthFrame>();

@@ -44,11 +44,11 @@ export class NdjsonWriter {
   constructor(private readonly options: NdjsonWriterOptions) {
     if (options.rotateBytes !== undefined && !(options.rotateBytes > 0)) invalid(`rotateBytes must be > 0, got ${options.rotateBytes}`);
     if (options.rotateSeconds !== undefined && !(options.rotateSeconds > 0)) invalid(`rotateSeconds must be > 0, got ${options.rotateSeconds}`);
+    checkBaseName(options.base);
     this.now = options.now ?? Date.now;
-    mkdirSync(options.dir, { recursive: true });
     // Any part of this name already there (a later one too): refused now, before anything is
     // written, rather than when rotation reaches it halfway through a recording.
-    const taken = readdirSync(options.dir).find((f) => parsePartFileName(f)?.base === options.base);
+    const taken = partsDir(options.dir).find((f) => parsePartFileName(f)?.base === options.base);
     if (taken !== undefined) {
       throw new GroundstreamError('RECORD_WRITE_FAILED', `${join(options.dir, taken)} exists: a recording named ${JSON.stringify(options.base)} is there already`);
     }
@@ -126,4 +126,27 @@ export class NdjsonWriter {
 
 function invalid(detail: string): never {
   throw new GroundstreamError('CONFIG_INVALID', detail);
+}
+
+/**
+ * Refuses a part name that is not a plain file name: with a path separator or `..` in it, a
+ * recording would land outside its directory (`--name ../../x`). CONFIG_INVALID.
+ */
+export function checkBaseName(base: string): void {
+  if (base === '' || /[/\\\0]/.test(base) || base.includes('..')) {
+    invalid(`a recording name must be a plain file name (no path separators, no ".."), got ${JSON.stringify(base)}`);
+  }
+}
+
+/** Creates the directory if missing and lists it. RECORD_WRITE_FAILED when it cannot be (a
+ * regular file in the way, no permission). */
+function partsDir(dir: string): string[] {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? `${dir} is not a directory (a file is in the way)` : `${dir}: ${(e as Error).message}`;
+    throw new GroundstreamError('RECORD_WRITE_FAILED', why, { cause: e });
+  }
 }

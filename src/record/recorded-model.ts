@@ -27,8 +27,10 @@ export class RecordedModel implements GroundingModel {
     this.info = {
       name: m.name,
       family: m.type,
-      // frames are 1x1 placeholders; nothing is resized for this model
-      imageSize: 1,
+      // what the recorded server said (hello.model), so that a replay's hello says it too; nothing
+      // is resized for this model (its frames are 1x1 placeholders and workingSize() says so).
+      // A recording from a server that did not say has 1, the size of those placeholders.
+      imageSize: m.imageSize ?? 1,
       // (a default below what was recorded would ask for detections the recording does not have)
       threshold: Math.max(m.threshold, session.header.threshold),
       minThreshold: session.header.threshold,

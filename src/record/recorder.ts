@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { GroundstreamClient, RemoteError, type HelloMessage, type SubscribedMessage } from '../client/index.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
-import { NdjsonWriter } from './ndjson-writer.js';
+import { checkBaseName, NdjsonWriter } from './ndjson-writer.js';
 import { SESSION_FORMAT_VERSION, type DetectionsLine, type EndLine, type SessionHeader, type SessionLine } from './session-format.js';
 
 export interface RecordOptions {
@@ -23,7 +23,8 @@ export interface RecordOptions {
   readonly maxRate?: number;
   /** Directory for the parts (created if missing). */
   readonly out: string;
-  /** Part name before `-0001.ndjson`. Default `<stream>-<UTC date>-<time>`. */
+  /** Part name before `-0001.ndjson`, a plain file name (CONFIG_INVALID otherwise). Default
+   * `<stream>-<UTC yyyymmdd>-<hhmmss>-<id6>`, id6 the session id's first six characters. */
   readonly base?: string;
   readonly rotateBytes?: number;
   readonly rotateSeconds?: number;
@@ -95,6 +96,8 @@ async function streamSource(wsUrl: string, stream: string, token?: string): Prom
  */
 export async function record(options: RecordOptions): Promise<RecordSummary> {
   if (options.signal?.aborted) throw new GroundstreamError('CLIENT_CLOSED', 'aborted before recording began');
+  // said before connecting, not once the server has acked
+  if (options.base !== undefined) checkBaseName(options.base);
   const client = new GroundstreamClient({ url: options.url, ...(options.token ? { token: options.token } : {}) });
   let hello: HelloMessage;
   let giveUp: ReturnType<typeof setTimeout> | undefined;

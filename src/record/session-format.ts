@@ -57,7 +57,9 @@ export interface EventLine {
 export interface EndLine {
   readonly type: 'end';
   readonly endedAt: number;
-  /** `seconds` (--seconds elapsed), `stopped` (signal or abort), `stream-ended`, `stream-failed`, `stream-removed`, `error`. */
+  /** `seconds` (--seconds elapsed), `stopped` (signal or abort), `stream-ended`: a clean finish.
+   * `stream-failed`, `stream-removed`, `disconnected` (the server gone for --give-up-after),
+   * `error` (a write failed): cut short. */
   readonly reason: string;
   readonly results: number;
   readonly missed: number;

@@ -12,9 +12,9 @@ const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const CLIP = join(FIXTURES, 'clips', 'clip01-640x360.mp4');
 
 /** Exit code, stdout and stderr of the CLI with `args`. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], cwd ? { cwd } : {});
     return { code: 0, stdout, stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -64,5 +64,30 @@ describe('groundstream eval in CI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a malformed truth file with CONFIG_INVALID and exit code 2 (not 1, the failed gate), naming the file and the fault', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-eval-'));
+    try {
+      const bad = join(dir, 'bad.truth.json');
+      writeFileSync(bad, '{"width": 640, "height": 360, "frames": [');
+      const json = await cli(['eval', CLIP, '--truth', bad, '--min-map50', '0.5']);
+      expect([json.code, json.stdout]).toEqual([2, '']);
+      expect(json.stderr).toMatch(new RegExp(`^error CONFIG_INVALID: invalid configuration: truth file ${bad}: not valid JSON: .*\\n$`));
+      writeFileSync(bad, JSON.stringify({ width: 640, height: 360, fps: 30, frames: [{ index: 0, objects: [{ color: 'red', shape: 'circle' }] }] }));
+      const nobox = await cli(['eval', CLIP, '--truth', bad]);
+      expect([nobox.code, nobox.stderr]).toEqual([2, `error CONFIG_INVALID: invalid configuration: truth file ${bad}: frames[0].objects[0].box must be [x1, y1, x2, y2] (4 numbers), got undefined\n`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses one clip under two spellings, and a clip swallowed by --queries', async () => {
+    // `clip01.mp4` and `./clip01.mp4` are one clip: its frames would count twice overall
+    const twice = await cli(['eval', 'clip01-640x360.mp4', './clip01-640x360.mp4'], join(FIXTURES, 'clips'));
+    expect([twice.code, twice.stderr]).toEqual([2, 'error CONFIG_INVALID: invalid configuration: clip "clip01-640x360.mp4" is given twice (also as "./clip01-640x360.mp4")\n']);
+    // --queries takes every word up to the next flag: the clip would become a query
+    const swallowed = await cli(['eval', '--queries', 'star', CLIP]);
+    expect([swallowed.code, swallowed.stderr]).toEqual([2, expect.stringContaining(`--queries took ${JSON.stringify(CLIP)}, a file: give queries with -q (repeatable)`)]);
   });
 });

@@ -32,6 +32,13 @@ describe('eval with a truth file that does not fit the clip', () => {
     });
   });
 
+  it('refuses a truth whose frameCount is not the clip\'s', async () => {
+    await expect(evaluateClip(model, clip01.path, { ...clip01.truth, frameCount: 100 }, { queries })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/the truth says the clip has 100 frames \("frameCount"\), but .*clip01-640x360\.mp4 has 90/),
+    });
+  });
+
   it('scores the right truth, and refuses a recording whose frames are another size', async () => {
     const r = await evaluateClip(model, clip01.path, clip01.truth, { queries });
     expect(r.decodedFrames).toBe(90);

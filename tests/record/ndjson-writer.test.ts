@@ -109,6 +109,25 @@ describe('NdjsonWriter', () => {
     w.write(result(0));
     w.close();
   });
+
+  it('fails with RECORD_WRITE_FAILED, not a crash, when a file is where its directory should be', () => {
+    const dir = tmp();
+    const file = join(dir, 'taken');
+    writeFileSync(file, 'x');
+    for (const where of [file, join(file, 'sub')]) {
+      expect(() => new NdjsonWriter({ dir: where, base: 'rec', header })).toThrow(
+        expect.objectContaining({ code: 'RECORD_WRITE_FAILED', message: expect.stringContaining(`${where} is not a directory`) }),
+      );
+    }
+  });
+
+  it('refuses a name that would put the parts outside their directory', () => {
+    const dir = tmp();
+    for (const base of ['../../escape', 'a/b', '..', 'x\\y', '']) {
+      expect(() => new NdjsonWriter({ dir, base, header })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
 
 describe('reading a recording back', () => {

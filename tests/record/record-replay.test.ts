@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroundstreamClient, type DetectionsMessage } from '../../src/client/index.js';
@@ -75,6 +75,45 @@ async function replayToClient(session: Session, speed: number | 'max'): Promise<
 
 /** All but `timings.total`, which the server measures from `capturedAt` at send time: in a replay
  * it is the recording's age. */
+/** runEval's exit code and what it printed. */
+async function evalText(flags: Parameters<typeof runEval>[1]): Promise<{ code: number; text: string }> {
+  let text = '';
+  const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as typeof process.stdout;
+  const code = await runEval([], flags, out);
+  return { code, text };
+}
+
+/** The CLI built (dist), run from `cwd`: exit code, stdout, stderr. */
+function cliIn(cwd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A copy of the recording as one part file, each line passed through `edit` (null drops it). */
+function rewrite(name: string, edit: (line: Record<string, any>) => Record<string, any> | null): string {
+  const lines = summary.files.flatMap((f, i) => readFileSync(f, 'utf8').trim().split('\n').slice(i === 0 ? 0 : 1)).map((l) => JSON.parse(l));
+  const out = lines.map(edit).filter((l) => l !== null);
+  const sub = join(dir, name);
+  mkdirSync(sub, { recursive: true });
+  const file = join(sub, `${name}-0001.ndjson`);
+  writeFileSync(file, out.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
+
+/** Scores `results` as eval --session should: each seq once, against the truth frame `index(seq)`. */
+function scoreDirectly(truth: Truth, index: (seq: number) => number) {
+  const frames = new Map(truth.frames.map((f) => [f.index, f]));
+  const direct = new Scorer(QUERIES, 0.1);
+  const scored = new Set<number>();
+  for (const { message } of session.results) {
+    const f = frames.get(index(message.frame.seq));
+    if (!f || scored.has(message.frame.seq)) continue;
+    scored.add(message.frame.seq);
+    direct.addFrame(f.objects, message.detections);
+  }
+  return { ...direct.result(), frames: scored.size };
+}
+
 const withoutTotal = ({ timings: { total: _t, ...timings }, ...m }: DetectionsMessage) => ({ ...m, timings });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -158,6 +197,9 @@ describe('record, then replay', () => {
     expect(await runEval([], { session: [join(dir, 'rel')] }, out)).toBe(0);
     expect(text).toContain(`${results.length} frames, ${results.length} of ${2 * results.length} results not scored (a frame already scored`);
     expect(text).toContain('warning: no end line: the recorder did not finish');
+    // --json carries every session's warnings and end, also when there are none
+    const clean = await evalText({ session: [summary.base], truth: [TRUTH], json: true });
+    expect(JSON.parse(clean.text).sessions[summary.base]).toMatchObject({ warnings: [], end: { reason: 'seconds' } });
     // a part gone (deleted, not copied): scored, but said
     expect(summary.files.length).toBeGreaterThan(2);
     const gap = join(dir, 'gap');
@@ -175,7 +217,8 @@ describe('record, then replay', () => {
     const refused = spawnSync(process.execPath, [cli, 'replay', summary.base, '--host', '0.0.0.0', '--port', '0'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(refused.signal).toBeNull(); // it ended by itself, not by the timeout
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/CONFIG_INVALID/);
+    // the advice names what replay takes (not requireAuth, a serve config setting)
+    expect(refused.stderr).toBe('error CONFIG_INVALID: invalid configuration: host 0.0.0.0 is beyond loopback: give a token clients must present (--token T, or GROUNDSTREAM_TOKEN)\n');
     const served = spawn(process.execPath, [cli, 'replay', summary.base, '--host', '0.0.0.0', '--port', '0', '--token', 'replay-token-0123456789'], { env });
     try {
       let text = '';
@@ -243,6 +286,107 @@ describe('record, then replay', () => {
         code: 'QUERY_INVALID',
         message: expect.stringContaining('"blue square"'),
       });
+    } finally {
+      client.close();
+      await replay.close();
+    }
+  });
+
+  it('scores each result against the truth of its own frame when the truth annotates only some frames', async () => {
+    const truth = JSON.parse(readFileSync(TRUTH, 'utf8')) as Truth;
+    // a truth of the first 45 of the clip's 90 frames: frames 45-89 stay unscored, not scored against 0-44
+    expect(session.results.some((r) => r.message.frame.seq >= 45)).toBe(true);
+    const half = join(dir, 'half.truth.json');
+    writeFileSync(half, JSON.stringify({ ...truth, frames: truth.frames.filter((f) => f.index < 45) }));
+    const a = await evalText({ session: [summary.base], truth: [half], json: true });
+    const { perQuery, ...scores } = scoreDirectly(truth, (seq) => (seq < 45 ? seq : -1));
+    expect(JSON.parse(a.text)).toMatchObject({ ...scores, perQuery });
+    // the same run a lap later (seq + 90), against a truth of every 10th frame: the clip (found
+    // from the recording's source) has 90 frames, so seq 100 is frame 10, not (100 % 81) 19
+    const lap2 = rewrite('lap2', (l) => (l.type === 'detections' ? { ...l, message: { ...l.message, frame: { ...l.message.frame, seq: l.message.frame.seq + 90 } } } : l));
+    const tenth = join(dir, 'tenth.truth.json');
+    writeFileSync(tenth, JSON.stringify({ ...truth, frames: truth.frames.filter((f) => f.index % 10 === 0) }));
+    const b = await evalText({ session: [lap2], truth: [tenth], json: true });
+    const { perQuery: pq, ...lapScores } = scoreDirectly(truth, (seq) => (seq % 10 === 0 ? seq : -1));
+    expect(lapScores.frames).toBeGreaterThan(0);
+    expect(JSON.parse(b.text)).toMatchObject({ ...lapScores, perQuery: pq });
+    // with no clip to count and no frameCount in the truth, a lap cannot be placed: refused
+    const unknown = rewrite('nosrc', (l) => (l.type === 'session' ? { ...l, source: undefined } : l.type === 'detections' ? { ...l, message: { ...l.message, frame: { ...l.message.frame, seq: l.message.frame.seq + 90 } } } : l));
+    await expect(evalText({ session: [unknown], truth: [tenth] })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('add "frameCount" to the truth') });
+    writeFileSync(tenth, JSON.stringify({ ...truth, frameCount: 90, frames: truth.frames.filter((f) => f.index % 10 === 0) }));
+    expect(JSON.parse((await evalText({ session: [unknown], truth: [tenth], json: true })).text)).toMatchObject({ ...lapScores, perQuery: pq });
+  });
+
+  it('refuses one recording given twice under different spellings', async () => {
+    const dotted = `${dirname(summary.base)}/./${basename(summary.base)}`;
+    for (const other of [dotted, summary.files[0]!]) {
+      await expect(evalText({ session: [summary.base, other], truth: [TRUTH, TRUTH] })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining(`is given twice (also as ${JSON.stringify(other)})`),
+      });
+    }
+  });
+
+  it('warns of a recording cut short and says why in --json; --strict fails the run on any warning', async () => {
+    const clean = await evalText({ session: [summary.base], json: true, strict: true });
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.text).sessions[summary.base]).toMatchObject({ end: { reason: 'seconds' }, warnings: [] });
+    expect(JSON.parse(clean.text).strict).toEqual({ warnings: 0, pass: true });
+    const cut = rewrite('cut', (l) => (l.type === 'end' ? { ...l, reason: 'disconnected', detail: 'the connection to ws://x was lost and not back in 30 s' } : l));
+    const warned = await evalText({ session: [cut], minMap50: 0 });
+    expect(warned.code).toBe(0);
+    expect(warned.text).toContain('warning: the recording was cut short: it ended with reason "disconnected" (the connection to ws://x was lost and not back in 30 s)');
+    const json = JSON.parse((await evalText({ session: [cut], json: true })).text);
+    expect(json.sessions[cut]).toMatchObject({ end: { reason: 'disconnected', detail: expect.any(String) }, warnings: [expect.stringContaining('cut short')] });
+    const strict = await evalText({ session: [cut], minMap50: 0, strict: true });
+    expect([strict.code, strict.text]).toEqual([1, expect.stringMatching(/^pass: overall mAP50 .*\nFAIL: 1 session has warnings \(--strict\)\n$/m)]);
+    // a cut last line (a crash) is a warning too
+    const crashed = rewrite('crashed', (l) => (l.type === 'end' ? null : l));
+    writeFileSync(crashed, readFileSync(crashed, 'utf8') + '{"type":"detec');
+    expect((await evalText({ session: [crashed], strict: true })).code).toBe(1);
+    // one part of a finished recording, scored alone, is not said to be one the recorder did not finish
+    const alone = await evalText({ session: [summary.files[0]!] });
+    expect(alone.text).toContain(`warning: no end line in the part read: the recording goes on in ${summary.files[1]}`);
+    expect(alone.text).not.toContain('did not finish');
+  });
+
+  it('finds the truth of a source recorded as given to the server, from any working directory, and says where it looked', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'gs-cwd-'));
+    try {
+      const asGiven = rewrite('given', (l) => (l.type === 'session' ? { ...l, source: { ...l.source, source: 'fixtures/clips/clip01-640x360.mp4' } } : l));
+      const found = cliIn(elsewhere, ['eval', '--session', asGiven, '--json']);
+      expect([found.code, found.stderr]).toEqual([0, '']);
+      const direct = cliIn(elsewhere, ['eval', '--session', asGiven, '--truth', TRUTH, '--json']);
+      expect(JSON.parse(found.stdout).mAP50).toBe(JSON.parse(direct.stdout).mAP50);
+      const lost = rewrite('lost', (l) => (l.type === 'session' ? { ...l, source: { ...l.source, source: 'nowhere/clip.mp4' } } : l));
+      const missing = cliIn(elsewhere, ['eval', '--session', lost]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`give --truth (no truth file for the recorded source "nowhere/clip.mp4"; looked for ${join(elsewhere, 'nowhere/clip.truth.json')}, ${join(dirname(lost), 'nowhere/clip.truth.json')}`);
+      expect(missing.stderr).toContain(join(FIXTURES, 'nowhere/clip.truth.json'));
+      // -q, repeatable, as record has; model flags are refused, not ignored
+      const q = cliIn(elsewhere, ['eval', '--session', asGiven, '-q', 'star', '-q', 'purple circle', '--json']);
+      expect(Object.keys(JSON.parse(q.stdout).perQuery)).toEqual(['star', 'purple circle']);
+      const model = cliIn(elsewhere, ['eval', '--session', asGiven, '--model', 'models/x']);
+      expect([model.code, model.stderr]).toEqual([2, expect.stringContaining('--model: --session scores what the recorded server\'s model found, and loads no model')]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('replay --wait-timeout exits with code 1 when nobody subscribes, instead of hanging a CI job', () => {
+    const t0 = Date.now();
+    const r = cliIn(ROOT, ['replay', summary.base, '--port', '0', '--exit', '--wait-timeout', '1']);
+    expect([r.code, r.stderr]).toEqual([1, 'error: no client subscribed to clip in 1 s (--wait-timeout)\n']);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it("says the recorded server's model in a replay's hello, its image size included", async () => {
+    const replay = await startReplayServer({ session, config: { port: 0 } });
+    const client = new GroundstreamClient({ url: `${replay.url.replace('http', 'ws')}/v1/ws` });
+    try {
+      const hello = await client.connect();
+      expect(session.header.server.model.imageSize).toBeGreaterThan(1);
+      expect(hello.model).toEqual(session.header.server.model);
     } finally {
       client.close();
       await replay.close();

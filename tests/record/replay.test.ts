@@ -1,6 +1,8 @@
 /** The replay parts on synthetic recordings: the recorded model and the replay source's clock. */
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
+import { GroundstreamClient } from '../../src/client/index.js';
+import { startReplayServer } from '../../src/cli/replay.js';
 import type { Frame } from '../../src/domain/types.js';
 import { Limiter } from '../../src/pipeline/limiter.js';
 import { StreamPipeline } from '../../src/pipeline/stream-pipeline.js';
@@ -157,5 +159,26 @@ describe('a replay through the stream pipeline', () => {
     expect(out.map((r) => ({ frame: r.frame, detections: r.detections, lost: r.lost, timings: r.timings }))).toEqual(
       results.map(({ message: m }) => ({ frame: m.frame, detections: m.detections, lost: m.lost, timings: { decode: 1, infer: 20, total: expect.any(Number) } })),
     );
+  });
+});
+
+describe('a replay server', () => {
+  it('serves a recording of more queries than the default protocol limit (32) to a client asking for all of them', async () => {
+    const queries = Array.from({ length: 40 }, (_, i) => `thing ${i}`);
+    const results = [result(1, 0, [{ query: 'thing 39', score: 0.9, box: [1, 2, 3, 4] }]), result(2, 10)];
+    const session = { header: { ...header, queries }, files: [], results, missed: 0, truncated: 0, missingParts: [] };
+    const replay = await startReplayServer({ session, config: { port: 0 }, speed: 'max' });
+    const client = new GroundstreamClient({ url: `${replay.url.replace('http', 'ws')}/v1/ws` });
+    try {
+      const hello = await client.connect();
+      expect(hello.limits.maxQueries).toBe(40);
+      const sub = client.subscribe({ stream: 'cam', queries, threshold: 0.2 });
+      expect((await sub.accepted).queries).toEqual(queries);
+      const got = await firstValueFrom(sub.detections$.pipe(toArray()));
+      expect(got.map((m) => m.detections.map((d) => d.query))).toEqual([['thing 39'], []]);
+    } finally {
+      client.close();
+      await replay.close();
+    }
   });
 });
