@@ -19,9 +19,9 @@ export interface StreamSpec {
   /** For URLs: a live stream (default true: reconnect when it drops, frames as they come), or a
    * finite video served over HTTP (false: paced by `realtime`, ends like a file). */
   live?: boolean;
-  /** Live URLs, devices and looped files: open the source only while someone is subscribed, and
-   * close it (ffmpeg, and the camera's connection) `onDemandCloseMs` after the last one leaves; the
-   * stream is `idle` meanwhile. Default false: always open. */
+  /** Live URLs and devices: open the source only while someone is subscribed, and close it
+   * (ffmpeg, and the camera's connection) `onDemandCloseMs` after the last one leaves; the stream
+   * is `idle` meanwhile. Default false: always open. */
   onDemand?: boolean;
 }
 
@@ -42,9 +42,11 @@ export function streamOptionProblem(o: { source: string; realtime?: unknown; loo
   if (kind !== 'url' && o.live !== undefined) return '"live" applies to URL sources only';
   if (kind === 'url' && o.loop !== undefined) return '"loop" applies to files only';
   if (kind === 'url' && o.live !== false && o.realtime !== undefined) return '"realtime" applies to a URL only with "live": false (a live stream comes at its own rate)';
-  // a file that is not looped would start again from its beginning each time someone came back
-  if (o.onDemand === true && ((kind === 'file' && o.loop !== true) || (kind === 'url' && o.live === false))) {
-    return '"onDemand" applies to live sources and looped files (one that plays once would start again from its beginning)';
+  // A file would start again from its beginning each time someone came back, while its frame
+  // numbers went on: frame numbers would no longer name frames of the clip (record and eval
+  // match them with its truth).
+  if (o.onDemand === true && (kind === 'file' || (kind === 'url' && o.live === false))) {
+    return '"onDemand" applies to live sources only (URLs and devices): a file would start again from its beginning each time';
   }
   return undefined;
 }

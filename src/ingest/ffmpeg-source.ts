@@ -150,8 +150,9 @@ export class FfmpegSource extends FrameSourceBase {
 
   /**
    * On demand: `false` closes the input (ffmpeg is stopped, the camera's connection with it) and
-   * the source waits as `idle`; `true` opens it again (`connecting`, then `live`). A looped file
-   * starts again from its beginning; seq and pts go on counting.
+   * the source waits as `idle`; `true` opens it again (`connecting`, then `live`); seq and pts go
+   * on counting. (A file starts again from its beginning, so that its seq no longer names its
+   * frames: the server offers this for live sources only.)
    */
   setActive(active: boolean): void {
     if (this.active === active) return;

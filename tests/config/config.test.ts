@@ -82,6 +82,8 @@ describe('config', () => {
       expect(invalid(() => resolveConfig({ maxClientsPerAddress: 0 }))).toMatch(/maxClientsPerAddress must be an integer/);
       expect(invalid(() => resolveConfig({ allowDevices: 'yes' as never }))).toMatch(/allowDevices must be true or false/);
       expect(serveConfig({ allowDevices: true }, {}).allowDevices).toBe(true);
+      expect(invalid(() => serveConfig({ stream: ['c=clips/clip01-640x360.mp4#loop#ondemand'] }, {}))).toMatch(/"onDemand" applies to live sources only/);
+      expect(serveConfig({ stream: ['cam=rtsp://192.168.1.64/s#ondemand'] }, {}).streams.find((s) => s.id === 'cam')).toMatchObject({ onDemand: true });
       expect(invalid(() => resolveConfig({ deniedNetworks: ['10.0.0.0/8', '192.168.0.0'] }))).toMatch(/deniedNetworks: "192\.168\.0\.0" is not a network in CIDR form/);
       expect(invalid(() => resolveConfig({ maxQueriesPerClient: 1.5 }))).toMatch(/maxQueriesPerClient must be an integer/);
       expect(resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rights: ['watch'], maxClients: 4 }] }).tokens[0]).toMatchObject({ maxClients: 4 });

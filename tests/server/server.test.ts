@@ -447,20 +447,27 @@ describe('a video file served over HTTP', () => {
 });
 
 describe('on-demand streams', () => {
-  it('stay idle, decoding nothing, until someone subscribes; serve detections then; close again a moment after the last one leaves', async () => {
+  it('stay idle, reading nothing from the camera, until someone subscribes; serve detections then; close again a moment after the last one leaves', async () => {
+    // a camera: the clip as MPEG-TS over HTTP, at its own rate
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { startServer } = await import('../ingest/http-server.js');
+    const { ffmpegPath } = await import('../../src/ingest/ffmpeg-binary.js');
+    const dir = mkdtempSync(join(tmpdir(), 'gs-ondemand-'));
+    const ts = join(dir, 'cam.ts');
+    execFileSync(ffmpegPath(), ['-nostdin', '-loglevel', 'error', '-i', join(FIXTURES, 'clips', 'clip01-640x360.mp4'), '-c', 'copy', '-f', 'mpegts', ts]);
+    const body = readFileSync(ts);
+    const camera = await startServer({ '/cam.ts': { body, pace: { bytesPerSecond: body.length / 3, burstBytes: body.length / 3 } } });
     const own = new GroundstreamServer({ config: resolveConfig({ port: 0, onDemandCloseMs: 300 }), model, fileRoots: [FIXTURES] });
     const ownBase = await own.listen();
+    const post = (spec: object) => fetch(`${ownBase}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
     try {
-      const post = await fetch(`${ownBase}/v1/streams`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: 'cam', source: 'clips/clip01-640x360.mp4', loop: true, onDemand: true }),
-      });
-      expect(post.status).toBe(201);
+      expect((await post({ id: 'cam', source: camera.url('/cam.ts'), onDemand: true })).status).toBe(201);
       const stream = async () => (await (await fetch(`${ownBase}/v1/streams/cam`)).json()) as { state: string; stats: { framesIn: number } };
       await until(async () => (await stream()).state === 'idle', 5000, 'idle');
       await new Promise((r) => setTimeout(r, 300));
-      expect((await stream()).stats.framesIn).toBe(0); // nobody watched: ffmpeg never ran
+      expect([camera.hits, (await stream()).stats.framesIn]).toEqual([0, 0]); // nobody watched: the camera was never asked
       const c = await TestClient.open(`${ownBase.replace('http', 'ws')}/v1/ws`);
       c.send({ type: 'subscribe', id: 's', stream: 'cam', queries: ['purple circle'] });
       await c.next((m) => m.type === 'status' && m.stream === 'cam' && m.state === 'live');
@@ -469,21 +476,25 @@ describe('on-demand streams', () => {
       await c.next((m) => m.type === 'status' && m.stream === 'cam' && m.state === 'idle');
       const idle = (await stream()).stats.framesIn;
       expect(idle).toBeGreaterThan(0);
+      const hits = camera.hits;
       await new Promise((r) => setTimeout(r, 300));
-      expect((await stream()).stats.framesIn).toBe(idle); // closed: no more frames
+      expect([camera.hits, (await stream()).stats.framesIn]).toEqual([hits, idle]); // closed: no more reading
       // the same client again: it opens, and results carry on
       c.send({ type: 'subscribe', id: 's2', stream: 'cam', queries: ['purple circle'] });
       expect(await c.nextNew((m) => m.type === 'detections')).toMatchObject({ subscription: 's2', stream: 'cam' });
       await c.close();
-      // a file that plays once cannot be on demand (it would start again from its beginning)
-      const once = await fetch(`${ownBase}/v1/streams`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: 'once', source: 'clips/clip01-640x360.mp4', onDemand: true }),
-      });
-      expect([once.status, (await once.json()).code]).toEqual([400, 'HTTP_BAD_REQUEST']);
+      // a file would start again from its beginning each time: refused, as is a finite URL
+      for (const spec of [
+        { id: 'f', source: 'clips/clip01-640x360.mp4', loop: true, onDemand: true },
+        { id: 'u', source: camera.url('/cam.ts'), live: false, onDemand: true },
+      ]) {
+        const r = await post(spec);
+        expect([r.status, (await r.json()).message]).toEqual([400, expect.stringContaining('"onDemand" applies to live sources only')]);
+      }
     } finally {
       await own.close();
+      await camera.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
