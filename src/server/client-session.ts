@@ -201,6 +201,9 @@ export class ClientSession {
     }
     const below = belowModel(msg.threshold, this.ctx.model.info.minThreshold, msg.id);
     if (below) return this.send(errorMessage(below));
+    // (before encoding anything: the queries are normalised already, by the decoder)
+    const over = this.overQueryBudget(msg.stream, null, msg.queries);
+    if (over) return this.send(errorMessage({ ...over, ref: msg.id }));
     // Reserve the id before waiting on the model: the stream may go meanwhile (streamGone sees it).
     const sub: ClientSub = {
       id: msg.id,
@@ -223,11 +226,6 @@ export class ClientSession {
       throw e;
     }
     if (this.closed || this.subs.get(msg.id) !== sub) return;
-    const over = this.overQueryBudget(sub, sub.queries);
-    if (over) {
-      this.subs.delete(msg.id);
-      return this.send(errorMessage({ ...over, ref: msg.id }));
-    }
     let added: ReturnType<typeof entry.pipeline.subscribe>;
     try {
       added = entry.pipeline.subscribe(sub.key, sub.queries, { threshold: sub.threshold, smooth: msg.smooth, maxRate: sub.maxRate });
@@ -246,6 +244,8 @@ export class ClientSession {
     // Everything that can fail first; the subscription changes only once the update is known good.
     const below = belowModel(msg.threshold, this.ctx.model.info.minThreshold, msg.id);
     if (below) return this.send(errorMessage(below));
+    const over = msg.queries && this.overQueryBudget(sub.stream, sub, msg.queries);
+    if (over) return this.send(errorMessage({ ...over, ref: msg.id }));
     const queries = msg.queries ? (await this.ctx.model.prepareQueries(msg.queries)).texts : sub.queries;
     if (this.closed) return;
     // While the queries were encoded, the stream may have gone (and the subscription with it).
@@ -255,8 +255,6 @@ export class ClientSession {
     // Restating the settings in force (a UI sending its slider's value again) changes nothing:
     // the same version, no restart of the subscription's results.
     if (restates(msg, queries, sub)) return this.ack(sub, sub.version);
-    const over = this.overQueryBudget(sub, queries);
-    if (over) return this.send(errorMessage({ ...over, ref: msg.id }));
     // the pipeline first: it may refuse (LIMIT_QUERIES), and then nothing has changed
     const version = entry.pipeline.update(sub.key, {
       queries,
@@ -271,17 +269,18 @@ export class ClientSession {
   }
 
   /**
-   * LIMIT_CLIENT_QUERIES when `sub` with `queries` would give this client more distinct queries on
-   * its stream than maxQueriesPerClient: one client must not take the stream's whole budget
-   * (everyone's queries together, what the model takes in one run) and leave others LIMIT_QUERIES.
+   * LIMIT_CLIENT_QUERIES when `queries` (normalised), in place of `replacing`'s, would give this
+   * client more distinct queries on `stream` than maxQueriesPerClient: one client must not take
+   * the stream's whole budget (everyone's queries together, what the model takes in one run) and
+   * leave others LIMIT_QUERIES.
    */
-  private overQueryBudget(sub: ClientSub, queries: readonly string[]): { code: 'LIMIT_CLIENT_QUERIES'; message: string } | null {
+  private overQueryBudget(stream: string, replacing: ClientSub | null, queries: readonly string[]): { code: 'LIMIT_CLIENT_QUERIES'; message: string } | null {
     const max = this.ctx.maxQueriesPerClient;
     if (max === undefined || queries.length === 0) return null;
     const held = new Set(queries);
-    for (const other of this.subs.values()) if (other !== sub && other.stream === sub.stream) for (const q of other.queries) held.add(q);
+    for (const other of this.subs.values()) if (other !== replacing && other.stream === stream) for (const q of other.queries) held.add(q);
     if (held.size <= max) return null;
-    return { code: 'LIMIT_CLIENT_QUERIES', message: `${held.size} distinct queries on ${JSON.stringify(sub.stream)} over this connection's subscriptions with these; one client may hold at most ${max}` };
+    return { code: 'LIMIT_CLIENT_QUERIES', message: `${held.size} distinct queries on ${JSON.stringify(stream)} over this connection's subscriptions with these; one client may hold at most ${max}` };
   }
 
   private attach(sub: ClientSub, results$: Observable<SubscriberResult>): void {
