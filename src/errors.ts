@@ -50,6 +50,7 @@ export const ERRORS = {
   CLIENT_CLOSED: { status: 499, message: 'client or subscription was closed: %s' },
   CLIENT_CONNECTION_REJECTED: { status: 403, message: 'server refused the connection: %s' },
   CLIENT_RECONNECT_EXHAUSTED: { status: 503, message: 'gave up reconnecting: %s' },
+  CLIENT_CONNECTION_LOST: { status: 503, message: 'server closed the connection: %s' },
   CLIENT_HTTP_FAILED: { status: 502, message: 'could not reach the HTTP API: %s' },
   // ingest: frame sources (docs/ingest.md); pushed images reuse the IMAGE_* codes above
   INGEST_SOURCE_INVALID: { status: 400, message: 'invalid source: %s' },

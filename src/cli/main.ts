@@ -119,7 +119,7 @@ program
   .option('--provider <name...>', MODEL_FLAG_HELP.provider)
   .option('-t, --threshold <t>', "score threshold for subscribers that give none, in [0, 1] (default: the model's)", numberFlag)
   .option('--nms <iou>', 'per-query NMS IoU for subscribers, or "off" (default: the model\'s)', nmsFlag)
-  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream), #ondemand (open only while someone watches) (repeatable)', collect)
+  .option('-s, --stream <id=source>', 'add a stream: id=path|url|push, options after #: #fast (not at its own rate), #loop (files), #finite (a URL that is a video file, not a live stream), #ondemand (open only while someone watches), #udp (RTSP over UDP) (repeatable)', collect)
   .option('--no-demo', 'do not open the demo stream')
   .option('--concurrency <n>', 'inferences at once across streams (default 1)', intFlag)
   .option('--inference-workers <n>', "worker threads running the model, 0 = on the event loop (default: concurrency if above 1, else 'auto': 1 for a graph over 32 MiB)", (v: string) => (v === 'auto' ? v : intFlag(v)))

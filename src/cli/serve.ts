@@ -41,8 +41,8 @@ function parseStreamFlag(s: string): StreamSpec {
   if (i <= 0) throw new GroundstreamError('CONFIG_INVALID', `--stream wants id=source, got ${JSON.stringify(s)}`);
   const opts = s.slice(i + 1).split('#');
   const source = opts.shift()!;
-  const unknown = opts.find((o) => !['fast', 'loop', 'finite', 'ondemand'].includes(o));
-  if (unknown !== undefined) throw new GroundstreamError('CONFIG_INVALID', `--stream option #${unknown}: #fast, #loop, #finite or #ondemand`);
+  const unknown = opts.find((o) => !['fast', 'loop', 'finite', 'ondemand', 'udp'].includes(o));
+  if (unknown !== undefined) throw new GroundstreamError('CONFIG_INVALID', `--stream option #${unknown}: #fast, #loop, #finite, #ondemand or #udp`);
   // only what was asked for: an option that does not fit the source is refused (config.ts)
   return {
     id: s.slice(0, i),
@@ -51,6 +51,7 @@ function parseStreamFlag(s: string): StreamSpec {
     ...(opts.includes('loop') ? { loop: true } : {}),
     ...(opts.includes('finite') ? { live: false } : {}),
     ...(opts.includes('ondemand') ? { onDemand: true } : {}),
+    ...(opts.includes('udp') ? { rtspTransport: 'udp' as const } : {}),
   };
 }
 
@@ -72,7 +73,8 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
     allowDevices: flags.allowDevices,
   };
   const streams = [...(file.streams ?? []), ...(flags.stream ?? []).map(parseStreamFlag)];
-  if (flags.demo !== false && !streams.some((s) => s.id === 'demo')) streams.unshift(DEMO_STREAM);
+  // The demo is for a server given nothing to watch (npm start): a site's own cameras replace it.
+  if (flags.demo !== false && streams.length === 0) streams.push(DEMO_STREAM);
   return resolveConfig(file, fromEnv(env), fromFlags, { streams });
 }
 

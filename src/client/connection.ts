@@ -10,7 +10,7 @@ import { encodeClientMessage } from '../protocol/encode.js';
 import { GroundstreamError } from '../protocol/protocol-error.js';
 import { backoffDelay } from './backoff.js';
 import type { ResolvedClientOptions } from './options.js';
-import { ConnectionRejectedError } from './remote-error.js';
+import { ConnectionLostError, ConnectionRejectedError } from './remote-error.js';
 import { resolveWebSocket, WS_OPEN, type WebSocketLike } from './websocket.js';
 
 /**
@@ -68,6 +68,7 @@ export class Connection {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
     this.attempt = 0;
+    this.lastClose = undefined;
     this.startHeartbeat();
     this.setState('open');
   }
@@ -179,8 +180,15 @@ export class Connection {
     if (isFatalCloseCode(code)) {
       return this.close(new ConnectionRejectedError(code, reason));
     }
+    // A close the server explains (1013 "at most 3 clients from one address") is said on errors$,
+    // and kept for the error that ends the retries; a restart (1001) or a plain drop (1006) is not news.
+    this.lastClose = code !== CLOSE_CODES.GOING_AWAY && code !== 1005 && code !== 1006 && code !== CLOSE_CODES.NORMAL ? new ConnectionLostError(code, reason) : undefined;
+    if (this.lastClose) this.events.trouble(this.lastClose);
     this.retry();
   }
+
+  /** The last close the server explained, since the last connection that got its hello. */
+  private lastClose: ConnectionLostError | undefined;
 
   private retry(): void {
     if (this.current === 'closed') return; // close() came while a token was being fetched
@@ -188,7 +196,8 @@ export class Connection {
     if (this.attempt >= backoff.maxAttempts) {
       const n = this.attempt;
       const said = n === 0 ? 'the connection failed or was lost, and reconnecting is off' : `${n} ${n === 1 ? 'retry' : 'retries'} failed, after the connection failed or was lost`;
-      return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', said));
+      const last = this.lastClose ? `; the server last said ${this.lastClose.message}` : '';
+      return this.close(new GroundstreamError('CLIENT_RECONNECT_EXHAUSTED', said + last, ...(this.lastClose ? [{ cause: this.lastClose }] : [])));
     }
     const delay = backoffDelay(this.attempt, backoff);
     this.attempt++;

@@ -12,7 +12,7 @@ export type { Subscription, SubscribeOptions, SubscriptionUpdate, SubscriptionSe
 export type { GroundstreamClientOptions, HeartbeatOptions } from './options.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export type { WebSocketLike, WebSocketConstructor } from './websocket.js';
-export { ConnectionRejectedError, RemoteError } from './remote-error.js';
+export { ConnectionLostError, ConnectionRejectedError, RemoteError } from './remote-error.js';
 export type { StreamsApi, StreamSpec, StreamDetails } from './streams-api.js';
 
 // The wire types a client handles, so apps need only this entry point.

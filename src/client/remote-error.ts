@@ -20,18 +20,39 @@ export class RemoteError extends Error {
   }
 }
 
-/**
- * CLIENT_CONNECTION_REJECTED because the server closed the connection with a code that means
- * "do not come back as you are" (docs/protocol.md, close codes): 4001 a missing or unknown token,
- * 4003 a token without the right, 4010 another protocol version. The code and the server's reason
- * are fields, so a program can tell them apart without reading the message.
- */
-export class ConnectionRejectedError extends GroundstreamError {
+/** The server closed the connection with `closeCode` and said `closeReason`: both are fields, so
+ * a program can tell the cases apart without reading the message. */
+abstract class ClosedByServerError extends GroundstreamError {
   constructor(
+    code: 'CLIENT_CONNECTION_REJECTED' | 'CLIENT_CONNECTION_LOST',
     readonly closeCode: number,
     readonly closeReason: string,
   ) {
-    super('CLIENT_CONNECTION_REJECTED', `close code ${closeCode}${closeReason ? ` (${closeReason})` : ''}`);
+    super(code, `close code ${closeCode}${closeReason ? ` (${closeReason})` : ''}`);
+  }
+}
+
+/**
+ * CLIENT_CONNECTION_REJECTED because the server closed the connection with a code that means
+ * "do not come back as you are" (docs/protocol.md, close codes): 4001 a missing or unknown token,
+ * 4003 a token without the right, 4010 another protocol version.
+ */
+export class ConnectionRejectedError extends ClosedByServerError {
+  constructor(closeCode: number, closeReason: string) {
+    super('CLIENT_CONNECTION_REJECTED', closeCode, closeReason);
     this.name = 'ConnectionRejectedError';
+  }
+}
+
+/**
+ * The server closed the connection with a code that is worth a word but not fatal (the client
+ * reconnects): 1013 (too many clients, from this address or with this token, said in the
+ * reason), 1011, 1009, 4008. Reported on `errors$`, so that an app can show why it keeps
+ * reconnecting.
+ */
+export class ConnectionLostError extends ClosedByServerError {
+  constructor(closeCode: number, closeReason: string) {
+    super('CLIENT_CONNECTION_LOST', closeCode, closeReason);
+    this.name = 'ConnectionLostError';
   }
 }

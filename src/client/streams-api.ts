@@ -22,6 +22,10 @@ export interface StreamSpec {
   readonly loop?: boolean;
   /** URLs: a live stream (default true), or false for a video file served over HTTP(S). */
   readonly live?: boolean;
+  /** Live URLs and devices: open the source only while someone is subscribed (default false). */
+  readonly onDemand?: boolean;
+  /** RTSP: 'tcp' (default) or 'udp', for cameras that refuse TCP. */
+  readonly rtspTransport?: 'tcp' | 'udp';
 }
 
 /** A stream as `GET /v1/streams` describes it. */

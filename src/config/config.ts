@@ -23,16 +23,23 @@ export interface StreamSpec {
    * (ffmpeg, and the camera's connection) `onDemandCloseMs` after the last one leaves; the stream
    * is `idle` meanwhile. Default false: always open. */
   onDemand?: boolean;
+  /** RTSP only: how RTP travels, 'tcp' (default: through NAT and firewalls, no loss) or 'udp'
+   * (cameras and relays that refuse TCP: "461 Unsupported Transport"). */
+  rtspTransport?: 'tcp' | 'udp';
 }
 
 /** The fields a stream may have, in the config and in POST /v1/streams. */
-export const STREAM_SPEC_KEYS: readonly string[] = Object.freeze(['id', 'source', 'realtime', 'loop', 'live', 'onDemand']);
+export const STREAM_SPEC_KEYS: readonly string[] = Object.freeze(['id', 'source', 'realtime', 'loop', 'live', 'onDemand', 'rtspTransport']);
 
 /**
  * Why a stream's options do not fit its source, or undefined. `o` holds the options as given
  * (before defaults): an option that would be silently ignored is refused instead.
  */
-export function streamOptionProblem(o: { source: string; realtime?: unknown; loop?: unknown; live?: unknown; onDemand?: unknown }): string | undefined {
+export function streamOptionProblem(o: { source: string; realtime?: unknown; loop?: unknown; live?: unknown; onDemand?: unknown; rtspTransport?: unknown }): string | undefined {
+  if (o.rtspTransport !== undefined) {
+    if (o.rtspTransport !== 'tcp' && o.rtspTransport !== 'udp') return '"rtspTransport" must be "tcp" or "udp"';
+    if (!/^rtsps?:/i.test(o.source)) return '"rtspTransport" applies to rtsp:// and rtsps:// sources only';
+  }
   for (const k of ['realtime', 'loop', 'live', 'onDemand'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') return `"${k}" must be true or false`;
   }
@@ -199,6 +206,7 @@ function parseStreams(v: unknown): StreamSpec[] {
       loop: o.loop ?? false,
       ...(o.live !== undefined ? { live: o.live } : {}),
       ...(o.onDemand ? { onDemand: true } : {}),
+      ...(o.rtspTransport ? { rtspTransport: o.rtspTransport } : {}),
     };
   });
 }

@@ -78,6 +78,7 @@ function parseSpec(body: unknown): StreamSpec {
     loop: (b.loop as boolean | undefined) ?? false,
     ...(b.live !== undefined ? { live: b.live as boolean } : {}),
     ...(b.onDemand === true ? { onDemand: true } : {}),
+    ...(b.rtspTransport !== undefined ? { rtspTransport: b.rtspTransport as 'tcp' | 'udp' } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import type { Subscription } from 'rxjs';
 import type { ServerConfig, StreamSpec } from '../config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../errors.js';
 import { openFfmpegSource } from '../ingest/create-source.js';
-import { parseSourceUri } from '../ingest/url-policy.js';
+import { parseSourceUri, redactSecrets } from '../ingest/url-policy.js';
 import { PushedFrameSource } from '../ingest/pushed-source.js';
 import type { FrameSource } from '../ingest/index.js';
 import type { GroundingModel } from '../model/index.js';
@@ -61,8 +61,12 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
   return async (spec: StreamSpec, model: GroundingModel): Promise<FrameSource> => {
     const size = workingSizeFor(model);
     if (spec.source === 'push') return new PushedFrameSource({ streamId: spec.id, size, maxPixels: config.maxPushPixels });
-    const source = parseSourceUri(spec.source);
-    return openFfmpegSource(source.kind === 'url' && spec.live === false ? { ...source, live: false } : source, {
+    const parsed = parseSourceUri(spec.source);
+    const source =
+      parsed.kind === 'url'
+        ? { ...parsed, ...(spec.live === false ? { live: false } : {}), ...(spec.rtspTransport ? { rtspTransport: spec.rtspTransport } : {}) }
+        : parsed;
+    return openFfmpegSource(source, {
       streamId: spec.id,
       size,
       pacing: spec.realtime === false ? 'fast' : 'native',
@@ -77,7 +81,8 @@ export function defaultSourceFactory(config: Readonly<ServerConfig>, fileRoots: 
   };
 }
 
-/** HTTP auth: /healthz is open; reading the API needs `watch`, changing it and /metrics `manage`. */
+/** HTTP auth: /healthz is open; reading the API and /metrics needs `watch` (a Prometheus scraper's
+ * token should not be able to add streams), changing the API `manage`. */
 function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refused: (req: IncomingMessage, why: string) => void): Handler {
   return (req, _res, url) => {
     if (url.pathname === '/healthz') return false;
@@ -90,7 +95,7 @@ function authHandler(auth: Auth, names: WeakMap<IncomingMessage, string>, refuse
       throw new GroundstreamError(a.status === 401 ? 'AUTH_REQUIRED' : 'AUTH_FORBIDDEN', a.reason);
     }
     const reads = req.method === 'GET' || req.method === 'HEAD';
-    const need: Right = reads && url.pathname !== '/metrics' ? 'watch' : 'manage';
+    const need: Right = reads ? 'watch' : 'manage';
     if (!a.rights.has(need)) {
       refused(req, `${req.method} ${url.pathname}: token ${a.name} lacks the "${need}" right`);
       throw new GroundstreamError('AUTH_FORBIDDEN', `this token lacks the "${need}" right`);
@@ -199,6 +204,12 @@ export class GroundstreamServer {
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'HTTP_NOT_FOUND', message: `not found: ${url.pathname}` }));
         } catch (e) {
           if (!isGroundstreamError(e)) deps.log?.warn({ err: e }, 'http handler failed');
+          else if (req.method !== 'GET' && req.method !== 'HEAD' && e.code !== 'AUTH_REQUIRED' && e.code !== 'AUTH_FORBIDDEN') {
+            // a stream refused (a denied address, a path outside the allowed directories, ...): who
+            // asked is the operator's business (the token refusals are logged where they happen)
+            const by = tokenNames.get(req) ?? 'anonymous';
+            deps.log?.warn({ peer: peer(req), by, code: e.code }, `refused ${req.method} ${(req.url ?? '').split('?')[0]} by ${by}: ${e.code}: ${redactSecrets(e.message)}`);
+          }
           if (!res.headersSent) sendError(res, e);
           else res.end();
         }
@@ -357,11 +368,15 @@ export class GroundstreamServer {
 
   /** Opens the configured streams and listens; resolves with the base URL. */
   async listen(): Promise<string> {
-    try {
-      for (const s of this.deps.config.streams) await this.streams.add(s);
-    } catch (e) {
-      await this.close(); // the streams opened before the one that failed (and their ffmpeg) too
-      throw e;
+    const streams = this.deps.config.streams;
+    for (const [i, s] of streams.entries()) {
+      try {
+        await this.streams.add(s);
+      } catch (e) {
+        await this.close(); // the streams opened before the one that failed (and their ffmpeg) too
+        // which of the configured streams it was (the same code: a site with eight cameras needs to know)
+        throw isGroundstreamError(e) ? new GroundstreamError(e.code, `streams[${i}] (${JSON.stringify(s.id)}): ${e.detail}`, { cause: e }) : e;
+      }
     }
     const { port, host: bind } = this.deps.config;
     try {

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GroundstreamClient, RemoteError, isGroundstreamError, type DetectionsMessage } from '../../src/client/index.js';
+import { ConnectionLostError, GroundstreamClient, RemoteError, isGroundstreamError, type DetectionsMessage, type GroundstreamError } from '../../src/client/index.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { GroundstreamServer } from '../../src/server/server.js';
-import { apiBase } from '../../src/client/streams-api.js';
+import { apiBase, type StreamSpec } from '../../src/client/streams-api.js';
+import { STREAM_SPEC_KEYS } from '../../src/config/config.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const ADMIN = 'admin-token-0123456789';
@@ -122,11 +123,38 @@ describe('client.streams', () => {
     }
   });
 
+  it("types every field the server's stream API takes (STREAM_SPEC_KEYS)", () => {
+    const every: Required<StreamSpec> = { id: 'a', source: 'rtsp://cam/x', realtime: true, loop: false, live: true, onDemand: true, rtspTransport: 'udp' };
+    expect(Object.keys(every).sort()).toEqual([...STREAM_SPEC_KEYS].sort());
+  });
+
   it('says CLIENT_HTTP_FAILED when nothing answers', async () => {
     const port = new URL(base).port;
     const gone = new GroundstreamClient({ url: `ws://127.0.0.1:1/v1/ws` });
     expect(port).not.toBe('1');
     expect(await refusal(gone.streams.list())).toEqual({ code: 'CLIENT_HTTP_FAILED' });
     gone.close();
+  });
+});
+
+describe('a connection the server refuses for now (1013)', () => {
+  it("is said on errors$ with the server's reason while the client retries, and in the error that ends the retries", async () => {
+    const capped = new GroundstreamServer({ config: resolveConfig({ port: 0, tokens: [{ token: VIEWER, rights: ['watch'], maxClients: 1 }] }), model, fileRoots: [FIXTURES] });
+    const url = (await capped.listen()).replace('http', 'ws');
+    const first = new GroundstreamClient({ url, token: VIEWER });
+    const second = new GroundstreamClient({ url, token: VIEWER, reconnect: { initialMs: 20, maxMs: 20, maxAttempts: 2 } });
+    try {
+      await first.connect();
+      const said: Error[] = [];
+      second.errors$.subscribe((e) => said.push(e));
+      const ended = await second.connect().then(() => undefined, (e: unknown) => e as GroundstreamError);
+      expect(said[0]).toBeInstanceOf(ConnectionLostError);
+      expect(said[0]).toMatchObject({ code: 'CLIENT_CONNECTION_LOST', closeCode: 1013, closeReason: expect.stringContaining('at most 1 clients with token') });
+      expect(ended).toMatchObject({ code: 'CLIENT_RECONNECT_EXHAUSTED', message: expect.stringContaining('close code 1013 (at most 1 clients with token') });
+    } finally {
+      first.close();
+      second.close();
+      await capped.close();
+    }
   });
 });

@@ -84,6 +84,9 @@ describe('config', () => {
       expect(serveConfig({ allowDevices: true }, {}).allowDevices).toBe(true);
       expect(invalid(() => serveConfig({ stream: ['c=clips/clip01-640x360.mp4#loop#ondemand'] }, {}))).toMatch(/"onDemand" applies to live sources only/);
       expect(serveConfig({ stream: ['cam=rtsp://192.168.1.64/s#ondemand'] }, {}).streams.find((s) => s.id === 'cam')).toMatchObject({ onDemand: true });
+      expect(serveConfig({ stream: ['cam=rtsp://192.168.1.64/s#udp'] }, {}).streams.find((s) => s.id === 'cam')).toMatchObject({ rtspTransport: 'udp' });
+      expect(invalid(() => resolveConfig({ streams: [{ id: 'h', source: 'http://cam/x.ts', rtspTransport: 'udp' }] }))).toMatch(/"rtspTransport" applies to rtsp/);
+      expect(invalid(() => resolveConfig({ streams: [{ id: 'r', source: 'rtsp://cam/x', rtspTransport: 'quic' as never }] }))).toMatch(/"rtspTransport" must be "tcp" or "udp"/);
       expect(invalid(() => resolveConfig({ deniedNetworks: ['10.0.0.0/8', '192.168.0.0'] }))).toMatch(/deniedNetworks: "192\.168\.0\.0" is not a network in CIDR form/);
       expect(invalid(() => resolveConfig({ maxQueriesPerClient: 1.5 }))).toMatch(/maxQueriesPerClient must be an integer/);
       expect(resolveConfig({ tokens: [{ token: 'a-token-of-16-chars', rights: ['watch'], maxClients: 4 }] }).tokens[0]).toMatchObject({ maxClients: 4 });
@@ -115,11 +118,11 @@ describe('config', () => {
     expect(invalid(() => serveConfig({ demo: false, stream: ['c=a.mp4#slow'] }, {}))).toMatch(/#slow/);
   });
 
-  it('serve adds the looping demo stream unless told not to, and parses --stream', () => {
+  it('serve opens the looping demo stream when it is given no stream (and not told not to), and parses --stream', () => {
+    expect(serveConfig({}, {}).streams).toEqual([expect.objectContaining({ id: 'demo', realtime: true, loop: true })]);
     const c = serveConfig({ stream: ['cam=rtsp://127.0.0.1/x', 'clip=a.mp4#fast#loop'] }, {});
-    expect(c.streams.map((s) => s.id)).toEqual(['demo', 'cam', 'clip']);
-    expect(c.streams[0]).toMatchObject({ realtime: true, loop: true });
-    expect(c.streams[2]).toMatchObject({ source: 'a.mp4', realtime: false, loop: true });
+    expect(c.streams.map((s) => s.id)).toEqual(['cam', 'clip']); // a site's own streams replace the demo
+    expect(c.streams[1]).toMatchObject({ source: 'a.mp4', realtime: false, loop: true });
     expect(serveConfig({ demo: false }, {}).streams).toEqual([]);
     expect(serveConfig({}, { PORT: '9999' }).port).toBe(9999);
   });

@@ -13,7 +13,8 @@ import { resolveConfig } from '../../src/config/config.js';
 import { GroundstreamError, isGroundstreamError } from '../../src/errors.js';
 import { BUNDLED_MODEL_DIR, loadModel, type GroundingModel } from '../../src/model/index.js';
 import { clientSubprotocols, encodeFrame } from '../../src/protocol/index.js';
-import { GroundstreamServer, remoteKey } from '../../src/server/server.js';
+import { defaultSourceFactory, GroundstreamServer, remoteKey } from '../../src/server/server.js';
+import type { FfmpegSource } from '../../src/ingest/ffmpeg-source.js';
 import { FIXTURES, ROOT } from '../helpers/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { until } from '../client/fake-server.js';
@@ -211,6 +212,7 @@ describe('auth', () => {
       tokens: [
         { token: ADMIN, rights: ['watch', 'push', 'manage'] },
         { token: VIEWER, rights: ['watch'] },
+        { token: 'pusher-token-0123456789', rights: ['push'] },
       ],
       allowedOrigins: ['https://studio.example'],
     });
@@ -233,7 +235,9 @@ describe('auth', () => {
         addStream(base, { id: 'p', source: 'push' }, { authorization: `Bearer ${token}` });
       expect((await (await post(VIEWER)).json()).code).toBe('AUTH_FORBIDDEN');
       expect((await post(ADMIN)).status).toBe(201);
-      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(403);
+      // metrics are for watchers (a Prometheus scraper's token need not be able to add streams)
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(200);
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer pusher-token-0123456789' } })).status).toBe(403);
       // a watch-only client may subscribe but not push
       const sock = new WebSocket(ws, clientSubprotocols(VIEWER), { headers: { origin: 'https://studio.example' } });
       const msgs: any[] = [];
@@ -435,6 +439,14 @@ describe('limits', () => {
     }
   });
 
+  it("hands ffmpeg a stream's rtspTransport (a camera that refuses RTSP over TCP: 461 Unsupported Transport)", async () => {
+    const open = defaultSourceFactory(resolveConfig({}), []);
+    const udp = (await open({ id: 'door', source: 'rtsp://192.168.1.64/door', rtspTransport: 'udp' }, model)) as FfmpegSource;
+    const tcp = (await open({ id: 'gate', source: 'rtsp://192.168.1.64/gate' }, model)) as FfmpegSource;
+    const transport = (s: FfmpegSource) => s.commandLine.inputOptions[s.commandLine.inputOptions.indexOf('-rtsp_transport') + 1];
+    expect([transport(udp), transport(tcp)]).toEqual(['udp', 'tcp']);
+  });
+
   it('opens capture devices only with allowDevices (serve --allow-devices)', async () => {
     const closed = await start({});
     const open = await start({ allowDevices: true });
@@ -481,6 +493,7 @@ describe('operators', () => {
       expect((await addStream(base, { id: 'cam', source: 'rtsp://127.0.0.1:1/x' }, admin)).status).toBe(201);
       expect((await addStream(base, { id: 'nope', source: 'push' }, { authorization: `Bearer ${VIEWER}` })).status).toBe(403);
       expect((await addStream(base, { id: 'nope', source: 'push' })).status).toBe(401);
+      expect((await addStream(base, { id: 'meta', source: 'http://169.254.169.254/latest/meta-data/?token=abc' }, admin)).status).toBe(403);
       expect(await closeCode(ws, clientSubprotocols('not-a-token-0123456789'))).toBe(4001);
       const c = new WebSocket(ws, clientSubprotocols(VIEWER));
       await new Promise((r) => c.once('message', r)); // hello
@@ -493,6 +506,8 @@ describe('operators', () => {
           ['info', 'stream cam: added by ops'],
           ['warn', 'refused POST /v1/streams: token token2 lacks the "manage" right'],
           ['warn', 'refused POST /v1/streams: a token is required'],
+          // a refused stream, with who asked (an attempt at the cloud's metadata service is worth knowing)
+          ['warn', 'refused POST /v1/streams by ops: INGEST_DESTINATION_REFUSED: source address is not allowed: 169.254.169.254 is in a denied network (deniedNetworks)'],
           ['warn', 'refused a WebSocket client (close code 4001): unknown token'],
           ['warn', 'refused a WebSocket client (close code 1013): at most 1 clients'],
           ['warn', expect.stringMatching(/^stream cam: reconnecting \(INGEST_OPEN_FAILED/)],
@@ -976,7 +991,7 @@ describe('graceful shutdown', () => {
       child.stderr.on('data', (d) => (err += String(d)));
       const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
       expect(code).toBe(2);
-      expect(err).toMatch(/^error INGEST_SOURCE_INVALID: .*clips\/missing\.mp4/m);
+      expect(err).toMatch(/^error INGEST_SOURCE_INVALID: .*streams\[1\] \("cam"\): .*clips\/missing\.mp4/m); // (which of the configured streams)
       expect(ffmpegOf()).toEqual([]); // the looping clip's ffmpeg was stopped, not left behind
     } finally {
       rmSync(dir, { recursive: true, force: true });
