@@ -45,7 +45,8 @@ export class Harness {
 
   static async start(model: GroundingModel, clip: DecodedClip): Promise<Harness> {
     const sources = new Map<string, SyntheticSource>();
-    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, logLevel: 'silent' });
+    // (one client subscribes up to 128 queries to one stream: the query-count section)
+    const config = resolveConfig({ port: 0, host: '127.0.0.1', maxClients: 1000, limits: { maxQueries: 128 }, maxQueriesPerClient: 128, logLevel: 'silent' });
     const real = defaultSourceFactory(config, [FIXTURES]);
     const server = new GroundstreamServer({
       config,

@@ -1,4 +1,5 @@
 /** `groundstream serve` (and `npm start`): the server on a model, with streams from config. */
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
@@ -55,6 +56,21 @@ function parseStreamFlag(s: string): StreamSpec {
   };
 }
 
+/**
+ * The server's URL as others can open it: bound to every interface (0.0.0.0, ::), `http://0.0.0.0`
+ * opens nothing anywhere, so the machine's first network address stands in (this machine's
+ * loopback when it has none).
+ */
+export function reachableUrl(url: string, interfaces = networkInterfaces()): string {
+  const u = new URL(url);
+  if (u.hostname !== '0.0.0.0' && u.hostname !== '[::]') return url;
+  const own = Object.values(interfaces)
+    .flat()
+    .find((n) => n && n.family === 'IPv4' && !n.internal)?.address;
+  u.hostname = own ?? '127.0.0.1';
+  return u.origin;
+}
+
 export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const fromFlags: Partial<ServerConfig> = {
@@ -109,7 +125,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const server = new GroundstreamServer({ config, model, fileRoots: [FIXTURES_DIR], handlers: [webHandler()], log });
   let url: string;
   try {
-    url = await server.listen();
+    url = reachableUrl(await server.listen());
   } catch (e) {
     await model.close(); // (its worker threads, if any, would keep the process alive)
     throw e;

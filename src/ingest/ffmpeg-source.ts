@@ -180,7 +180,10 @@ export class FfmpegSource extends FrameSourceBase {
     let attempt = 0;
     for (;;) {
       if (!this.active) {
-        this.tracker.set('idle', { detail: 'nobody is watching: opens again when a client subscribes' });
+        // (a camera that failed while watched says so while idle too: the operator sees it is broken)
+        const last = this.status.error;
+        const before = last ? `; when last open: ${last.code}: ${last.message}` : '';
+        this.tracker.set('idle', { detail: `nobody is watching: opens again when a client subscribes${before}` });
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         if (this.stopping) return;

@@ -181,6 +181,9 @@ export interface StatusMessage {
   readonly state: StreamState;
   /** Human-readable reason, e.g. the ffmpeg error for `failed`. */
   readonly detail?: string;
+  /** The stable code of the trouble `detail` describes (INGEST_OPEN_FAILED, INGEST_STALLED, ...),
+   * when there is one: for a program to act on without reading the text. */
+  readonly code?: string;
   readonly width?: number;
   readonly height?: number;
 }

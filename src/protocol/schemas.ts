@@ -153,7 +153,15 @@ export function serverMessageSchemas(limits: ProtocolLimits = DEFAULT_LIMITS): R
       ['type', 'subscription', 'stream', 'frame', 'queryVersion', 'timings', 'detections'],
     ),
     status: object(
-      { type: { const: 'status' }, stream: s.stream, state, detail: s.text(1024), width: s.size, height: s.size },
+      {
+        type: { const: 'status' },
+        stream: s.stream,
+        state,
+        detail: s.text(1024),
+        code: { type: 'string', maxLength: 64, pattern: '^[A-Z][A-Z0-9_]*$' },
+        width: s.size,
+        height: s.size,
+      },
       ['type', 'stream', 'state'],
     ),
     missed: object(

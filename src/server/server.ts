@@ -315,7 +315,7 @@ export class GroundstreamServer {
       this.streams.status$.subscribe((s) => {
         // an operator reads these in the log: a camera that went away, a file that ended
         const line = `stream ${s.stream}: ${s.state}${s.detail ? ` (${s.detail})` : ''}`;
-        const fields = { stream: s.stream, state: s.state, ...(s.detail ? { detail: s.detail } : {}) };
+        const fields = { stream: s.stream, state: s.state, ...(s.code ? { code: s.code } : {}), ...(s.detail ? { detail: s.detail } : {}) };
         if (TROUBLED.has(s.state)) deps.log?.warn(fields, line);
         else deps.log?.info(fields, line);
         for (const c of this.sessions) if (c.watches) c.send({ type: 'status', ...s });

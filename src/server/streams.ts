@@ -38,6 +38,8 @@ export interface StreamStatusEvent {
   stream: string;
   state: StreamState;
   detail?: string;
+  /** The error's code, when the state has one. */
+  code?: string;
   width?: number;
   height?: number;
 }
@@ -173,7 +175,7 @@ function statusEvent(id: string, s: SourceStatus): StreamStatusEvent {
     stream: id,
     state: s.state,
     // (an error may repeat the source's URL: a watch-only client must not learn a camera's password)
-    ...(s.error ? { detail: redactSecrets(`${s.error.code}: ${s.error.message}`) } : s.detail ? { detail: redactSecrets(s.detail) } : {}),
+    ...(s.error ? { detail: redactSecrets(`${s.error.code}: ${s.error.message}`), code: s.error.code } : s.detail ? { detail: redactSecrets(s.detail) } : {}),
     ...(w && h ? { width: w, height: h } : {}),
   };
 }

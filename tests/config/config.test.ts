@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromEnv, readConfigFile, resolveConfig } from '../../src/config/config.js';
-import { serveConfig } from '../../src/cli/serve.js';
+import { reachableUrl, serveConfig } from '../../src/cli/serve.js';
 import { isGroundstreamError } from '../../src/errors.js';
 
 const invalid = (fn: () => unknown) => {
@@ -116,6 +116,14 @@ describe('config', () => {
     ]);
     expect(invalid(() => serveConfig({ demo: false, stream: ['p=push#loop'] }, {}))).toMatch(/"loop" does not apply to a pushed stream/);
     expect(invalid(() => serveConfig({ demo: false, stream: ['c=a.mp4#slow'] }, {}))).toMatch(/#slow/);
+  });
+
+  it('serve prints a URL others can open when bound to every interface, not http://0.0.0.0', () => {
+    const lan = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: '192.0.2.2', family: 'IPv4', internal: false }] } as never;
+    expect(reachableUrl('http://0.0.0.0:18941', lan)).toBe('http://192.0.2.2:18941');
+    expect(reachableUrl('http://[::]:18941', lan)).toBe('http://192.0.2.2:18941');
+    expect(reachableUrl('http://0.0.0.0:18941', { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] } as never)).toBe('http://127.0.0.1:18941');
+    expect(reachableUrl('http://127.0.0.1:8080', lan)).toBe('http://127.0.0.1:8080');
   });
 
   it('serve opens the looping demo stream when it is given no stream (and not told not to), and parses --stream', () => {

@@ -307,6 +307,17 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       rec.frames.forEach((f, i) => expect(f.seq).toBe(i));
     });
 
+    it('on demand: an input that failed while watched says so while idle', async () => {
+      const server = await serve({});
+      const source = await open(server.url('/no-such-camera.ts'), { backoff: { initialMs: 50, maxMs: 50 } });
+      source.start();
+      await waitForState(source, 'reconnecting', (s) => s.error?.code === 'INGEST_OPEN_FAILED');
+      source.setActive(false);
+      const idle = await waitForState(source, 'idle');
+      expect(idle.detail).toMatch(/^nobody is watching: .*; when last open: INGEST_OPEN_FAILED: .*404/);
+      await source.stop();
+    });
+
     it('reads a live RTSP camera, and comes back when the camera restarts: live, reconnecting, live again', async () => {
       const camera = await startCamera(binary.path, join(dir, 'live.ts'));
       cameras.push(camera);

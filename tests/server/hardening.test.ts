@@ -730,10 +730,15 @@ describe('faults', () => {
   });
 
   it('shows why a camera cannot be reached, in the stream list and in the stream itself, and only for that stream', async () => {
-    const { server, base } = await start({});
+    const { server, base, ws } = await start({});
     try {
+      const watcher = await TestClient.open(ws);
       const add = await addStream(base, { id: 'gone', source: 'rtsp://camera.invalid/stream' });
       expect(add.status).toBe(201);
+      // over the WebSocket: the code as a field, for a program to act on
+      const said = await watcher.next((m) => m.type === 'status' && m.stream === 'gone' && m.state !== 'connecting');
+      expect(said).toMatchObject({ code: 'INGEST_OPEN_FAILED', detail: expect.stringMatching(/^INGEST_OPEN_FAILED: .*camera\.invalid/) });
+      await watcher.close();
       let one: { state?: string; error?: { code: string; message: string } } = {};
       while (!one.error) {
         await new Promise((r) => setTimeout(r, 50));
