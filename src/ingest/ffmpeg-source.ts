@@ -80,6 +80,9 @@ export class FfmpegSource extends FrameSourceBase {
   private wake: (() => void) | undefined;
   /** False while nobody watches an on-demand stream (setActive): no ffmpeg runs then. */
   private active = true;
+  /** The current session (or lookup, or wait) was ended by setActive(false), not by trouble or
+   * stop(): even if setActive(true) came meanwhile, the loop goes round, not out. */
+  private closedForIdle = false;
 
   constructor(private readonly options: FfmpegSourceOptions) {
     super(options.streamId, options.policy);
@@ -157,8 +160,9 @@ export class FfmpegSource extends FrameSourceBase {
   setActive(active: boolean): void {
     if (this.active === active) return;
     this.active = active;
-    if (active) this.wake?.(); // out of idle
-    else if (this.current) void this.current.kill();
+    if (active) return this.wake?.(); // out of idle
+    this.closedForIdle = true;
+    if (this.current) void this.current.kill();
     else this.wake?.(); // a lookup or a wait before reconnecting: go idle now
   }
 
@@ -190,6 +194,7 @@ export class FfmpegSource extends FrameSourceBase {
         attempt = 0;
         this.tracker.set('connecting');
       }
+      this.closedForIdle = false; // (a close for idling counts for the session about to start only)
       const end = await this.sessionArgs(attempt).then(
         // stop() may have come during the lookup: then nothing is started.
         (args) => (args === null || this.stopping ? { kind: 'stopped' as const } : this.session(args)),
@@ -199,7 +204,8 @@ export class FfmpegSource extends FrameSourceBase {
         },
       );
       if (this.stopping) return;
-      if (!this.active) continue; // closed for want of watchers (setActive), not for trouble
+      // closed for want of watchers (setActive), not for trouble: idle, or open again at once
+      if (!this.active || this.closedForIdle) continue;
       if (end.kind === 'stopped') return;
       // a host that points into a denied network is refused for good, not retried
       if (end.kind === 'unresolved' && end.error.code === 'INGEST_DESTINATION_REFUSED') return this.end('failed', { error: end.error, detail: end.error.message });

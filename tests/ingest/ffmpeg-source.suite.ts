@@ -300,6 +300,12 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       source.setActive(true);
       await untilCount(source.frames$, rec.frames, held + 5);
       expect(server.hits).toBe(2);
+      // closed and opened again at once (the last subscriber left as a new one came): it reopens
+      const before = rec.frames.length;
+      source.setActive(false);
+      source.setActive(true);
+      await untilCount(source.frames$, rec.frames, before + 5);
+      expect(server.hits).toBe(3);
       await source.stop();
       const states = rec.statuses.map((s) => s.state);
       expect(inOrder(states, ['idle', 'connecting', 'live', 'idle', 'connecting', 'live', 'ended'])).toBe(true);
