@@ -129,8 +129,15 @@ program
   .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL)')
   .action(async (flags: ServeFlags) => {
+    // (as serve's logger decides: JSON when LOG_FORMAT says so, or when stdout is not a terminal)
+    const format = process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json');
+    logsJson = format === 'json';
     await runServe(flags);
   });
+
+/** serve logs JSON lines on stdout: a fatal error goes there as one too, for the log collector
+ * that reads them (stderr still says it as text). */
+let logsJson = false;
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) {
@@ -138,6 +145,8 @@ program.parseAsync().catch((e: unknown) => {
   } else if (isGroundstreamError(e) || e instanceof RemoteError) {
     // (RemoteError: a server refused what a command asked, e.g. record's subscription)
     process.stderr.write(`error ${e.code}: ${e.message}\n`);
+    // (pino's shape: level 60 is fatal)
+    if (logsJson) process.stdout.write(`${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, code: e.code, msg: `error ${e.code}: ${e.message}` })}\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -916,13 +916,21 @@ describe('graceful shutdown', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', String(port), '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', String(port), '--log-level', 'silent'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_FORMAT: 'json' },
+      });
       let err = '';
+      let out = '';
       child.stderr.on('data', (d) => (err += String(d)));
+      child.stdout.on('data', (d) => (out += String(d)));
       const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
       expect(code).toBe(2);
       expect(err).toMatch(/^error SERVER_LISTEN_FAILED: cannot listen on 127\.0\.0\.1:\d+: the port is in use/m);
       expect(err).not.toMatch(/at Server\./); // a message, not a stack trace
+      // and for a collector that reads the JSON log lines: one more, fatal, with the code
+      const last = JSON.parse(out.trim().split('\n').at(-1)!);
+      expect(last).toMatchObject({ level: 60, code: 'SERVER_LISTEN_FAILED', msg: expect.stringMatching(/^error SERVER_LISTEN_FAILED: .*port is in use/) });
     } finally {
       blocker.close();
     }
