@@ -131,6 +131,8 @@ export function v6Prefix64(address: string): string {
 
 /** Source states an operator must hear of at warn: it cannot deliver. */
 const TROUBLED = new Set(['reconnecting', 'stalled', 'failed']);
+/** A stream's trouble that goes on unchanged is logged again this often, ms. */
+const TROUBLE_REMINDER_MS = 10 * 60_000;
 
 export class GroundstreamServer {
   readonly streams: StreamManager;
@@ -316,8 +318,22 @@ export class GroundstreamServer {
         // an operator reads these in the log: a camera that went away, a file that ended
         const line = `stream ${s.stream}: ${s.state}${s.detail ? ` (${s.detail})` : ''}`;
         const fields = { stream: s.stream, state: s.state, ...(s.code ? { code: s.code } : {}), ...(s.detail ? { detail: s.detail } : {}) };
-        if (TROUBLED.has(s.state)) deps.log?.warn(fields, line);
-        else deps.log?.info(fields, line);
+        if (!TROUBLED.has(s.state)) {
+          this.troubleLogged.delete(s.stream);
+          deps.log?.info(fields, line);
+        } else {
+          // A camera that stays away retries every 30 s for as long as it is away: its trouble is
+          // logged when it starts or changes, then once every TROUBLE_REMINDER_MS with a count.
+          const key = `${s.state}/${s.code ?? ''}`;
+          const was = this.troubleLogged.get(s.stream);
+          const now = Date.now();
+          if (was?.key === key && now - was.at < TROUBLE_REMINDER_MS) was.quiet++;
+          else {
+            const still = was?.key === key ? ` (and ${was.quiet} times more since it was last logged)` : '';
+            this.troubleLogged.set(s.stream, { key, at: now, quiet: 0 });
+            deps.log?.warn(fields, line + still);
+          }
+        }
         for (const c of this.sessions) if (c.watches) c.send({ type: 'status', ...s });
         if (s.state === 'ended' || s.state === 'failed') {
           for (const c of this.sessions) c.streamGone(s.stream, s.state === 'ended' ? 'stream-ended' : 'stream-failed');
@@ -331,6 +347,7 @@ export class GroundstreamServer {
       this.streams.removed$.subscribe((id) => {
         // (logged by the API with who removed it)
         for (const k of this.failures.keys()) if (k.startsWith(`${id}\0`)) this.failures.delete(k);
+        this.troubleLogged.delete(id);
         // everyone's stream list learns it is gone (hello listed it), then its subscribers
         for (const c of this.sessions) if (c.watches) c.send({ type: 'status', stream: id, state: 'ended', detail: 'removed' });
         for (const c of this.sessions) c.streamGone(id, 'stream-removed');
@@ -397,6 +414,8 @@ export class GroundstreamServer {
 
   /** Per stream and error code: when a failure was last logged, and how many since. */
   private readonly failures = new Map<string, { at: number; since: number }>();
+  /** Per stream in trouble: what was last logged, when, and how many like it went unlogged since. */
+  private readonly troubleLogged = new Map<string, { key: string; at: number; quiet: number }>();
 
   /** An inference failed (clients watching get an `error` each): said in the log, so that an
    * operator sees a model that fails on every frame, not only /metrics. */

@@ -486,6 +486,19 @@ describe('operators', () => {
     return { server, base, ws: `${base.replace('http', 'ws')}/v1/ws`, lines };
   }
 
+  it('logs a camera that stays away once, not at every retry (its status messages go on)', async () => {
+    const { server, base, ws, lines } = await logged({});
+    try {
+      const watcher = await TestClient.open(ws);
+      expect((await addStream(base, { id: 'away', source: 'rtsp://127.0.0.1:1/x' })).status).toBe(201);
+      await until(() => watcher.of('status').filter((m) => m.stream === 'away' && m.state === 'reconnecting').length >= 3, 30_000, 'three retries');
+      expect(lines.filter(([level, l]) => level === 'warn' && l.startsWith('stream away: reconnecting'))).toHaveLength(1);
+      await watcher.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('logs who added and removed streams, refused requests and clients at warn, and sources in trouble at warn', async () => {
     const { server, base, ws, lines } = await logged({ tokens: [{ token: ADMIN, rights: ['watch', 'manage'], name: 'ops' }, { token: VIEWER, rights: ['watch'] }], maxClients: 1 });
     try {
