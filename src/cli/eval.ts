@@ -10,7 +10,7 @@ import { evaluateClip, type ClipEvaluation } from '../eval/evaluate-clip.js';
 import { evaluateSession, type SessionEvaluation } from '../eval/evaluate-session.js';
 import { findSessionClip, sessionFrameCount } from '../eval/session-truth.js';
 import { sessionWarnings } from '../eval/session-warnings.js';
-import { scoringQueries } from '../eval/shapes-world.js';
+import { scoringQueries, truthPathFor } from '../eval/shapes-world.js';
 import { readTruth } from '../eval/truth-file.js';
 import { loadModel } from '../model/index.js';
 import { readSession } from '../record/read-session.js';
@@ -104,7 +104,7 @@ export async function runEval(clips: string[], flags: EvalFlags, out = process.s
   for (const c of clips) if (!existsSync(c)) throw new GroundstreamError('INGEST_SOURCE_INVALID', `${c}: no such file`);
   // one clip under two spellings (`a.mp4`, `./a.mp4`) would count its frames twice overall
   refuseSame(clips, clips.map((c) => realpathSync(c)), 'clip');
-  const truths = clips.map((c, i) => flags.truth?.[i] ?? c.replace(/\.[^./]+$/, '.truth.json'));
+  const truths = clips.map((c, i) => flags.truth?.[i] ?? truthPathFor(c));
   if (flags.truth && flags.truth.length !== clips.length) {
     throw new GroundstreamError('CONFIG_INVALID', `give one --truth per clip (${clips.length} clips, ${flags.truth.length} truths)`);
   }

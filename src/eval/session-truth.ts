@@ -10,10 +10,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GroundstreamError } from '../errors.js';
 import type { Session } from '../record/read-session.js';
 import { clipFrameCount } from './clip-frame-count.js';
-import type { Truth } from './shapes-world.js';
+import { truthPathFor, type Truth } from './shapes-world.js';
 
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
-const truthOf = (clip: string) => clip.replace(/\.[^./\\]+$/, '.truth.json');
 /** A URL (`rtsp://…`), `push` or a device is no file with truth beside it. */
 const isFileName = (src: string) => !/^[a-z][a-z0-9+.-]*:/i.test(src) && /\.[^./\\]+$/.test(src);
 
@@ -53,9 +52,9 @@ export function findSessionClip(session: Session, given: string | undefined, pat
   const candidates = src && isFileName(src) ? sourceCandidates(src, dirname(session.files[0]!), fixturesDir) : [];
   const clip = candidates.find(isFile);
   if (given) return { truth: given, ...(clip ? { clip } : besideTruth(given)) };
-  const found = candidates.find((c) => isFile(truthOf(c)));
-  if (found) return { truth: truthOf(found), ...(isFile(found) ? { clip: found } : {}) };
-  const why = !src ? 'the recording does not name its source' : !candidates.length ? `the recorded source ${JSON.stringify(src)} is not a file` : `no truth file for the recorded source ${JSON.stringify(src)}; looked for ${candidates.map(truthOf).join(', ')}`;
+  const found = candidates.find((c) => isFile(truthPathFor(c)));
+  if (found) return { truth: truthPathFor(found), ...(isFile(found) ? { clip: found } : {}) };
+  const why = !src ? 'the recording does not name its source' : !candidates.length ? `the recorded source ${JSON.stringify(src)} is not a file` : `no truth file for the recorded source ${JSON.stringify(src)}; looked for ${candidates.map(truthPathFor).join(', ')}`;
   throw new GroundstreamError('CONFIG_INVALID', `${path}: give --truth (${why})`);
 }
 

@@ -27,6 +27,11 @@ export interface Truth {
   frames: TruthFrame[];
 }
 
+/** Where a clip's truth file is (SHAPES_WORLD.md): beside it, `<clip>.truth.json`. */
+export function truthPathFor(clip: string): string {
+  return clip.replace(/\.[^./\\]+$/, '.truth.json');
+}
+
 /**
  * Truth frames by their `index` (decoded frames from 0), and `length`: the highest index + 1. That
  * is not the clip's length (a truth may annotate only some frames, the first half say): only
