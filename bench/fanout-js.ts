@@ -52,7 +52,7 @@ async function run(clients: number, frames: number): Promise<number> {
   const sessions: ClientSession[] = [];
   for (let i = 0; i < clients; i++) {
     const ws = { extensions: "", readyState: 1, bufferedAmount: 0, send() {}, ping() {}, on() {}, terminate() {} };
-    const raw = { writable: true, write: () => true };
+    const raw = { writable: true, write: () => true, cork() {}, uncork() {} };
     const ctx: SessionContext = {
       clientId: `c${i}`,
       serverVersion: 'bench',

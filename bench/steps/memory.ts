@@ -98,9 +98,9 @@ export async function memoryStep(ctx: StepContext): Promise<StepResult> {
           `(${out.novelQueries} in all, kept by the embedding cache), ${fmt(out.msPerCall)} ms a call. The last row is the median (range) of ${segments} consecutive segments. ` +
           `V8 enlarges its young generation once enough has survived its collections (8 MiB, then 16, then 32; here ${youngSteps.length ? youngSteps.join(', ') : 'no step in this run'}). ` +
           `That step shows in RSS as committed heap, not as heap used; the row outside the V8 heap is where a native leak would show. ` +
-          `When the first step comes varies from run to run (between about 5,000 and 19,000 calls so far), and either side of it RSS levels off: ` +
-          `one 30,000-call run on this machine (BENCH_MEMORY_CALLS=30000, 2026-11-27) went 132.6 → 140.0 MiB by call 10,800 and stayed there to call 18,000, stepped (young generation 8 → 16 MiB) to 155.3 MiB by call 21,600, and stayed there to call 30,000; ` +
-          `its young-generation-capped run (the diagnostic row of the next table) levelled at 140.2 MiB from call 12,000 to 30,000.`,
+          `Until 2026-11-28 it came in most runs, between about 5,000 and 19,000 calls, and took RSS about 20 MiB up (15.3% in the full run of 2026-11-28, 00:43 UTC): the embedding cache kept each query's embedding in a typed array of its own, and the never-seen queries kept adding survivors. ` +
+          `Without never-seen queries, 20,000 calls had not stepped (133.5 → 137.7 MiB). The cache now keeps embeddings as rows of shared slabs (src/model/owl/embedding-cache.ts): ` +
+          `two 20,000-call runs with never-seen queries then stayed at 8 MiB (134.7 → 137.9 and 132.1 → 138.4 MiB), and what growth is left is outside the V8 heap, like bare onnxruntime-node's (next table).`,
       },
       {
         title: 'The same calls on onnxruntime-node alone (the reference)',

@@ -3,7 +3,6 @@
  * encoded once (LRU cache) and only the detector runs per frame; otherwise the combined graph runs.
  * The number of queries is padded up to a few fixed sizes so that onnxruntime sees few shapes.
  */
-import { LRUCache } from 'lru-cache';
 import { normalizeQuery } from '../../domain/query.js';
 import { GroundstreamError } from '../../errors.js';
 import { DEFAULT_MAX_PER_QUERY, type DetectOptions, type DetectResult, type GroundingModel, type ModelInfo, type QuerySet } from '../grounding-model.js';
@@ -11,6 +10,7 @@ import { prepareImage, type ImageInput, type PixelSpec } from '../image-input.js
 import type { ModelFolder } from '../model-folder.js';
 import type { GraphSession, TensorData } from '../onnx-session.js';
 import type { TextTokenizer } from '../text-tokenizer.js';
+import { EmbeddingCache } from './embedding-cache.js';
 import { decodeDetections } from './postprocess.js';
 import { boxScale, resizeTarget } from './preprocess.js';
 
@@ -51,9 +51,8 @@ export interface OwlGraphs {
 export class OwlModel implements GroundingModel {
   readonly info: ModelInfo;
   private readonly spec: PixelSpec;
-  private readonly cache: LRUCache<string, Float32Array>;
+  private readonly cache: EmbeddingCache;
   private readonly free: Float32Array[] = [];
-  private embedDim = 0;
   /** Inferences run so far (for metrics and fan-out tests). */
   inferences = 0;
 
@@ -84,7 +83,7 @@ export class OwlModel implements GroundingModel {
       std: folder.std,
       maxPixels: limits.maxPixels,
     };
-    this.cache = new LRUCache({ max: limits.cacheSize });
+    this.cache = new EmbeddingCache(limits.cacheSize);
   }
 
   workingSize(width: number, height: number) {
@@ -115,25 +114,29 @@ export class OwlModel implements GroundingModel {
       const b = this.tokenizer.encodeBatch(norm, rows);
       return { texts: norm, rows, ids: b.ids, mask: b.mask, length: b.length } satisfies OwlQuerySet;
     }
-    // From the cache where it has them, else from this call's own encoding: the cache may be
-    // smaller than the query set, or another call may evict an entry meanwhile.
-    const found = new Map<string, Float32Array>();
-    for (const t of norm) {
-      const e = this.cache.get(t);
-      if (e) found.set(t, e);
+    // Rows the cache has are copied at once, before anything is awaited: the cache reuses an
+    // evicted query's row for the next new one (another call may encode meanwhile).
+    const c = this.cache;
+    let embeds = c.dim ? new Float32Array(rows * c.dim) : null;
+    const missing: number[] = [];
+    for (let i = 0; i < norm.length; i++) if (!embeds || !c.copyTo(norm[i]!, embeds, i * c.dim)) missing.push(i);
+    if (missing.length) {
+      const texts = missing.map((i) => norm[i]!);
+      const { data, dim } = await this.encode(texts);
+      // (the width is the model's: a cache with rows in it has this one)
+      embeds ??= new Float32Array(rows * dim);
+      missing.forEach((i, j) => {
+        embeds!.set(data.subarray(j * dim, (j + 1) * dim), i * dim);
+        c.set(texts[j]!, data, j * dim, dim);
+      });
     }
-    await this.encodeMissing(norm.filter((t) => !found.has(t)), found);
-    const dim = this.embedDim;
-    const embeds = new Float32Array(rows * dim);
-    norm.forEach((t, i) => embeds.set(found.get(t)!, i * dim));
-    return { texts: norm, rows, embeds } satisfies OwlQuerySet;
+    return { texts: norm, rows, embeds: embeds! } satisfies OwlQuerySet;
   }
 
-  /** Encodes `missing`, caching each embedding and adding it to `into`. */
-  private async encodeMissing(missing: readonly string[], into: Map<string, Float32Array>): Promise<void> {
-    if (!missing.length) return;
-    const rows = bucketFor(missing.length);
-    const b = this.tokenizer.encodeBatch(missing, rows);
+  /** The text encoder's embeddings of `texts`, row by row. */
+  private async encode(texts: readonly string[]): Promise<{ data: Float32Array; dim: number }> {
+    const rows = bucketFor(texts.length);
+    const b = this.tokenizer.encodeBatch(texts, rows);
     const out = await this.graphs.textEncoder!.run(
       {
         input_ids: { type: 'int64', data: b.ids, dims: [rows, b.length] },
@@ -142,13 +145,7 @@ export class OwlModel implements GroundingModel {
       ['text_embeds'],
     );
     const e = out.text_embeds!;
-    const dim = e.dims[e.dims.length - 1]!;
-    this.embedDim = dim;
-    missing.forEach((t, i) => {
-      const v = e.data.slice(i * dim, (i + 1) * dim);
-      this.cache.set(t, v);
-      into.set(t, v);
-    });
+    return { data: e.data as Float32Array, dim: e.dims[e.dims.length - 1]! };
   }
 
   async detect(image: ImageInput, queries: QuerySet | readonly string[], options: DetectOptions = {}): Promise<DetectResult> {
