@@ -41,6 +41,8 @@ export interface SessionContext {
   /** This run of the server (hello.instance). */
   readonly instance: string;
   readonly onMissed?: (n: number) => void;
+  /** Called with the code of each error message sent to this client (/metrics). */
+  readonly onError?: (code: string) => void;
   /** What this client's token allows. */
   readonly rights: ReadonlySet<'watch' | 'push' | 'manage'>;
   /** Frames a second this client may push to one stream. */
@@ -118,7 +120,9 @@ export class ClientSession {
   }
 
   send(msg: ServerMessage): void {
-    if (!this.closed) this.outbox.send(msg);
+    if (this.closed) return;
+    if (msg.type === 'error') this.ctx.onError?.(msg.code);
+    this.outbox.send(msg);
   }
 
   /**

@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics at /metrics (prom-client, one registry per server): frames in, processed,
  * dropped and idle per stream, inference time, capture-to-send latency, clients, results dropped by
- * back-pressure, source state, and prom-client's process and Node.js defaults under their standard
- * names (process_resident_memory_bytes, nodejs_eventloop_lag_seconds, ...), so that stock dashboards
- * find them. A stream's series go when it is removed (a counter that comes back under the same id
+ * back-pressure, source state and reconnects, errors answered by code, refused connections, and
+ * prom-client's process and Node.js defaults under their standard names
+ * (process_resident_memory_bytes, nodejs_eventloop_lag_seconds, ...), so that stock dashboards find
+ * them. A stream's series go when it is removed (a counter that comes back under the same id
  * starts again from 0, which Prometheus reads as a counter reset).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -13,12 +14,22 @@ import { streamStats, type StreamManager } from './streams.js';
 
 const STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'ended', 'failed', 'idle'] as const;
 
+/** Why a WebSocket connection is refused at the handshake: no or an unknown token; an origin, host
+ * or proxy refused (auth.ts); maxClients, maxClientsPerAddress, tokens[].maxClients; a shutdown
+ * under way; another protocol version. */
+export const REFUSALS = ['unauthorized', 'forbidden', 'max_clients', 'per_address', 'per_token', 'shutting_down', 'protocol'] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
 export class Metrics {
   readonly registry = new Registry();
   readonly inferenceSeconds: Histogram<'stream'>;
   readonly latencySeconds: Histogram<'stream'>;
   readonly missedResults: Counter;
   readonly clientPauses: Counter;
+  /** Errors answered to clients, by code: `ws` error messages, `http` error responses. */
+  readonly errors: Counter<'code' | 'via'>;
+  /** WebSocket connections refused at the handshake, by why (REFUSALS). */
+  readonly refusedConnections: Counter<'reason'>;
 
   constructor(streams: StreamManager, clients: () => number) {
     const r = this.registry;
@@ -41,6 +52,16 @@ export class Metrics {
     perStreamCounter('groundstream_frames_dropped_total', 'Frames replaced by a newer one while the model (or, for pushed images, the decoder) was busy', (e) => streamStats(e).framesDropped);
     perStreamCounter('groundstream_frames_idle_total', 'Frames that arrived while nobody watched', (e) => e.pipeline.stats.framesIdle);
     perStreamCounter('groundstream_inference_errors_total', 'Frames whose inference failed', (e) => e.pipeline.stats.inferenceErrors);
+    new Counter({
+      name: 'groundstream_source_reconnects_total',
+      help: "Times the source was lost and a reconnect scheduled, by the code of the error that ended it ('none': it ended without one)",
+      labelNames: ['stream', 'code'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const e of streams.list()) for (const [code, n] of e.reconnects) this.inc({ stream: e.id, code }, n);
+      },
+    });
     new Gauge({
       name: 'groundstream_subscribers',
       help: 'Subscriptions on the stream',
@@ -93,6 +114,19 @@ export class Metrics {
       help: "Times a client's socket stopped being read because too many of its messages waited to be handled",
       registers: [r],
     });
+    this.errors = new Counter({
+      name: 'groundstream_errors_total',
+      help: 'Errors answered to clients, by code: via="ws" error messages, via="http" error responses',
+      labelNames: ['code', 'via'],
+      registers: [r],
+    });
+    this.refusedConnections = new Counter({
+      name: 'groundstream_connections_refused_total',
+      help: `WebSocket connections refused at the handshake, by reason (${REFUSALS.join(', ')})`,
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    for (const reason of REFUSALS) this.refusedConnections.inc({ reason }, 0); // (every reason has a series from the start)
     // a removed stream's histograms go with it: ids that come and go must not pile up series
     streams.removed$.subscribe((id) => {
       this.inferenceSeconds.remove({ stream: id });

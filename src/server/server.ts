@@ -19,7 +19,7 @@ import { CLOSE_CODES, createClientMessageDecoder, resolveLimits, type ProtocolLi
 import { AnsweredError, ClientSession } from './client-session.js';
 import { apiHandler, sendError, type Handler } from './http-api.js';
 import { Auth, isLoopback, type Right } from './auth.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type Refusal } from './metrics.js';
 import { StreamManager, type SourceFactory } from './streams.js';
 import { attachWebSocket } from './ws-server.js';
 import { exactLagPong } from './lag-probe.js';
@@ -203,8 +203,10 @@ export class GroundstreamServer {
             throw new GroundstreamError('HTTP_BAD_REQUEST', 'the request target is not a valid path');
           }
           for (const h of handlers) if (await h(req, res, url)) return;
+          this.metrics.errors.inc({ code: 'HTTP_NOT_FOUND', via: 'http' });
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'HTTP_NOT_FOUND', message: `not found: ${url.pathname}` }));
         } catch (e) {
+          this.metrics.errors.inc({ code: isGroundstreamError(e) ? e.code : 'INTERNAL', via: 'http' });
           if (!isGroundstreamError(e)) deps.log?.warn({ err: e }, 'http handler failed');
           else if (req.method !== 'GET' && req.method !== 'HEAD' && e.code !== 'AUTH_REQUIRED' && e.code !== 'AUTH_FORBIDDEN') {
             // a stream refused (a denied address, a path outside the allowed directories, ...): who
@@ -222,23 +224,28 @@ export class GroundstreamServer {
       { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs, maxLagMs: config.clientMaxLagMs },
       {
         accept: (req) => {
-          if (this.closing) return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
+          if (this.closing) {
+            this.metrics.refusedConnections.inc({ reason: 'shutting_down' });
+            return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
+          }
           const a = this.auth.authenticate(req);
-          const refuse = (close: number, reason: string) => {
+          const refuse = (close: number, why: Refusal, reason: string) => {
+            this.metrics.refusedConnections.inc({ reason: why });
             deps.log?.warn({ peer: peer(req), close }, `refused a WebSocket client (close code ${close}): ${reason}`);
             return { close, reason };
           };
-          if (!a.ok) return refuse(a.status === 401 ? CLOSE_CODES.UNAUTHORIZED : CLOSE_CODES.FORBIDDEN, a.reason);
-          if (this.sessions.size >= config.maxClients) return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${config.maxClients} clients`);
+          if (!a.ok) return a.status === 401 ? refuse(CLOSE_CODES.UNAUTHORIZED, 'unauthorized', a.reason) : refuse(CLOSE_CODES.FORBIDDEN, 'forbidden', a.reason);
+          if (this.sessions.size >= config.maxClients) return refuse(CLOSE_CODES.TRY_AGAIN_LATER, 'max_clients', `at most ${config.maxClients} clients`);
           const from = remoteKey(req);
           if (from !== null && (this.connections.get(from) ?? 0) >= config.maxClientsPerAddress) {
-            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${config.maxClientsPerAddress} clients from one address`);
+            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, 'per_address', `at most ${config.maxClientsPerAddress} clients from one address`);
           }
           if (a.token !== undefined && a.maxClients !== undefined && (this.connections.get(`token:${a.token}`) ?? 0) >= a.maxClients) {
-            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, `at most ${a.maxClients} clients with token ${JSON.stringify(a.name)}`);
+            return refuse(CLOSE_CODES.TRY_AGAIN_LATER, 'per_token', `at most ${a.maxClients} clients with token ${JSON.stringify(a.name)}`);
           }
           return null;
         },
+        refusedVersion: () => this.metrics.refusedConnections.inc({ reason: 'protocol' }),
         open: (socket, req, out) => {
           const a = this.auth.authenticate(req);
           const rights: ReadonlySet<Right> = a.ok ? a.rights : new Set();
@@ -260,6 +267,7 @@ export class GroundstreamServer {
               maxPushPixels: config.maxPushPixels,
               clientBufferBytes: config.clientBufferBytes,
               instance: this.instance,
+              onError: (code) => this.metrics.errors.inc({ code, via: 'ws' }),
               onMissed: (n) => {
                 this.missedResults += n;
                 this.metrics.missedResults.inc(n);

@@ -21,6 +21,9 @@ export interface StreamEntry {
   readonly source: FrameSource;
   readonly pipeline: StreamPipeline;
   status: SourceStatus;
+  /** Times the source went to reconnect, by the code of the error that made it (`none` when it
+   * ended without one): /metrics. */
+  readonly reconnects: Map<string, number>;
 }
 
 /**
@@ -99,7 +102,7 @@ export class StreamManager {
       throw new GroundstreamError('STREAM_EXISTS', spec.id);
     }
     const pipeline = new StreamPipeline(spec.id, source.frames$, this.model, this.limiter, this.pipelineOptions);
-    const entry: StreamEntry = { id: spec.id, spec, source, pipeline, status: source.status };
+    const entry: StreamEntry = { id: spec.id, spec, source, pipeline, status: source.status, reconnects: new Map() };
     this.streams.set(spec.id, entry);
     const sub = pipeline.results$.subscribe((r) => this.resultsSubject.next(r));
     this.subs.set(
@@ -107,6 +110,10 @@ export class StreamManager {
       source.status$.subscribe((s) => {
         const prev = entry.status;
         entry.status = s;
+        if (s.state === 'reconnecting' && (prev.state !== 'reconnecting' || prev.attempt !== s.attempt)) {
+          const code = s.error?.code ?? 'none';
+          entry.reconnects.set(code, (entry.reconnects.get(code) ?? 0) + 1);
+        }
         const [w, h] = sourceSize(s);
         const [pw, ph] = sourceSize(prev);
         if (s.state !== prev.state || s.error || ((w !== pw || h !== ph) && w && h)) this.statusSubject.next(statusEvent(spec.id, s));

@@ -15,6 +15,8 @@ export interface WsHandlers {
    * an HTTP refusal, learn why.
    */
   accept?(req: IncomingMessage): { close: number; reason: string } | null;
+  /** A client that speaks another version of the protocol was refused (after accept). */
+  refusedVersion?(req: IncomingMessage): void;
   /** `out`: where to send this client's messages (text goes out pre-framed: text-frames.ts). */
   open(socket: WebSocket, req: IncomingMessage, out: FramedTarget): {
     text(data: Buffer): void;
@@ -78,7 +80,10 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       // ws emit 'error', which would throw with no listener.
       ws.on('error', () => ws.terminate());
       if (refusal) return refuse(ws, refusal.close, refusal.reason.slice(0, 120));
-      if (isOtherVersion(ws.protocol)) return refuse(ws, CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
+      if (isOtherVersion(ws.protocol)) {
+        handlers.refusedVersion?.(req);
+        return refuse(ws, CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
+      }
       missed.set(ws, 0);
       ws.on('pong', () => missed.set(ws, 0));
       const target = framedTarget(ws, socket, opts.maxLagMs);

@@ -890,6 +890,49 @@ describe('metrics', () => {
       await server.close();
     }
   });
+
+  it('counts what an operator alerts on: a camera that keeps dropping, errors answered by code, refused connections by reason', async () => {
+    const { server, base, ws } = await start({ tokens: [{ token: ADMIN, rights: ['watch', 'push', 'manage'], maxClients: 1 }] });
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const metric = async (re: RegExp) => Number(re.exec(await (await fetch(`${base}/metrics`, { headers: auth })).text())?.[1] ?? NaN);
+    try {
+      // every refusal reason has a series from the start, at 0
+      expect(await metric(/^groundstream_connections_refused_total\{reason="per_token"\} (\d+)/m)).toBe(0);
+      const c = await TestClient.open(ws, { headers: auth });
+      // a camera that cannot be reached: each retry counts, by the error's code
+      expect((await addStream(base, { id: 'away', source: 'rtsp://127.0.0.1:1/x' }, auth)).status).toBe(201);
+      await until(() => c.of('status').filter((m) => m.stream === 'away' && m.state === 'reconnecting').length >= 2, 30_000, 'two retries');
+      const retries = c.of('status').filter((m) => m.stream === 'away' && m.state === 'reconnecting').length;
+      const counted = await metric(/^groundstream_source_reconnects_total\{stream="away",code="INGEST_OPEN_FAILED"\} (\d+)/m);
+      expect(counted).toBeGreaterThanOrEqual(retries); // (another may come between the two reads)
+      expect(counted).toBeLessThanOrEqual(retries + 1);
+      // errors answered: two bad messages on the WebSocket, an unknown stream and a 404 over HTTP
+      c.send({ type: 'subscribe', id: 'x', stream: 'nope', queries: ['circle'] });
+      c.ws.send('{not json');
+      await until(() => c.of('error').length >= 2, 10_000, 'two error replies');
+      const unknown = await fetch(`${base}/v1/streams/nope`, { headers: auth });
+      expect([unknown.status, ((await unknown.json()) as { code: string }).code]).toEqual([404, 'PROTOCOL_STREAM_UNKNOWN']);
+      expect((await fetch(`${base}/no-such-page`)).status).toBe(404);
+      expect(await metric(/^groundstream_errors_total\{code="PROTOCOL_STREAM_UNKNOWN",via="ws"\} (\d+)/m)).toBe(1);
+      expect(await metric(/^groundstream_errors_total\{code="PROTOCOL_BAD_JSON",via="ws"\} (\d+)/m)).toBe(1);
+      expect(await metric(/^groundstream_errors_total\{code="PROTOCOL_STREAM_UNKNOWN",via="http"\} (\d+)/m)).toBe(1);
+      expect(await metric(/^groundstream_errors_total\{code="HTTP_NOT_FOUND",via="http"\} (\d+)/m)).toBe(1);
+      // refused: no token, a wrong one, one client too many on the token
+      expect(await closeCode(ws)).toBe(4001);
+      expect(await closeCode(ws, undefined, { authorization: 'Bearer wrong-token-0123456789' })).toBe(4001);
+      expect(await closeCode(ws, undefined, auth)).toBe(1013);
+      expect(await metric(/^groundstream_connections_refused_total\{reason="unauthorized"\} (\d+)/m)).toBe(2);
+      expect(await metric(/^groundstream_connections_refused_total\{reason="per_token"\} (\d+)/m)).toBe(1);
+      // (a client of another protocol version, with the token: refused after the handshake)
+      await c.close();
+      await until(async () => (await metric(/^groundstream_clients (\d+)/m)) === 0, 10_000, 'the server to see the close');
+      expect(await closeCode(ws, ['groundstream.v99'], auth)).toBe(4010);
+      expect(await metric(/^groundstream_connections_refused_total\{reason="protocol"\} (\d+)/m)).toBe(1);
+      expect(await metric(/^groundstream_connections_refused_total\{reason="max_clients"\} (\d+)/m)).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 const ffmpegChildren = (pid: number) => {
