@@ -127,6 +127,7 @@ program
   .option('--allow-dir <dir>', 'a directory file sources may read (repeatable)', collect)
   .option('--allow-devices', 'let streams open V4L2 capture devices (/dev/videoN): a webcam')
   .option('--ffmpeg <path>', 'ffmpeg binary (default: PATH, then the bundled one)')
+  .option('--shutdown-delay <ms>', 'on SIGTERM, keep serving this long with /healthz at 503 before closing (default 0)', intFlag)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL)')
   .action(async (flags: ServeFlags) => {
     // (as serve's logger decides: JSON when LOG_FORMAT says so, or when stdout is not a terminal)

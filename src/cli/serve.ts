@@ -33,6 +33,7 @@ export interface ServeFlags {
   threads?: number;
   allowDir?: string[];
   allowDevices?: boolean;
+  shutdownDelay?: number;
   logLevel?: string;
   ffmpeg?: string;
 }
@@ -87,6 +88,7 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Readonly
     logLevel: flags.logLevel,
     allowedDirs: flags.allowDir,
     allowDevices: flags.allowDevices,
+    shutdownDelayMs: flags.shutdownDelay,
   };
   const streams = [...(file.streams ?? []), ...(flags.stream ?? []).map(parseStreamFlag)];
   // The demo is for a server given nothing to watch (npm start): a site's own cameras replace it.
@@ -137,9 +139,29 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   // is inside onnxruntime aborts it (see onnx-workers.ts), so even the forced and the crash paths
   // close it first.
   let stopping = false;
-  const stop = async (why: string, code: number) => {
-    if (stopping) return;
+  /** Ends the drain delay early (a second signal). */
+  let endDelay: (() => void) | undefined;
+  /** The exit code of a stop that came while another waited out its delay (a crash meanwhile). */
+  let lateCode = 0;
+  const stop = async (why: string, code: number, delayMs = 0) => {
+    if (stopping) {
+      lateCode ||= code;
+      if (endDelay) log.info(`${why}: not waiting out the shutdown delay`);
+      endDelay?.();
+      return;
+    }
     stopping = true;
+    if (delayMs > 0) {
+      // a load balancer sees /healthz fail and stops sending clients; those here are served on
+      server.drain();
+      log.info(`${why}: /healthz answers 503; shutting down in ${delayMs} ms (another SIGTERM or SIGINT: at once)`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        endDelay = () => (clearTimeout(timer), resolve());
+      });
+      endDelay = undefined;
+      code ||= lateCode;
+    }
     log.info(`${why}: shutting down`);
     const force = setTimeout(() => {
       log.error('shutdown is taking over 10 s: closing the model and exiting');
@@ -158,7 +180,8 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     await output.drain(1000); // what the log reader has not taken by then is lost
     process.exit(code);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  // (the delay is for an orchestrator's SIGTERM; Ctrl-C, a person at a terminal, stops at once)
+  process.on('SIGTERM', () => void stop('SIGTERM', 0, config.shutdownDelayMs));
   process.on('SIGINT', () => void stop('SIGINT', 0));
   // (at error, not fatal: pino's fatal flushes synchronously, which a stalled log reader blocks)
   process.on('uncaughtException', (e) => {

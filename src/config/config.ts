@@ -98,6 +98,9 @@ export interface ServerConfig {
   onDemandCloseMs: number;
   /** Ping clients this often, ms; a client that misses two pongs is dropped. Default 15000. */
   pingIntervalMs: number;
+  /** On SIGTERM, keep serving this long (ms) with /healthz answering 503, so that a load balancer
+   * stops sending clients here before they are closed. Default 0. */
+  shutdownDelayMs: number;
   /** Directories file sources may read from (besides the fixtures). Default: none extra. */
   allowedDirs: string[];
   /** Whether streams may open V4L2 capture devices (/dev/videoN, `v4l2:/dev/videoN`). Default false. */
@@ -146,6 +149,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   clientMaxLagMs: 1000,
   pingIntervalMs: 15_000,
   onDemandCloseMs: 10_000,
+  shutdownDelayMs: 0,
   allowedDirs: [],
   allowDevices: false,
   allowedProtocols: ['rtsp', 'rtsps', 'http', 'https'],
@@ -298,6 +302,7 @@ export function resolveConfig(...layers: Partial<ServerConfig>[]): Readonly<Serv
     clientMaxLagMs: int('clientMaxLagMs', merged.clientMaxLagMs, 100, 600_000),
     pingIntervalMs: int('pingIntervalMs', merged.pingIntervalMs, 100, 3_600_000),
     onDemandCloseMs: int('onDemandCloseMs', merged.onDemandCloseMs, 0, 86_400_000),
+    shutdownDelayMs: int('shutdownDelayMs', merged.shutdownDelayMs, 0, 3_600_000),
     streams: parseStreams(merged.streams),
     maxClients: int('maxClients', merged.maxClients, 1, 100_000),
     maxClientsPerAddress: int('maxClientsPerAddress', merged.maxClientsPerAddress, 1, 100_000),

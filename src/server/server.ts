@@ -147,6 +147,8 @@ export class GroundstreamServer {
   private readonly watch: Subscription[] = [];
   private readonly started = Date.now();
   private closing = false;
+  /** drain() was called: /healthz says so, nothing else changes. */
+  private draining = false;
   /** Results dropped by per-client conflation, all clients together. */
   missedResults = 0;
   /** New at each start: hello.instance, so that clients can tell a restart (seq starts again). */
@@ -369,7 +371,7 @@ export class GroundstreamServer {
    * those who may see the streams.
    */
   health(detail = true) {
-    const status = this.closing ? 'shutting-down' : 'ok';
+    const status = this.closing || this.draining ? 'shutting-down' : 'ok';
     if (!detail) return { status };
     return {
       status,
@@ -438,6 +440,13 @@ export class GroundstreamServer {
     this.failures.set(key, { at: now, since: 0 });
     const more = f?.since ? ` (and ${f.since} more since it was last logged)` : '';
     log?.warn({ stream, code: error.code }, `stream ${stream}: ${error.code}: ${error.message}${more}`);
+  }
+
+  /** The first step of a delayed shutdown (shutdownDelayMs): /healthz answers 503 from now on, so
+   * that a load balancer stops sending clients here, while everything else goes on as before;
+   * close() follows. */
+  drain(): void {
+    this.draining = true;
   }
 
   /** Graceful stop: refuse new clients, close clients with 1001, stop sources and their ffmpeg. */

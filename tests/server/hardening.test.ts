@@ -967,6 +967,47 @@ describe('graceful shutdown', () => {
     expect(ffmpegChildren(child.pid!)).toEqual([]);
   });
 
+  it('with --shutdown-delay, on SIGTERM answers /healthz with 503 and goes on serving (new clients too) until the delay ends or a second signal comes', async () => {
+    // (a delay far longer than the test: the second SIGTERM is what ends it)
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--shutdown-delay', '600000', '--log-level', 'info'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const base = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const url = `${base.replace('http', 'ws')}/v1/ws`;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const c = await TestClient.open(url);
+      c.send({ type: 'subscribe', id: 's', stream: 'demo', queries: ['circle'] });
+      await c.next((m) => m.type === 'detections');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      await until(async () => (await fetch(`${base}/healthz`)).status === 503, 10_000, '/healthz to fail');
+      expect(((await (await fetch(`${base}/healthz`)).json()) as { status: string }).status).toBe('shutting-down');
+      // still served: results keep coming, and a client that arrives now is let in
+      const seen = c.of('detections').length;
+      await until(() => c.of('detections').length >= seen + 3, 10_000, 'results after SIGTERM');
+      const late = await TestClient.open(url);
+      late.send({ type: 'subscribe', id: 's', stream: 'demo', queries: ['square'] });
+      await late.next((m) => m.type === 'detections');
+      const closed = Promise.all([c, late].map((x) => new Promise<number>((r) => x.ws.once('close', (code) => r(code)))));
+      child.kill('SIGTERM'); // the second: at once
+      expect(await closed).toEqual([1001, 1001]);
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/SIGTERM: \/healthz answers 503; shutting down in 600000 ms/);
+      expect(out).toMatch(/not waiting out the shutdown delay/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('on a port in use says so with a code and exits 2 (the demo stream it opened first is closed: its ffmpeg would keep the process alive)', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
