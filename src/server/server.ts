@@ -208,7 +208,6 @@ export class GroundstreamServer {
           this.metrics.errors.inc({ code: 'HTTP_NOT_FOUND', via: 'http' });
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'HTTP_NOT_FOUND', message: `not found: ${url.pathname}` }));
         } catch (e) {
-          this.metrics.errors.inc({ code: isGroundstreamError(e) ? e.code : 'INTERNAL', via: 'http' });
           if (!isGroundstreamError(e)) deps.log?.warn({ err: e }, 'http handler failed');
           else if (req.method !== 'GET' && req.method !== 'HEAD' && e.code !== 'AUTH_REQUIRED' && e.code !== 'AUTH_FORBIDDEN') {
             // a stream refused (a denied address, a path outside the allowed directories, ...): who
@@ -216,7 +215,11 @@ export class GroundstreamServer {
             const by = tokenNames.get(req) ?? 'anonymous';
             deps.log?.warn({ peer: peer(req), by, code: e.code }, `refused ${req.method} ${(req.url ?? '').split('?')[0]} by ${by}: ${e.code}: ${redactSecrets(e.message)}`);
           }
-          if (!res.headersSent) sendError(res, e);
+          // (counted when an answer goes: a client that hung up mid-request is no error of ours)
+          if (!res.headersSent && !res.destroyed && !req.socket.destroyed) {
+            this.metrics.errors.inc({ code: isGroundstreamError(e) ? e.code : 'INTERNAL', via: 'http' });
+            sendError(res, e);
+          } else if (!res.headersSent) sendError(res, e);
           else res.end();
         }
       })();
@@ -226,15 +229,11 @@ export class GroundstreamServer {
       { path: '/v1/ws', maxPayload: Math.max(this.limits.maxMessageBytes, this.limits.maxFrameBytes) + 1024, pingIntervalMs: config.pingIntervalMs, maxLagMs: config.clientMaxLagMs },
       {
         accept: (req) => {
-          if (this.closing) {
-            this.metrics.refusedConnections.inc({ reason: 'shutting_down' });
-            return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
-          }
+          if (this.closing) return { close: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down', why: 'shutting_down' satisfies Refusal };
           const a = this.auth.authenticate(req);
           const refuse = (close: number, why: Refusal, reason: string) => {
-            this.metrics.refusedConnections.inc({ reason: why });
             deps.log?.warn({ peer: peer(req), close }, `refused a WebSocket client (close code ${close}): ${reason}`);
-            return { close, reason };
+            return { close, reason, why };
           };
           if (!a.ok) return a.status === 401 ? refuse(CLOSE_CODES.UNAUTHORIZED, 'unauthorized', a.reason) : refuse(CLOSE_CODES.FORBIDDEN, 'forbidden', a.reason);
           if (this.sessions.size >= config.maxClients) return refuse(CLOSE_CODES.TRY_AGAIN_LATER, 'max_clients', `at most ${config.maxClients} clients`);
@@ -247,7 +246,7 @@ export class GroundstreamServer {
           }
           return null;
         },
-        refusedVersion: () => this.metrics.refusedConnections.inc({ reason: 'protocol' }),
+        refused: (why) => this.metrics.refusedConnections.inc({ reason: why }),
         open: (socket, req, out) => {
           const a = this.auth.authenticate(req);
           const rights: ReadonlySet<Right> = a.ok ? a.rights : new Set();

@@ -14,9 +14,10 @@ export interface WsHandlers {
    * completes the handshake and closes at once with that code, so that browsers, which cannot see
    * an HTTP refusal, learn why.
    */
-  accept?(req: IncomingMessage): { close: number; reason: string } | null;
-  /** A client that speaks another version of the protocol was refused (after accept). */
-  refusedVersion?(req: IncomingMessage): void;
+  accept?(req: IncomingMessage): { close: number; reason: string; why?: string } | null;
+  /** A client was refused once its handshake completed: `why` is accept()'s, or 'protocol' for
+   * another version of the protocol. (An upgrade ws itself rejects, a malformed one, is not.) */
+  refused?(why: string): void;
   /** `out`: where to send this client's messages (text goes out pre-framed: text-frames.ts). */
   open(socket: WebSocket, req: IncomingMessage, out: FramedTarget): {
     text(data: Buffer): void;
@@ -79,9 +80,12 @@ export function attachWebSocket(server: Server, opts: WsOptions, handlers: WsHan
       // First, before any refusal: a bad frame that arrives while a refused socket closes makes
       // ws emit 'error', which would throw with no listener.
       ws.on('error', () => ws.terminate());
-      if (refusal) return refuse(ws, refusal.close, refusal.reason.slice(0, 120));
+      if (refusal) {
+        if (refusal.why) handlers.refused?.(refusal.why);
+        return refuse(ws, refusal.close, refusal.reason.slice(0, 120));
+      }
       if (isOtherVersion(ws.protocol)) {
-        handlers.refusedVersion?.(req);
+        handlers.refused?.('protocol');
         return refuse(ws, CLOSE_CODES.UNSUPPORTED_PROTOCOL, `${ws.protocol} is not spoken here; this server speaks ${SUBPROTOCOL}`);
       }
       missed.set(ws, 0);

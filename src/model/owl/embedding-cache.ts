@@ -72,7 +72,8 @@ export class EmbeddingCache {
       this.rows.set(text, row, { noDisposeOnSet: true });
     }
     const k = (row / SLAB_ROWS) | 0;
-    const slab = (this.slabs[k] ??= new Float32Array(SLAB_ROWS * dim));
+    // (the last slab holds only the rows the cache can reach: a cache of 3 takes 3 rows, not 256)
+    const slab = (this.slabs[k] ??= new Float32Array(Math.min(SLAB_ROWS, this.max - k * SLAB_ROWS) * dim));
     slab.set(source.subarray(offset, offset + dim), (row % SLAB_ROWS) * dim);
   }
 
