@@ -41,6 +41,14 @@ describe('ffmpeg arguments', () => {
     expect(a.outputOptions).not.toContain('-vf');
   });
 
+  it('probes a live stream over HTTP for half a second, not the 5 s ffmpeg would; nothing else', () => {
+    const http = (target: string, live: boolean): ResolvedInput => ({ kind: 'url', target, protocols: ['http', 'tcp'], live, display: target });
+    expect(after(buildDecodeArgs(http('http://cam/live.ts', true)).inputOptions, '-analyzeduration')).toBe('500000');
+    expect(after(buildDecodeArgs(http('hls+https://cam/live.m3u8', true)).inputOptions, '-analyzeduration')).toBe('500000');
+    // a video file over HTTP, RTSP (its SDP lists the streams), files: ffmpeg's default
+    for (const input of [http('http://cam/clip.mp4', false), rtsp, file]) expect(buildDecodeArgs(input).inputOptions).not.toContain('-analyzeduration');
+  });
+
   it('opens V4L2 devices with their capture options', () => {
     const dev: ResolvedInput = {
       kind: 'device',

@@ -364,6 +364,20 @@ export function ffmpegSourceSuite(binary: FfmpegBinary): void {
       expect(server.hits).toBe(3);
     });
 
+    it('gives the frames of a live MPEG-TS stream over HTTP from its first 2 s (ffmpeg by itself would probe 5 s of it before the first)', async () => {
+      const rate = ts.length / 20;
+      // 2 s of the stream, then nothing more (the connection held open): every frame has to come
+      // out of those 2 s; with ffmpeg's default analyzeduration (5 s) none would
+      const two = Math.floor((rate * 2) / 188) * 188;
+      const server = await serve({ '/short.ts': { body: ts, pace: { bytesPerSecond: 0, burstBytes: two } } });
+      const source = await open(server.url('/short.ts'), { size: { width: 32, height: 24 }, stallTimeoutMs: 600_000 });
+      const rec = record(source);
+      source.start();
+      await untilCount(source.frames$, rec.frames, 30);
+      expect(rec.statuses.map((s) => s.state)).not.toContain('reconnecting');
+      await source.stop();
+    });
+
     it('restarts a live source that stalls', async () => {
       const rate = ts.length / 20;
       const server = await serve({ '/stall.ts': { body: ts, pace: { bytesPerSecond: 0, burstBytes: rate * 8 } } });
