@@ -215,12 +215,12 @@ export class GroundstreamServer {
             const by = tokenNames.get(req) ?? 'anonymous';
             deps.log?.warn({ peer: peer(req), by, code: e.code }, `refused ${req.method} ${(req.url ?? '').split('?')[0]} by ${by}: ${e.code}: ${redactSecrets(e.message)}`);
           }
-          // (counted when an answer goes: a client that hung up mid-request is no error of ours)
-          if (!res.headersSent && !res.destroyed && !req.socket.destroyed) {
-            this.metrics.errors.inc({ code: isGroundstreamError(e) ? e.code : 'INTERNAL', via: 'http' });
+          if (res.headersSent) res.end();
+          else {
+            // (counted when an answer can go: a client that hung up mid-request is no error of ours)
+            if (!res.destroyed && !req.socket.destroyed) this.metrics.errors.inc({ code: isGroundstreamError(e) ? e.code : 'INTERNAL', via: 'http' });
             sendError(res, e);
-          } else if (!res.headersSent) sendError(res, e);
-          else res.end();
+          }
         }
       })();
     });

@@ -40,11 +40,6 @@ export class EmbeddingCache {
     return this.rows.size;
   }
 
-  /** Whether `text` is cached (marks it as recently used). */
-  has(text: string): boolean {
-    return this.rows.get(text) !== undefined;
-  }
-
   /** Copies the embedding of `text` into `out` at `offset` and returns true, or returns false when
    * it is not cached. */
   copyTo(text: string, out: Float32Array, offset: number): boolean {
