@@ -55,15 +55,16 @@ export function buildDecodeArgs(input: ResolvedInput, options: DecodeOptions = {
   if (input.formats) inputOptions.push('-format_whitelist', input.formats.join(','));
   if (options.loop && input.kind === 'file') inputOptions.push('-stream_loop', '-1');
   if (input.rtspTransport) inputOptions.push('-rtsp_transport', input.rtspTransport);
+  // (http and https, also nested, as in `hls+https://`)
+  const http = /^(?:[a-z0-9.-]+\+)*https?:/i.test(input.target);
   // A live stream over HTTP (MPEG-TS, HLS) has no header that lists its streams, so ffmpeg reads it
   // for its whole analyzeduration (5 s by default) before the first frame; half a second is enough
   // to find a video stream's codec. Where the codec's parameters are not in that half second
   // (joined mid-GOP: no SPS before the next keyframe), ffmpeg reads on until they are (measured:
   // ffmpeg 5.1 and the bundled 4.1, a 2 s wait for a keyframe gave its first frame 4.5 s sooner
   // than the default). RTSP (SDP) and MJPEG are not held up by it either way.
-  if (input.kind === 'url' && input.live && /^(?:[a-z0-9.-]+\+)*https?:/i.test(input.target)) inputOptions.push('-analyzeduration', '500000');
-  // (http and https, also nested, as in `hls+https://`)
-  if (options.hostHeader !== undefined && /^(?:[a-z0-9.-]+\+)*https?:/i.test(input.target)) {
+  if (input.kind === 'url' && input.live && http) inputOptions.push('-analyzeduration', '500000');
+  if (options.hostHeader !== undefined && http) {
     if (/[\r\n]/.test(options.hostHeader)) throw new GroundstreamError('INGEST_SOURCE_INVALID', 'a host name with a line break');
     inputOptions.push('-headers', `Host: ${options.hostHeader}\r\n`);
   }
